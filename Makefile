@@ -1,0 +1,35 @@
+# Amur: two commands do all the set-up.
+#   make run   - install, then start the embedded stack; the command view answers at http://127.0.0.1:8080/
+#   make test  - install (Python packages, page assets, headless Chromium), then run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+WEB    := command_ui/web
+
+.PHONY: run test install web browser bench clean
+
+run: install web
+	$(BIN)/amur run
+
+test: install web browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Front-end libraries come from npm with a lockfile and are served from the package (no network at run time).
+web:
+	@if [ -f $(WEB)/package.json ] && [ ! -d $(WEB)/node_modules ]; then cd $(WEB) && npm ci --no-audit --no-fund; fi
+
+# Debian's Chromium and a CJK font for the browser tests (Playwright's own download does not work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+clean:
+	rm -rf $(VENV) .amur $(WEB)/node_modules

@@ -1,0 +1,1 @@
+"""Amur's command view: the websocket/REST gateway and the wall-display page."""

@@ -1,0 +1,1 @@
+"""Amur's GIS library: pure, typed functions over layers, grids, hydrology and risk."""

@@ -1,0 +1,1 @@
+"""Amur's stream layer: the only package that knows Faust and Kafka."""

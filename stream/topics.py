@@ -1,0 +1,69 @@
+"""Every topic: its name, what its key is, its partition count and its value schema.
+
+Keys partition the work: stations and sensors by id, cameras by id, grid cells
+by code, incidents by id. All topics are created explicitly (with these counts)
+before any worker starts, and verified at start-up; see ``stream.admin``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stream import schemas
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    key: str
+    """What the message key is (documentation and partitioning contract)."""
+    value: type
+    keyed: bool = True
+    """False for single-partition topics whose order matters more than spread."""
+    compacted: bool = False
+
+
+RAW_INGEST = TopicSpec("ingest.raw", "source id", schemas.ReadingBatch)
+READINGS = TopicSpec("sensor.readings", "sensor id (batches grouped by partition)", schemas.ReadingBatch)
+WEATHER = TopicSpec("weather.observations", "station id", schemas.WeatherObservation)
+WATER_LEVELS = TopicSpec("water.levels", "gauge id", schemas.WaterLevel)
+FRAMES = TopicSpec("frames.samples", "camera id", schemas.FrameSample)
+FINDINGS = TopicSpec("vision.findings", "camera id", schemas.VisionFinding)
+GRID_EVENTS = TopicSpec("grid.events", "grid cell code", schemas.GridEvent)
+CELL_RISK = TopicSpec("cells.risk", "grid cell code", schemas.CellRisk)
+CRESTS = TopicSpec("hydro.crests", "gauge id", schemas.CrestDetected)
+GAUGE_STATE = TopicSpec("hydro.gauges", "gauge id", schemas.GaugeState)
+FORECASTS = TopicSpec("hydro.forecasts", "downstream gauge id", schemas.CrestForecast)
+INCIDENTS = TopicSpec("incidents", "incident id", schemas.IncidentChanged)
+COMMANDS = TopicSpec("operator.commands", "incident id", schemas.OperatorCommand)
+CAMERA_PRIORITY = TopicSpec("camera.priority", "camera id", schemas.CameraPriority)
+SOURCE_HEALTH = TopicSpec("sources.health", "source id", schemas.SourceHealth)
+DEAD_LETTER = TopicSpec("deadletter", "source id", schemas.DeadLetter)
+
+ALL: tuple[TopicSpec, ...] = (
+    RAW_INGEST,
+    READINGS,
+    WEATHER,
+    WATER_LEVELS,
+    FRAMES,
+    FINDINGS,
+    GRID_EVENTS,
+    CELL_RISK,
+    CRESTS,
+    GAUGE_STATE,
+    FORECASTS,
+    INCIDENTS,
+    COMMANDS,
+    CAMERA_PRIORITY,
+    SOURCE_HEALTH,
+    DEAD_LETTER,
+)
+
+
+def topic_name(spec: TopicSpec, drill_id: str | None = None) -> str:
+    """The topic's name on the wire; a drill gets its own namespace."""
+    return f"drill.{drill_id}.{spec.name}" if drill_id else f"amur.{spec.name}"
+
+
+def partitions_for(spec: TopicSpec, default: int) -> int:
+    return default if spec.keyed else 1
