@@ -1,0 +1,1 @@
+"""Thin Faust agents: decode, call a pure function, send. One module per concern."""

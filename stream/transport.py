@@ -1,0 +1,47 @@
+"""A Faust transport whose consumer fetch wait comes from configuration.
+
+Faust's aiokafka driver fixes ``fetch_max_wait_ms`` at 1,500 ms. Tansu holds
+every fetch for about half of that even when data is waiting, so each Kafka hop
+would cost ~360 ms p50; with ~10 ms it costs a few ms (ARCHITECTURE.md). Apache
+Kafka answers as soon as data is there, so the small wait is harmless there.
+The app built by :func:`stream.app.build_app` carries the value as
+``app.amur_fetch_max_wait_ms``; the broker URL scheme ``amur://`` selects this
+transport.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiokafka
+from faust.transport.drivers import TRANSPORTS
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+DEFAULT_FETCH_MAX_WAIT_MS = 1500
+SCHEME = "amur"
+
+
+class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # read by AIOKafkaConsumer.start() when it builds its Fetcher
+        consumer._fetch_max_wait_ms = getattr(self.app, "amur_fetch_max_wait_ms", DEFAULT_FETCH_MAX_WAIT_MS)
+        return consumer
+
+
+class Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> ConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class Transport(faust_aiokafka.Transport):
+    Consumer = Consumer
+
+
+TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")
+
+
+def faust_broker_url(kafka_url: str) -> str:
+    """``kafka://h:p[;kafka://h2:p2]`` -> the same servers on this transport."""
+    servers = [part.split("://", 1)[-1] for part in kafka_url.replace(",", ";").split(";") if part]
+    return ";".join(f"{SCHEME}://{server}" for server in servers)

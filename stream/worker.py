@@ -1,0 +1,26 @@
+"""`amur worker`: verify the topics, then run one Faust worker."""
+
+from __future__ import annotations
+
+import sys
+
+from stream.admin import prepare_topics
+from stream.errors import ConfigError
+from stream.settings import load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    from faust.worker import Worker
+
+    from stream.app import build_app
+
+    settings = load_settings()
+    try:
+        prepare_topics(settings)
+    except ConfigError as exc:
+        print(f"amur worker: {exc}", file=sys.stderr)
+        return 2
+    rt = build_app(settings)
+    worker = Worker(rt.app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()  # exits the process when the worker stops
+    return 0

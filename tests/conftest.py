@@ -1,0 +1,79 @@
+"""Shared fixtures: a real Tansu broker and a real Redis, started once per session.
+
+Nothing here is mocked: the broker is the Kafka-protocol server the embedded
+stack runs, Redis is a real ``redis-server`` on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream.embedded import RunningService, free_port, start_broker, start_redis
+from stream.settings import Settings, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    log = open(tmp_path_factory.mktemp("broker") / "broker.log", "wb")
+    with start_broker(free_port(), log_file=log) as service:
+        yield service
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    with start_redis(free_port(), tmp_path_factory.mktemp("redis")) as service:
+        yield service
+
+
+@pytest.fixture
+def make_settings(broker: RunningService, redis_server: RunningService, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings pointing at the session's broker and Redis, isolated per test.
+
+    Each call gets its own app id (consumer group and table changelogs) and, by
+    default, its own drill-style namespace so tests never see each other's topics.
+    """
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "broker_url": broker.url,
+            "redis_url": redis_server.url + "/0",
+            "app_id": f"test-{uuid.uuid4().hex[:8]}",
+            "drill_id": f"t{uuid.uuid4().hex[:8]}",
+            "worker_web_port": free_port(),
+            "http_port": free_port(),
+            "run_dir": tmp_path / "run",
+            "partitions": 4,
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return build
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``AMUR_*`` variables that reproduce ``settings`` in a child process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMUR_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"AMUR_{name.upper()}"] = str(value)
+    return env
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
