@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"amur worker: {exc}", file=sys.stderr)
         return 2
     rt = build_app(settings)
-    worker = Worker(rt.app, loglevel=settings.log_level.lower(), quiet=True)
+    from stream.logs import logging_config
+
+    worker = Worker(rt.app, loglevel=settings.log_level.lower(), quiet=True,
+                    logging_config=logging_config(settings.log_level))
     worker.execute_from_commandline()  # exits the process when the worker stops
     return 0

@@ -1,0 +1,46 @@
+"""JSON log lines: one object per record, with time, level, logger and message.
+
+Module loggers use lazy ``%s`` arguments with ``key=value`` pairs; the
+formatter renders the final message, never the settings' secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` that writes JSON lines to stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+    }
+
+
+def configure(level: str = "INFO") -> None:
+    """JSON logging for processes that are not Faust workers."""
+    import logging.config
+
+    logging.config.dictConfig(logging_config(level))
+    logging.captureWarnings(True)
+    sys.excepthook = lambda *exc: logging.getLogger("amur").critical("uncaught exception", exc_info=exc)
