@@ -293,6 +293,9 @@ class EvidenceRef(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     summary: str = ""
     cell_code: str | None = None
     camera_id: str | None = None
+    cells: list[str] = []
+    """Every grid cell the evidence concerns (``cell_code`` is the first)."""
+    hazard: Hazard | None = None
 
 
 class Notification(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -303,7 +306,18 @@ class Notification(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     contact: str
     reason: str
     status: str
+    """pending, delivered or failed."""
     attempts: int = 0
+    detail: str = ""
+    """Last delivery outcome (HTTP status or error), for the operator."""
+
+
+class IncidentNote(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An operator's comment on an incident."""
+
+    operator: Identifier
+    text: str
+    event_time: AwareTime
 
 
 class IncidentChanged(Event, tag="incident", kw_only=True):
@@ -329,6 +343,40 @@ class IncidentChanged(Event, tag="incident", kw_only=True):
     lat: float | None = None
     notifications: list[Notification] = []
     drill: bool = False
+    area_key: str | None = None
+    """Partition key of the incident's state: ``<county code>/<hazard>``."""
+    responsible: str | None = None
+    """Grid code currently answering for the incident (moves up on escalation)."""
+    notes: list[IncidentNote] = []
+    command_id: str | None = None
+    """The operator command this change answers (applied or refused)."""
+    refusal: str | None = None
+    """Why the command was refused, when ``change`` is ``command_refused``."""
+    cap_refs: list[str] = []
+    """``sender,identifier,sent`` of each CAP message issued for this incident, oldest first."""
+
+
+class EvidenceObserved(Event, tag="evidence_observed", kw_only=True):
+    """Evidence normalised from any source, re-keyed by hazard area (internal topic)."""
+
+    area_key: Identifier
+    evidence: EvidenceRef
+    lon: float | None = None
+    lat: float | None = None
+
+
+class IncidentTick(Event, tag="incident_tick", kw_only=True):
+    """Clock tick for one hazard area: escalation, hysteresis and expiry (internal topic)."""
+
+    area_key: Identifier
+
+
+class NotificationStatus(Event, tag="notification_status", kw_only=True):
+    """A notifier's delivery outcome, sent back to the incident's owner (internal topic)."""
+
+    area_key: Identifier
+    incident_id: Identifier
+    notification: Notification
 
 
 class OperatorCommand(Event, tag="operator_command", kw_only=True):
@@ -391,6 +439,9 @@ AnyEvent = Union[
     CameraPriority,
     SourceHealth,
     DeadLetter,
+    EvidenceObserved,
+    IncidentTick,
+    NotificationStatus,
 ]
 
 E = TypeVar("E")

@@ -9,6 +9,7 @@ sets e.g. ``AMUR_VISION_FRAME_BUDGET_FPS=500``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
     ingest_max_future_s: float = Field(300.0, ge=0, description="readings later than now+this are rejected")
     ingest_max_past_s: float = Field(7 * 86400.0, ge=0, description="readings older than now-this are rejected")
     stale_cadence_factor: float = Field(3.0, gt=1, description="a source silent for this x cadence is stale")
+    ingest_registry: Path | None = Field(None, description="source registry CSV; unset = bundled sample")
+    ingest_dedupe_window_s: float = Field(900.0, gt=0, description="exact duplicates within this event time are dropped")
+    ingest_dedupe_max_keys: int = Field(400_000, ge=1000, description="bound of the dedupe window per partition")
+    ingest_health_interval_s: float = Field(5.0, gt=0, description="how often source health is evaluated")
+    ingest_http_port: int = Field(8070, ge=1, le=65535, description="port of `amur ingest` (HTTP batch ingest)")
+    ingest_http_max_items: int = Field(10_000, ge=1, description="most readings accepted in one HTTP call")
 
     # --- simulators ---------------------------------------------------------
     sim_speed: float = Field(1.0, gt=0, description="simulated seconds per wall second")
@@ -65,6 +72,19 @@ class Settings(BaseSettings):
     vision_thumbnail_ttl_s: int = Field(300, ge=1, description="TTL of the latest thumbnail in Redis")
     vision_evidence_dir: Path = Field(REPO_ROOT / ".amur" / "evidence", description="evidence frames")
     vision_evidence_max_mb: int = Field(512, ge=1, description="retention limit of evidence frames")
+    vision_min_interval_s: float = Field(1.0, gt=0, description="no camera is sampled more often than this")
+    vision_simulated_fleet: bool = Field(
+        True, description="fetch every camera as an HTTP snapshot from `amur sim cameras`, whatever its protocol"
+    )
+    vision_snapshot_url: str | None = Field(
+        None, description="snapshot URL template with {camera_id}; unset = the simulated fleet on sim_cameras_port"
+    )
+    vision_rtsp_url: str = Field("rtsp://127.0.0.1:8554/{camera_id}", description="RTSP URL template")
+    vision_recordings_dir: Path = Field(REPO_ROOT / ".amur" / "recordings", description="{camera_id}.mp4 for drills")
+    vision_retries: int = Field(1, ge=0, le=5, description="retries of a failed fetch (reset, HTTP 5xx)")
+    vision_queue_size: int = Field(256, ge=1, description="fetched frames waiting for analysis (drops counted)")
+    vision_analysis_threads: int = Field(2, ge=1, le=32, description="threads decoding and analysing frames")
+    vision_rtsp_threads: int = Field(4, ge=1, le=64, description="threads grabbing RTSP/file keyframes")
 
     # --- gateway --------------------------------------------------------------
     http_host: str = Field("127.0.0.1", description="gateway bind address")
@@ -73,9 +93,39 @@ class Settings(BaseSettings):
         SecretStr("amur-development-secret-change-me"), description="HMAC key for operator tokens"
     )
     allowed_origins: str = Field("", description="comma-separated extra allowed websocket origins")
+    ws_port: int | None = Field(None, ge=1, le=65535, description="websocket port; unset = http_port + 1")
+    gateway_client_queue: int = Field(10000, ge=100, description="updates queued per client before coalescing")
+    gateway_max_message_bytes: int = Field(16384, ge=256, description="largest message a client may send")
+    gateway_commands_per_minute: float = Field(30.0, gt=0, description="sustained command rate per operator")
+    gateway_command_burst: int = Field(10, ge=1, description="commands an operator may send at once")
+    gateway_token_ttl_s: int = Field(12 * 3600, ge=60, description="default lifetime of an issued token")
+    projection_stream_maxlen: int = Field(10000, ge=100, description="updates kept per stream for resume")
+    projection_series_maxlen: int = Field(2000, ge=10, description="stage readings kept per gauge")
+    camera_fault_hold_s: float = Field(180.0, gt=0, description="a camera fault counts this long after its finding")
+
+    # --- incidents, CAP and audit ---------------------------------------------
+    incident_places: Path | None = Field(
+        None, description="JSON export of gauges/cameras/cells for the fusion; unset = grid codes only")
+    incident_merge_window_s: float = Field(3600.0, gt=0, description="evidence this close to an incident joins it")
+    incident_downgrade_hold_s: float = Field(900.0, ge=0, description="evidence must stay lower this long to downgrade")
+    incident_ack_red_s: float = Field(300.0, gt=0, description="unacknowledged red escalates after this")
+    incident_ack_orange_s: float = Field(900.0, gt=0, description="unacknowledged orange escalates after this")
+    incident_ack_yellow_s: float = Field(1800.0, gt=0, description="unacknowledged yellow escalates after this")
+    incident_ack_blue_s: float = Field(3600.0, gt=0, description="unacknowledged blue escalates after this")
+    incident_expire_after_s: float = Field(86400.0, gt=0, description="no evidence or action this long: expired")
+    incident_retain_closed_s: float = Field(7 * 86400.0, gt=0, description="closed incidents kept in state this long")
+    incident_auto_resolve: bool = Field(True, description="resolve automatically when all evidence clears")
+    incident_tick_s: float = Field(5.0, gt=0, description="escalation/expiry clock tick of the leader worker")
+    incident_max_cameras: int = Field(8, ge=0, le=64, description="cameras listed per incident")
+    cap_sender: str = Field("amur@heihe.local", description="CAP <sender> of every message")
+    cap_timezone: str = Field("Asia/Shanghai", description="zone of CAP times (+08:00 for Heihe)")
+    audit_log: Path | None = Field(None, description="hash-chained audit log; unset = <run_dir>/audit/<app id>.jsonl")
 
     # --- notifications --------------------------------------------------------
     notify_contacts: Path | None = Field(None, description="contacts file; unset = bundled sample")
+    notify_attempts: int = Field(3, ge=1, le=20, description="delivery attempts per notification")
+    notify_backoff_s: float = Field(1.0, ge=0, description="wait before the 2nd attempt; doubles each time")
+    notify_timeout_s: float = Field(5.0, gt=0, description="per-request timeout of a notifier")
 
     @property
     def effective_app_id(self) -> str:
@@ -86,8 +136,14 @@ class Settings(BaseSettings):
         return f"amur:drill:{self.drill_id}:" if self.drill_id else "amur:"
 
     def masked(self) -> dict[str, Any]:
-        """Effective configuration as JSON-able values, secrets masked."""
-        return json.loads(self.model_dump_json())
+        """Effective configuration as JSON-able values, secrets (and URL passwords) masked."""
+        values = json.loads(self.model_dump_json())
+        return {k: mask_url_password(v) if isinstance(v, str) and "://" in v else v for k, v in values.items()}
+
+
+def mask_url_password(url: str) -> str:
+    """``redis://:secret@host`` -> ``redis://:****@host``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]+@", r"\1****@", url)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -95,7 +151,23 @@ def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
 
 
+def reference_markdown() -> str:
+    """Every setting as a Markdown table (docs/configuration.md is generated from it)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if isinstance(default, SecretStr):
+            default = "(development value; set in production)"
+        elif isinstance(default, Path):
+            default = default.relative_to(REPO_ROOT) if default.is_relative_to(REPO_ROOT) else default
+        rows.append(f"| `AMUR_{name.upper()}` | `{default}` | {info.description or ''} |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`amur config`: print the effective configuration, secrets masked."""
+    """`amur config [--markdown]`: the effective configuration (secrets masked), or the reference."""
+    if argv and argv[0] == "--markdown":
+        print(reference_markdown(), end="")
+        return 0
     print(json.dumps(load_settings().masked(), indent=2, ensure_ascii=False, default=str))
     return 0

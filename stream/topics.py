@@ -36,6 +36,10 @@ GAUGE_STATE = TopicSpec("hydro.gauges", "gauge id", schemas.GaugeState)
 FORECASTS = TopicSpec("hydro.forecasts", "downstream gauge id", schemas.CrestForecast)
 INCIDENTS = TopicSpec("incidents", "incident id", schemas.IncidentChanged)
 COMMANDS = TopicSpec("operator.commands", "incident id", schemas.OperatorCommand)
+INCIDENT_INPUTS = TopicSpec(
+    "incidents.inputs", "hazard area key <county code>/<hazard>",
+    schemas.EvidenceObserved,  # also OperatorCommand, IncidentTick, NotificationStatus
+)
 CAMERA_PRIORITY = TopicSpec("camera.priority", "camera id", schemas.CameraPriority)
 SOURCE_HEALTH = TopicSpec("sources.health", "source id", schemas.SourceHealth)
 DEAD_LETTER = TopicSpec("deadletter", "source id", schemas.DeadLetter)
@@ -54,6 +58,7 @@ ALL: tuple[TopicSpec, ...] = (
     FORECASTS,
     INCIDENTS,
     COMMANDS,
+    INCIDENT_INPUTS,
     CAMERA_PRIORITY,
     SOURCE_HEALTH,
     DEAD_LETTER,

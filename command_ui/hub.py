@@ -1,0 +1,215 @@
+"""The gateway's fan-out: one Redis tail per process, one bounded outbox per client.
+
+The hub reads every update stream from its mirror's position, advances the
+mirror and pushes each update into the outbox of every session allowed to see
+it. Pushing never waits on a client (see :mod:`command_ui.outbox`); a session
+whose outbox overflows is closed by its own writer. Several gateway processes
+can run side by side, each with its own hub reading Redis independently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from command_ui import protocol, store
+from command_ui.mirror import Applied, Mirror, Update
+from command_ui.outbox import Outbox, Pushed
+from command_ui.scope import incident_in_scope
+from command_ui.tokens import Claims
+from command_ui.view import compute_kpis, snapshot_message
+from stream import schemas
+from stream.projection import Channel, Keys
+
+log = logging.getLogger(__name__)
+
+TAIL_BLOCK_MS = 1000
+TAIL_COUNT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """Static facts the KPIs need: known cameras and the source registry's dimensions."""
+
+    camera_ids: frozenset[str]
+    source_dimension: dict[str, str]
+    domain_dimension: dict[str, str]
+
+
+class HubMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.clients = Gauge("amur_gateway_clients", "Connected websocket clients", registry=registry)
+        self.coalesced = Counter("amur_gateway_coalesced_total", "Updates merged for slow clients",
+                                 registry=registry)
+        self.slow_disconnects = Counter("amur_gateway_slow_disconnects_total",
+                                        "Clients closed because their outbox overflowed", registry=registry)
+        self.resyncs = Counter("amur_gateway_resyncs_total", "Mirror re-reads after a gap", registry=registry)
+        self.commands = Counter("amur_gateway_commands_total", "Operator commands by outcome",
+                                ["outcome"], registry=registry)
+
+
+@dataclass(eq=False)
+class Session:
+    """One connected client."""
+
+    claims: Claims
+    outbox: Outbox
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    overflow: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the outbox overflowed: the shell then closes the connection."""
+    holding: list[Update] | None = None
+    """While a resume backfill is read, live updates wait here (in order)."""
+
+    @property
+    def overflowed(self) -> bool:
+        return self.overflow.is_set()
+
+    def push(self, message: bytes, key: tuple[str, str] | None) -> None:
+        if self.overflowed:
+            return
+        if self.outbox.push(message, key) is Pushed.OVERFLOW:
+            self.overflow.set()
+        self.wake.set()
+
+
+class Hub:
+    def __init__(self, client: aioredis.Redis, keys: Keys, catalogue: Catalogue, metrics: HubMetrics, *,
+                 outbox_capacity: int, fault_hold_s: float, drill: bool,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.client = client
+        self.keys = keys
+        self.catalogue = catalogue
+        self.metrics = metrics
+        self.outbox_capacity = outbox_capacity
+        self.fault_hold_s = fault_hold_s
+        self.drill = drill
+        self.clock = clock
+        self.mirror = Mirror({}, {})
+        self.sessions: set[Session] = set()
+        self.events_per_s = 0.0
+
+    async def start(self) -> None:
+        self.mirror = await store.read_mirror(self.client, self.keys)
+
+    # ------------------------------------------------------------------ sessions
+
+    def new_session(self, claims: Claims) -> Session:
+        return Session(claims, Outbox(self.outbox_capacity))
+
+    async def join(self, session: Session, resume: dict[Channel, int] | None) -> None:
+        """Queue exactly what the client needs: its missed updates, or a snapshot."""
+        oldest = await store.oldest_seqs(self.client, self.keys) if resume else {}
+        head = dict(self.mirror.head)
+        plan = protocol.plan_resume(resume, head, oldest)
+        self.sessions.add(session)
+        self.metrics.clients.set(len(self.sessions))
+        if plan.snapshot:
+            self._push_snapshot(session)
+            return
+        session.holding = []
+        backfill: list[Update] = []
+        for step in plan.backfills:
+            got = await store.read_range(self.client, self.keys, step.channel, step.after, step.upto)
+            if [u.seq for u in got] != list(range(step.after + 1, step.upto + 1)):
+                held, session.holding = session.holding, None
+                self._push_snapshot(session)
+                for update in held:
+                    if update.seq > self.mirror.head[update.channel]:
+                        self._push_update(session, update)
+                return
+            backfill.extend(got)
+        held, session.holding = session.holding, None
+        for update in (*backfill, *held):
+            self._push_update(session, update)
+        session.push(protocol.position_message(head), ("position", ""))
+
+    def leave(self, session: Session) -> None:
+        self.sessions.discard(session)
+        self.metrics.clients.set(len(self.sessions))
+
+    def _push_snapshot(self, session: Session) -> None:
+        me = {"subject": session.claims.subject, "role": session.claims.role.value,
+              "scope": session.claims.scope, "fault_hold_s": self.fault_hold_s, "drill": self.drill}
+        session.push(snapshot_message(self.mirror.state, self.mirror.head, session.claims.scope, me), None)
+
+    def _push_update(self, session: Session, update: Update) -> None:
+        if session.holding is not None:
+            session.holding.append(update)
+            return
+        if update.channel is Channel.INCIDENTS and update.data is not None:
+            incident = schemas.decode(schemas.IncidentChanged, update.data)
+            if not incident_in_scope(session.claims.scope, incident):
+                return
+        before = session.outbox.coalesced
+        session.push(protocol.update_message(update.channel, update.seq, update.key, update.data),
+                     (update.channel.value, update.key))
+        if session.outbox.coalesced != before:
+            self.metrics.coalesced.inc()
+
+    # ------------------------------------------------------------------ tail
+
+    def fan_out(self, updates: list[Update]) -> bool:
+        """Advance the mirror and push to every session; False on a gap (resync needed)."""
+        for update in updates:
+            outcome = self.mirror.apply(update)
+            if outcome is Applied.GAP:
+                return False
+            if outcome is Applied.APPLIED:
+                for session in tuple(self.sessions):
+                    self._push_update(session, update)
+        return True
+
+    async def resync(self) -> None:
+        """Re-read the mirror and give every session a fresh snapshot."""
+        self.metrics.resyncs.inc()
+        self.mirror = await store.read_mirror(self.client, self.keys)
+        for session in tuple(self.sessions):
+            session.holding = None
+            self._push_snapshot(session)
+
+    async def run_tail(self) -> None:
+        while True:
+            # read at most a quarter of an outbox over all streams, then yield, so writers drain between reads
+            count = max(1, min(TAIL_COUNT, self.outbox_capacity // (4 * len(Channel))))
+            updates = await store.read_tail(self.client, self.keys, self.mirror.head, TAIL_BLOCK_MS, count)
+            if not self.fan_out(updates):
+                log.warning("update stream gap; re-reading the projection")
+                await self.resync()
+            await asyncio.sleep(0)
+
+    # ------------------------------------------------------------------ KPIs
+
+    async def run_kpis(self, interval_s: float = 1.0) -> None:
+        previous: tuple[float, int] | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            counters = await store.read_counters(self.client, self.keys)
+            at, events = loop.time(), counters.get("events", 0)
+            if previous is not None and at > previous[0]:
+                self.events_per_s = max(0.0, (events - previous[1]) / (at - previous[0]))
+            previous = (at, events)
+            self.push_kpis()
+            await asyncio.sleep(interval_s)
+
+    def push_kpis(self) -> None:
+        now = self.clock()
+        by_scope: dict[str, bytes] = {}
+        position = protocol.position_message(self.mirror.head)
+        for session in tuple(self.sessions):
+            if session.holding is not None:
+                continue
+            scope = session.claims.scope
+            if scope not in by_scope:
+                by_scope[scope] = compute_kpis(
+                    self.mirror.state, scope=scope, now=now, events_per_s=self.events_per_s,
+                    camera_ids=self.catalogue.camera_ids, source_dimension=self.catalogue.source_dimension,
+                    domain_dimension=self.catalogue.domain_dimension, hold_s=self.fault_hold_s,
+                    drill=self.drill).message(now)
+            session.push(by_scope[scope], ("kpi", ""))
+            session.push(position, ("position", ""))

@@ -1,0 +1,199 @@
+"""REST beside the websocket (aiohttp): the page, health, metrics, incidents, CAP, thumbnails.
+
+Read endpoints that show incidents or pictures need ``Authorization: Bearer
+<token>`` and answer within the token's scope; health, metrics, the OpenAPI
+description, the page and its map layers are open on the loopback address.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from command_ui.errors import AuthError
+from command_ui.hub import Hub
+from command_ui.mapdata import MapData
+from command_ui.openapi import OPENAPI
+from command_ui.scope import incident_in_scope
+from command_ui.tokens import Claims, verify
+from command_ui.view import camera_fault
+from stream import cap, schemas
+from stream.projection import Channel
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+STATIC_DIR = WEB_DIR / "static"
+VENDOR_FILES = {"echarts.min.js": WEB_DIR / "node_modules" / "echarts" / "dist" / "echarts.min.js"}
+CAMERA_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+CAP_SENDER = "amur@heihe.command"
+CAP_ZONE = ZoneInfo("Asia/Shanghai")
+MAX_INCIDENTS = 1000
+SERIES_POINTS = 2000
+
+
+def json_response(value: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(value), status=status, content_type="application/json")
+
+
+def problem(status: int, code: str, detail: str) -> web.Response:
+    return json_response({"code": code, "detail": detail}, status)
+
+
+class RestApi:
+    def __init__(self, hub: Hub, maps: MapData, secret: str, registry: CollectorRegistry, ws_port: int,
+                 camera_ids: frozenset[str], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.hub = hub
+        self.maps = maps
+        self.secret = secret
+        self.registry = registry
+        self.ws_port = ws_port
+        self.camera_ids = camera_ids
+        self.clock = clock
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024)
+        app.add_routes([
+            web.get("/", self.index),
+            web.get("/config.json", self.config),
+            web.get("/vendor/{name}", self.vendor),
+            web.get("/api/health", self.health),
+            web.get("/metrics", self.metrics),
+            web.get("/openapi.json", self.openapi),
+            web.get("/api/map", self.map_layers),
+            web.get("/api/cameras", self.cameras),
+            web.get("/api/gauges", self.gauges),
+            web.get("/api/gauges/{gauge_id}/series", self.gauge_series),
+            web.get("/api/incidents", self.incidents),
+            web.get("/api/cap", self.cap_feed),
+            web.get("/api/cameras/{camera_id}/thumbnail", self.thumbnail),
+        ])
+        app.router.add_static("/static/", STATIC_DIR)
+        return app
+
+    # ------------------------------------------------------------------ page and open endpoints
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC_DIR / "index.html")
+
+    async def config(self, request: web.Request) -> web.Response:
+        return json_response({"ws_port": self.ws_port})
+
+    async def vendor(self, request: web.Request) -> web.StreamResponse:
+        path = VENDOR_FILES.get(request.match_info["name"])
+        if path is None or not path.is_file():
+            return problem(404, "not_found", f"no vendored file {request.match_info['name']!r} (run make web)")
+        return web.FileResponse(path)
+
+    async def health(self, request: web.Request) -> web.Response:
+        try:
+            redis_ok = bool(await self.hub.client.ping())
+        except Exception as exc:  # noqa: BLE001 - health reports any failure
+            log.warning("health: redis unreachable error=%s", exc)
+            redis_ok = False
+        body = {"status": "ok" if redis_ok else "degraded", "redis": redis_ok,
+                "clients": len(self.hub.sessions), "seq": {c.value: n for c, n in self.hub.mirror.head.items()}}
+        return json_response(body, 200 if redis_ok else 503)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return json_response(OPENAPI)
+
+    async def map_layers(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.maps.layers, content_type="application/json")
+
+    async def cameras(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.maps.cameras, content_type="application/json")
+
+    async def gauges(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.maps.gauges, content_type="application/json")
+
+    async def gauge_series(self, request: web.Request) -> web.Response:
+        gauge_id = request.match_info["gauge_id"]
+        if not CAMERA_ID.match(gauge_id):
+            return problem(400, "invalid", f"gauge id {gauge_id!r} is not an identifier")
+        keys = self.hub.keys
+        raw = await self.hub.client.xrevrange(keys.gauge_series(gauge_id), count=SERIES_POINTS)
+        crests = await self.hub.client.xrevrange(keys.crest_series(gauge_id), count=50)
+        observed = [[f[b"t"].decode(), float(f[b"stage"])] for _, f in reversed(raw)]
+        state = self.hub.mirror.state
+        forecast = state[Channel.FORECASTS].get(gauge_id)
+        return json_response({
+            "gauge_id": gauge_id, "observed": observed,
+            "crests": [orjson.Fragment(f[b"d"]) for _, f in reversed(crests)],
+            "forecast": orjson.Fragment(forecast) if forecast else None,
+        })
+
+    # ------------------------------------------------------------------ scoped endpoints
+
+    def claims(self, request: web.Request) -> Claims:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise AuthError("missing Authorization: Bearer token")
+        return verify(self.secret, header.removeprefix("Bearer ").strip(), now=self.clock())
+
+    def _scoped_incidents(self, claims: Claims) -> list[schemas.IncidentChanged]:
+        found = (schemas.decode(schemas.IncidentChanged, d) for d in self.hub.mirror.state[Channel.INCIDENTS].values())
+        return [i for i in found if incident_in_scope(claims.scope, i)]
+
+    async def incidents(self, request: web.Request) -> web.Response:
+        """?state=open|<state>&colour=<colour>&hazard=<hazard>&limit=N, newest first."""
+        try:
+            claims = self.claims(request)
+        except AuthError as exc:
+            return problem(401, "unauthorized", str(exc))
+        query = request.query
+        wanted_state = query.get("state", "")
+        incidents = self._scoped_incidents(claims)
+        if wanted_state == "open":
+            incidents = [i for i in incidents if i.state not in (schemas.IncidentState.RESOLVED,
+                                                                   schemas.IncidentState.EXPIRED)]
+        elif wanted_state:
+            incidents = [i for i in incidents if i.state.value == wanted_state]
+        for name in ("colour", "hazard"):
+            if query.get(name):
+                incidents = [i for i in incidents if getattr(i, name).value == query[name]]
+        try:
+            limit = min(MAX_INCIDENTS, max(1, int(query.get("limit", MAX_INCIDENTS))))
+        except ValueError:
+            return problem(400, "invalid", f"limit must be an integer, got {query.get('limit')!r}")
+        incidents.sort(key=lambda i: i.event_time, reverse=True)
+        return json_response([schemas.to_builtins(i) for i in incidents[:limit]])
+
+    async def cap_feed(self, request: web.Request) -> web.Response:
+        try:
+            claims = self.claims(request)
+        except AuthError as exc:
+            return problem(401, "unauthorized", str(exc))
+        feed = cap.cap_feed(self._scoped_incidents(claims), self.clock(), sender=CAP_SENDER, zone=CAP_ZONE)
+        return web.Response(text=feed, content_type="application/atom+xml")
+
+    async def thumbnail(self, request: web.Request) -> web.Response:
+        """The latest JPEG of a known camera; 409 with the fault when the camera is faulty."""
+        try:
+            self.claims(request)
+        except AuthError as exc:
+            return problem(401, "unauthorized", str(exc))
+        camera_id = request.match_info["camera_id"]
+        if not CAMERA_ID.match(camera_id) or camera_id not in self.camera_ids:
+            return problem(404, "unknown_camera", f"no camera {camera_id[:64]!r}")
+        state = self.hub.mirror.state
+        fault = camera_fault(state[Channel.CAMERAS].get(camera_id), state[Channel.CAMERA_FAULTS].get(camera_id),
+                             now=self.clock(), hold_s=self.hub.fault_hold_s)
+        if fault is not None:
+            return problem(409, "camera_fault", fault)
+        jpeg = await self.hub.client.get(self.hub.keys.thumbnail(camera_id))
+        if not jpeg:
+            return problem(404, "no_frame", f"no recent frame from camera {camera_id}")
+        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,146 @@
+"""`amur gateway`: the websocket gateway, REST and the page, in one process.
+
+Ports: the page and REST answer on ``http_port`` (default 8080, so the page is
+http://127.0.0.1:8080/); the websocket on ``ws_port`` (default ``http_port + 1``).
+The ``websockets`` package owns its listening socket, so it cannot share aiohttp's
+port; the page learns the websocket port from ``/config.json``. Run as many
+gateway processes as needed: each reads Redis on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry
+from websockets.asyncio.server import Server, serve
+
+from command_ui.hub import Catalogue, Hub, HubMetrics
+from command_ui.mapdata import build_map_data
+from command_ui.ratelimit import RateLimit
+from command_ui.rest import RestApi
+from command_ui.ws import WebsocketGateway
+from gis.registry import load_cameras
+from stream import schemas, topics
+from stream.admin import bootstrap_servers
+from stream.app import kafka_url
+from stream.projection import Keys
+from stream.registry import load_registry
+from stream.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def ws_port_of(settings: Settings) -> int:
+    return settings.ws_port or settings.http_port + 1
+
+
+def allowed_origins(settings: Settings) -> list[str | None]:
+    """The page's own origins, the configured extras, and None (non-browser clients send no Origin)."""
+    port = settings.http_port
+    own = {f"http://{settings.http_host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+    extra = {o.strip() for o in settings.allowed_origins.split(",") if o.strip()}
+    return [*sorted(own | extra), None]
+
+
+def redis_url_of(settings: Settings) -> str:
+    return settings.redis_url or f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
+
+
+def build_catalogue() -> Catalogue:
+    registry = load_registry()
+    return Catalogue(
+        camera_ids=frozenset(c.camera_id for c in load_cameras()),
+        source_dimension={s.source_id: s.dimension for s in registry.sources.values()},
+        domain_dimension={dom: dim for dim, doms in registry.dimensions.items() for dom in doms},
+    )
+
+
+@dataclass
+class Gateway:
+    """A running gateway; :meth:`stop` undoes :func:`start_gateway`."""
+
+    hub: Hub
+    ws_server: Server
+    runner: web.AppRunner
+    producer: AIOKafkaProducer
+    tasks: tuple[asyncio.Task[None], ...]
+    http_port: int
+    ws_port: int
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.ws_server.close()
+        await self.ws_server.wait_closed()
+        await self.runner.cleanup()
+        await self.producer.stop()
+        await self.hub.client.aclose()
+
+
+async def start_gateway(settings: Settings) -> Gateway:
+    """Connect to Redis and the broker, start the hub, the websocket server and REST."""
+    client = aioredis.from_url(redis_url_of(settings))
+    registry = CollectorRegistry()
+    catalogue = build_catalogue()
+    hub = Hub(client, Keys(settings.redis_prefix), catalogue, HubMetrics(registry),
+              outbox_capacity=settings.gateway_client_queue, fault_hold_s=settings.camera_fault_hold_s,
+              drill=settings.drill_id is not None)
+    await hub.start()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=0)
+    await producer.start()
+    command_topic = topics.topic_name(topics.COMMANDS, settings.drill_id)
+
+    async def produce(command: schemas.OperatorCommand) -> None:
+        await producer.send_and_wait(command_topic, schemas.encode(command), key=command.incident_id.encode())
+
+    secret = settings.jwt_secret.get_secret_value()
+    limit = RateLimit(settings.gateway_commands_per_minute / 60.0, settings.gateway_command_burst)
+    gateway = WebsocketGateway(hub, secret, limit, produce)
+    ws_port = ws_port_of(settings)
+    ws_server = await serve(gateway.handle, settings.http_host, ws_port, origins=allowed_origins(settings),
+                            max_size=settings.gateway_max_message_bytes, write_limit=64 * 1024)
+    rest = RestApi(hub, build_map_data(), secret, registry, ws_port, catalogue.camera_ids)
+    runner = web.AppRunner(rest.app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    tasks = (asyncio.create_task(hub.run_tail(), name="hub-tail"),
+             asyncio.create_task(hub.run_kpis(), name="hub-kpis"))
+    log.info("gateway page=http://%s:%s/ ws_port=%s", settings.http_host, settings.http_port, ws_port)
+    return Gateway(hub, ws_server, runner, producer, tasks, settings.http_port, ws_port)
+
+
+async def _serve(settings: Settings) -> None:
+    gateway = await start_gateway(settings)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    print(f"command view at http://{settings.http_host}:{settings.http_port}/ "
+          f"(websocket port {gateway.ws_port})", flush=True)
+    await stopped.wait()
+    await gateway.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`amur gateway [--port N]`: serve the command view until SIGINT/SIGTERM."""
+    parser = argparse.ArgumentParser(prog="amur gateway", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (overrides AMUR_HTTP_PORT)")
+    args = parser.parse_args(argv)
+    overrides = {"http_port": args.port} if args.port else {}
+    settings = load_settings(**overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        asyncio.run(_serve(settings))
+    except OSError as exc:
+        print(f"amur gateway: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,158 @@
+"""What a client sees: scope-filtered snapshots, camera status and the header KPIs.
+
+Pure functions of the mirror's state, the client's claims and ``now``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+import msgspec
+import orjson
+
+from command_ui.scope import incident_in_scope
+from stream import schemas
+from stream.projection import Channel
+
+OPEN_STATES = frozenset({schemas.IncidentState.RAISED, schemas.IncidentState.ACKNOWLEDGED,
+                         schemas.IncidentState.ASSIGNED})
+
+#: Which domain of the six-dimension taxonomy an out-of-range indicator belongs to
+#: (a presentation mapping for the vital-signs strip, documented in docs/command-view.md).
+INDICATOR_DOMAIN = {
+    "gauge": "water_environment_hydrology",
+    "cell:flood": "water_supply_drainage",
+    "cell:fire": "forest_grassland",
+    "camera": "telecommunications",
+    "incident:flood": "water_environment_hydrology",
+    "incident:fire": "forest_grassland",
+    "incident:public_safety": "public_security",
+    "incident:camera_fault": "telecommunications",
+    "incident:source_outage": "emergency_management",
+    "incident:other": "emergency_management",
+}
+
+
+class CameraFault(msgspec.Struct, frozen=True):
+    kind: str
+    score: float
+    confirmed: bool
+    t: datetime
+
+
+class CameraDecode(msgspec.Struct, frozen=True):
+    status: schemas.DecodeStatus
+
+
+_fault_decoder = msgspec.json.Decoder(CameraFault)
+_decode_decoder = msgspec.json.Decoder(CameraDecode)
+
+
+def camera_status(decode: bytes | None, fault: bytes | None, *, now: datetime, hold_s: float) -> str:
+    """``online``, ``faulty`` (with a fault kind via :func:`camera_fault`) or ``unknown``."""
+    if camera_fault(decode, fault, now=now, hold_s=hold_s):
+        return "faulty"
+    return "unknown" if decode is None else "online"
+
+
+def camera_fault(decode: bytes | None, fault: bytes | None, *, now: datetime, hold_s: float) -> str | None:
+    """The camera's current fault: a health finding within ``hold_s``, else a failed decode."""
+    if fault is not None:
+        found = _fault_decoder.decode(fault)
+        if found.t >= now - timedelta(seconds=hold_s):
+            return found.kind
+    if decode is not None:
+        status = _decode_decoder.decode(decode).status
+        if status is not schemas.DecodeStatus.OK:
+            return status.value
+    return None
+
+
+def visible_incidents(incidents: Mapping[str, bytes], scope: str) -> dict[str, bytes]:
+    """The incidents of ``incidents`` (id -> JSON) that ``scope`` may see."""
+    return {key: data for key, data in incidents.items()
+            if incident_in_scope(scope, schemas.decode(schemas.IncidentChanged, data))}
+
+
+def snapshot_message(state: Mapping[Channel, Mapping[str, bytes]], head: Mapping[Channel, int],
+                     scope: str, me: Mapping[str, object]) -> bytes:
+    """The ``snapshot`` message: every channel's entries (incidents filtered by scope)."""
+    channels = {}
+    for channel in Channel:
+        entries = state.get(channel, {})
+        if channel is Channel.INCIDENTS:
+            entries = visible_incidents(entries, scope)
+        channels[channel.value] = {key: orjson.Fragment(data) for key, data in entries.items()}
+    return orjson.dumps({"type": "snapshot", "seq": {c.value: n for c, n in head.items()},
+                         "channels": channels, "me": dict(me)})
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionHealth:
+    dimension: str
+    sources_live: int
+    sources_stale: int
+    sources_unseen: int
+    out_of_range: int
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    sources_live: int
+    sources_stale: int
+    events_per_s: float
+    cameras_online: int
+    cameras_faulty: int
+    cameras_unknown: int
+    open_by_colour: dict[str, int]
+    drill: bool
+    dimensions: tuple[DimensionHealth, ...]
+
+    def message(self, now: datetime) -> bytes:
+        return orjson.dumps({"type": "kpi", "now": now.isoformat(), **asdict(self)})
+
+
+def _colour(data: bytes) -> str:
+    return orjson.loads(data).get("colour", "green")
+
+
+def compute_kpis(state: Mapping[Channel, Mapping[str, bytes]], *, scope: str, now: datetime,
+                 events_per_s: float, camera_ids: frozenset[str], source_dimension: Mapping[str, str],
+                 domain_dimension: Mapping[str, str], hold_s: float, drill: bool) -> Kpis:
+    """Header KPIs and the vital-signs strip for one scope at ``now``."""
+    out: Counter[str] = Counter()
+    cameras, faults = state[Channel.CAMERAS], state[Channel.CAMERA_FAULTS]
+    statuses = Counter(camera_status(cameras.get(c), faults.get(c), now=now, hold_s=hold_s) for c in camera_ids)
+    out["camera"] = statuses["faulty"]
+    for data in state[Channel.GAUGES].values():
+        out["gauge"] += _colour(data) != "green"
+    for key, data in state[Channel.CELLS].items():
+        out[f"cell:{key.split(':', 1)[0]}"] += _colour(data) != "green"
+    open_by_colour: Counter[str] = Counter()
+    any_drill = drill
+    for data in visible_incidents(state[Channel.INCIDENTS], scope).values():
+        incident = schemas.decode(schemas.IncidentChanged, data)
+        if incident.state in OPEN_STATES:
+            open_by_colour[incident.colour.value] += 1
+            out[f"incident:{incident.hazard.value}"] += 1
+            any_drill = any_drill or incident.drill
+    live, stale = Counter[str](), Counter[str]()
+    for source_id, data in state[Channel.SOURCES].items():
+        dimension = source_dimension.get(source_id, "unregistered")
+        target = stale if orjson.loads(data).get("state") == schemas.SourceState.STALE.value else live
+        target[dimension] += 1
+    registered = Counter(source_dimension.values())
+    out_by_dimension: Counter[str] = Counter()
+    for indicator, count in out.items():
+        out_by_dimension[domain_dimension.get(INDICATOR_DOMAIN.get(indicator, ""), "unregistered")] += count
+    dimensions = tuple(
+        DimensionHealth(d, live[d], stale[d], max(0, registered[d] - live[d] - stale[d]), out_by_dimension[d])
+        for d in dict.fromkeys(domain_dimension.values()))
+    return Kpis(
+        sources_live=sum(live.values()), sources_stale=sum(stale.values()), events_per_s=round(events_per_s, 1),
+        cameras_online=statuses["online"], cameras_faulty=statuses["faulty"], cameras_unknown=statuses["unknown"],
+        open_by_colour={c.value: open_by_colour[c.value] for c in schemas.Colour if c is not schemas.Colour.GREEN},
+        drill=any_drill, dimensions=dimensions)

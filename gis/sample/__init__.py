@@ -1,0 +1,1 @@
+"""The bundled Heihe sample: real county boundaries plus generated (SAMPLE) layers."""

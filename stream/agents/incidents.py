@@ -1,0 +1,165 @@
+"""Incident agents: evidence → one hazard-area partition → incidents, notifications, audit.
+
+Topology (one repartition hop): every source topic (gauges, forecasts, cell
+risk, findings, grid events, source health, operator commands) is read by a
+small router that normalises the event and sends it to ``incidents.inputs``
+keyed by the hazard area ``<county>/<hazard>``. One agent owns each area's
+state in the changelogged table ``incident-areas`` (co-partitioned with that
+topic) and publishes full snapshots on ``incidents`` keyed by incident id.
+Followers of ``incidents`` write the audit chain and deliver notifications,
+sending delivery statuses back through ``incidents.inputs``. The leader's timer
+ticks every area (escalation, hysteresis, expiry) on the worker clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, Union
+
+import aiohttp
+
+from stream import schemas, topics
+from stream.audit import AuditLog, audit_path
+from stream.errors import InvalidEvent
+from stream.incidents import evidence
+from stream.incidents.actions import command, delivered, tick
+from stream.incidents.fusion import Outcome, observe
+from stream.incidents.grid import CITY_CODE, COUNTY_CODES
+from stream.incidents.linkage import camera_priorities
+from stream.incidents.places import load_places
+from stream.incidents.state import Area, decode_area, encode_area, policy_from_settings, to_event
+from stream.metrics import Outcome as Counted
+from stream.notify.contacts import load_directory
+from stream.notify.delivery import RetryPolicy, deliver
+from stream.schemas import EvidenceObserved, IncidentTick, NotificationStatus, OperatorCommand
+
+log = logging.getLogger(__name__)
+SOURCE = "amur.incidents"
+AreaInput = Union[EvidenceObserved, OperatorCommand, IncidentTick, NotificationStatus]
+
+
+def area_keys() -> list[str]:
+    """Every hazard area a tick must visit: six counties and the city, times each hazard."""
+    return [evidence.area_key(code, hazard) for code in (*COUNTY_CODES, CITY_CODE) for hazard in schemas.Hazard]
+
+
+def register(rt: Any) -> None:
+    settings = rt.settings
+    app = rt.app
+    places = load_places(settings.incident_places)
+    directory = load_directory(settings.notify_contacts)
+    policy = policy_from_settings(settings)
+    inputs = rt.topic(topics.INCIDENT_INPUTS)
+    areas = app.Table("incident-areas", default=None, partitions=settings.partitions,
+                      key_type=bytes, value_type=bytes)
+    sent = app.Table("incident-notifications", default=None, partitions=settings.partitions,
+                     key_type=bytes, value_type=bytes)
+
+    async def dead_letter(spec: topics.TopicSpec, payload: bytes, exc: InvalidEvent) -> None:
+        rt.metrics.count(spec.name, Counted.DEAD_LETTERED)
+        letter = schemas.DeadLetter(source=SOURCE, event_time=datetime.now(timezone.utc), topic=rt.topic_name(spec),
+                                    reason=exc.reason, field=exc.field, value=exc.value,
+                                    raw=payload.decode("utf-8", "replace"))
+        await rt.topic(topics.DEAD_LETTER).send(key=SOURCE.encode(), value=schemas.encode(letter))
+
+    def route(spec: topics.TopicSpec, kind: type, normalise: Callable[[Any], list[Any]]) -> None:
+        async def router(stream: Any) -> None:
+            async for payload in stream:
+                try:
+                    found = normalise(schemas.decode(kind, payload))
+                except InvalidEvent as exc:
+                    await dead_letter(spec, payload, exc)
+                    continue
+                rt.metrics.count(spec.name, Counted.ACCEPTED)
+                for item in found:
+                    await inputs.send(key=_area_of(item).encode(), value=schemas.encode(item))
+
+        router.__name__ = router.__qualname__ = f"route_{spec.name.replace('.', '_')}_to_incidents"
+        app.agent(rt.topic(spec), name=router.__name__)(router)
+
+    route(topics.GAUGE_STATE, schemas.GaugeState, lambda e: evidence.from_gauge(e, places))
+    route(topics.FORECASTS, schemas.CrestForecast, lambda e: evidence.from_forecast(e, places))
+    route(topics.CELL_RISK, schemas.CellRisk, evidence.from_cell_risk)
+    route(topics.FINDINGS, schemas.VisionFinding, lambda e: evidence.from_finding(e, places))
+    route(topics.GRID_EVENTS, schemas.GridEvent, lambda e: evidence.from_grid_event(e, places))
+    route(topics.SOURCE_HEALTH, schemas.SourceHealth, evidence.from_source_health)
+    route(topics.COMMANDS, schemas.OperatorCommand, lambda e: [e])
+
+    def decide(area: Area, item: AreaInput) -> Outcome:
+        recipients = directory.recipients
+        if isinstance(item, EvidenceObserved):
+            return observe(area, item, places, policy, recipients)
+        if isinstance(item, OperatorCommand):
+            return command(area, item, policy, recipients)
+        if isinstance(item, NotificationStatus):
+            return delivered(area, item, policy, recipients)
+        return tick(area, item.event_time, policy, recipients)
+
+    @app.agent(inputs, name="fuse_incidents")
+    async def fuse_incidents(stream: Any) -> None:
+        async for payload in stream:
+            try:
+                item = schemas.decode(AreaInput, payload)  # type: ignore[arg-type]
+                key = evidence.check_area_key(_area_of(item))
+            except InvalidEvent as exc:
+                await dead_letter(topics.INCIDENT_INPUTS, payload, exc)
+                continue
+            stored = areas[key.encode()]
+            area = decode_area(stored) if stored else Area(area_key=key)
+            outcome = decide(area, item)
+            if outcome.area != area:
+                areas[key.encode()] = encode_area(outcome.area)
+            for incident in outcome.changes:
+                changed = to_event(incident, SOURCE)
+                await rt.topic(topics.INCIDENTS).send(key=changed.incident_id.encode(), value=schemas.encode(changed))
+                for priority in camera_priorities(changed, SOURCE):
+                    await rt.topic(topics.CAMERA_PRIORITY).send(key=priority.camera_id.encode(),
+                                                                value=schemas.encode(priority))
+
+    if settings.incident_tick_s > 0:
+        @app.timer(interval=settings.incident_tick_s, on_leader=True, name="tick_incident_areas")
+        async def tick_incident_areas() -> None:
+            now = datetime.now(timezone.utc)
+            for key in area_keys():
+                ping = IncidentTick(source=SOURCE, event_time=now, area_key=key)
+                await inputs.send(key=key.encode(), value=schemas.encode(ping))
+
+    audit = AuditLog(audit_path(settings))
+
+    @app.agent(rt.topic(topics.INCIDENTS), name="audit_incidents")
+    async def audit_incidents(stream: Any) -> None:
+        async for payload in stream:
+            changed = schemas.decode(schemas.IncidentChanged, payload)
+            key = f"{changed.incident_id}#{changed.revision}#{changed.change}#{changed.command_id or ''}"
+            audit.append("incident", key, changed.event_time, schemas.to_builtins(changed))
+
+    retry = RetryPolicy(settings.notify_attempts, settings.notify_backoff_s, settings.notify_timeout_s)
+
+    @app.agent(rt.topic(topics.INCIDENTS), name="notify_responders")
+    async def notify_responders(stream: Any) -> None:
+        async with aiohttp.ClientSession() as session:
+            async for payload in stream:
+                changed = schemas.decode(schemas.IncidentChanged, payload)
+                for pending in changed.notifications:
+                    key = pending.notification_id.encode()
+                    if pending.status != "pending" or sent[key] is not None:
+                        continue
+                    contact = directory.contact(pending.contact)
+                    if contact is None:
+                        result = schemas.Notification(**{**schemas.to_builtins(pending), "status": "failed",
+                                                          "detail": "contact not in the directory"})
+                    else:
+                        result = await deliver(session, contact, changed, pending, retry)
+                    sent[key] = schemas.encode(result)
+                    status = NotificationStatus(source=SOURCE, event_time=changed.event_time,
+                                                area_key=changed.area_key or "", incident_id=changed.incident_id,
+                                                notification=result)
+                    await inputs.send(key=status.area_key.encode(), value=schemas.encode(status))
+
+
+def _area_of(item: Any) -> str:
+    if isinstance(item, OperatorCommand):
+        return evidence.area_of_incident(item.incident_id)
+    return item.area_key

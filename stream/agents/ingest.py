@@ -1,0 +1,129 @@
+"""Ingest agents: validate raw input, drop duplicates, route, dead-letter, watch source health.
+
+``ingest_raw`` reads :data:`stream.topics.RAW_INGEST` (key: source id), hands each
+payload to :class:`stream.intake.Intake` and sends what comes out: readings as
+one :class:`ReadingBatch` per partition of the readings topic, weather and water
+levels one by one, rejections to the dead-letter topic. ``watch_sources`` is a
+timer that publishes :class:`SourceHealth` changes for the sources whose raw
+partition this worker owns. Decisions live in ``stream.intake``,
+``stream.validation``, ``stream.dedupe`` and ``stream.health``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import faust
+
+from stream import topics
+from stream.app import Runtime
+from stream.health import Watched, health_changes, should_record
+from stream.intake import Intake, Rejection, Routed, dead_letter, partition_for, raw_text, reading_batch
+from stream.inventory import Inventory, load_inventory_or_unchecked
+from stream.metrics import Outcome
+from stream.registry import Registry, load_registry
+from stream.errors import InvalidEvent
+from stream.schemas import SourceState, encode
+from stream.validation import TimeLimits
+
+log = logging.getLogger(__name__)
+
+ROUTER_SOURCE = "amur.ingest"
+"""``source`` of the ReadingBatch messages the router assembles."""
+
+
+def register(rt: Runtime) -> None:
+    install(rt, load_registry(rt.settings.ingest_registry), load_inventory_or_unchecked())
+
+
+def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
+    """Define the ingest agents, table and timer on ``rt.app`` for this registry and inventory."""
+    settings, app, metrics = rt.settings, rt.app, rt.metrics
+    raw_topic, raw_name = rt.topic(topics.RAW_INGEST), rt.topic_name(topics.RAW_INGEST)
+    readings_topic, weather_topic = rt.topic(topics.READINGS), rt.topic(topics.WEATHER)
+    levels_topic, dlq, health_topic = rt.topic(topics.WATER_LEVELS), rt.topic(topics.DEAD_LETTER), \
+        rt.topic(topics.SOURCE_HEALTH)
+    partitions = settings.partitions
+    intake = Intake(registry, inventory, TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s),
+                    readings_partitions=topics.partitions_for(topics.READINGS, partitions),
+                    dedupe_window_s=settings.ingest_dedupe_window_s, dedupe_max_keys=settings.ingest_dedupe_max_keys)
+    last_seen = app.Table("ingest-last-seen", default=None, partitions=partitions,
+                          schema=faust.Schema(key_type=str, value_type=float, key_serializer="json",
+                                              value_serializer="json"),
+                          help="source id -> epoch seconds of its last accepted arrival")
+
+    async def publish(routed: Routed, now: float) -> None:
+        for partition, readings in routed.readings.items():
+            batch = reading_batch(readings, ROUTER_SOURCE, now)
+            await readings_topic.send(key=readings[0].sensor_id.encode(), value=encode(batch), partition=partition)
+        for obs in routed.weather:
+            await weather_topic.send(key=obs.station_id.encode(), value=encode(obs))
+        for level in routed.levels:
+            await levels_topic.send(key=level.gauge_id.encode(), value=encode(level))
+        for rejection in routed.rejected:
+            await send_dead_letter(rejection, now)
+        for (source, outcome), n in routed.counts.items():
+            metrics.count(source, outcome, n)
+
+    async def send_dead_letter(rejection: Rejection, now: float) -> None:
+        await dlq.send(key=rejection.source.encode(), value=encode(dead_letter(rejection, raw_name, now)))
+        metrics.count(rejection.source, Outcome.DEAD_LETTERED)
+
+    @app.agent(raw_topic, name="ingest_raw")
+    async def ingest_raw(stream: Any) -> None:
+        async for event in stream.events():
+            now = time.time()
+            payload: bytes = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+            try:
+                routed = intake.process(payload, event.message.partition, now)
+            except Exception as exc:  # noqa: BLE001 - bad input must never stop the worker
+                log.exception("ingest failed partition=%s", event.message.partition)
+                error = InvalidEvent(f"internal error while validating: {exc!r}", field=None, value=None)
+                rejection = Rejection("unregistered", error, raw_text(payload))
+                metrics.count(rejection.source, Outcome.REJECTED)
+                await send_dead_letter(rejection, now)
+                continue
+            await publish(routed, now)
+            for source in routed.seen:
+                if should_record(last_seen.get(source), now):
+                    last_seen[source] = now
+
+    published: dict[str, SourceState] = {}
+    watch = _SourceWatch(registry, partitions, started=time.time())
+
+    @app.timer(settings.ingest_health_interval_s, name="watch_sources")
+    async def watch_sources() -> None:
+        now = time.time()
+        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == raw_name}
+        watched = watch.watched(owned, last_seen)
+        for gone in set(published) - {w.source_id for w in watched}:
+            del published[gone]
+        for change in health_changes(watched, published, watch.started, settings.stale_cadence_factor, now):
+            await health_topic.send(key=change.source_id.encode(), value=encode(change))
+            published[change.source_id] = change.state
+            log.info("source health source_id=%s state=%s", change.source_id, change.state.value)
+        metrics.sources_stale.set(sum(1 for s in published.values() if s is SourceState.STALE))
+
+    @app.on_partitions_revoked.connect
+    async def forget_windows(sender: Any, revoked: Any, **_: Any) -> None:
+        intake.forget({tp.partition for tp in revoked if tp.topic == raw_name})
+
+
+class _SourceWatch:
+    """Which sources this worker watches: required ones and ones seen, on its raw partitions."""
+
+    def __init__(self, registry: Registry, partitions: int, started: float) -> None:
+        self.started = started
+        self.sources = [(s, partition_for(s.source_id, partitions)) for s in registry.sources.values()]
+
+    def watched(self, owned: set[int], last_seen: Any) -> list[Watched]:
+        out = []
+        for source, partition in self.sources:
+            if partition not in owned:
+                continue
+            seen = last_seen.get(source.source_id)
+            if seen is not None or source.required:
+                out.append(Watched(source.source_id, source.cadence_s, seen))
+        return out

@@ -1,0 +1,163 @@
+"""Vision in the worker: the camera sampler as a service, and camera priorities from risk.
+
+Why inside the Faust worker: the sampler's shard *is* the worker's share of
+``camera.priority`` partitions (cameras keyed by id, murmur2 like every
+producer), so Kafka's group protocol does the sharding and the failover — when
+a worker dies its partitions, hence its cameras, move to the survivors within a
+session timeout, and the ``on_partitions_assigned`` hook hands the new set to
+the sampler. Priority claims for a camera arrive on the partition of the worker
+that samples it, in order.
+
+- ``vision_take_priorities``: CameraPriority -> the owning sampler's schedule.
+- ``vision_prioritise_cells``: CellRisk (keyed by cell) -> CameraPriority for
+  every camera that sees the cell (re-keyed by camera), on a change only.
+- ``vision_prioritise_crests``: CrestForecast -> CameraPriority for the cameras
+  of the cells the crest will reach, until it has passed.
+- the sampler service publishes FrameSample and VisionFinding and writes
+  thumbnails to Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import mode
+import redis.asyncio as aioredis
+
+from stream import schemas, topics
+from stream.errors import InvalidEvent
+from stream.intake import partition_for
+from stream.metrics import Outcome
+from stream.sampler import Sampler, targets_from_registry
+from vision.schedule import PRIORITY_BY_COLOUR, PRIORITY_CREST_FORECAST, cameras_for_cells
+
+log = logging.getLogger(__name__)
+
+SOURCE = "vision"
+CREST_HOLD = timedelta(hours=6)
+"""Cameras stay prioritised this long after a crest's latest forecast arrival."""
+
+
+class _Outputs:
+    def __init__(self, rt: Any) -> None:
+        self.frames, self.findings = rt.topic(topics.FRAMES), rt.topic(topics.FINDINGS)
+
+    async def send_frame(self, sample: schemas.FrameSample) -> None:
+        await self.frames.send(key=sample.camera_id.encode(), value=schemas.encode(sample))
+
+    async def send_findings(self, findings: Sequence[schemas.VisionFinding]) -> None:
+        for finding in findings:
+            await self.findings.send(key=finding.camera_id.encode(), value=schemas.encode(finding))
+
+
+def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
+    """The sampler of this worker (not started) and the cell -> cameras coverage."""
+    from gis.registry import CameraCoverage, load_cameras
+    from vision.analysis.model import FireSmokeModel
+    from vision.evidence import EvidenceStore
+    from vision.sampling import FrameAnalyser
+
+    settings = rt.settings
+    cameras = load_cameras()
+    coverage = CameraCoverage.load()
+    targets = targets_from_registry(settings, cameras,
+                                    lambda camera_id: [v.cell_code for v in coverage.cells_seen_by(camera_id)])
+    by_cell: dict[str, list[str]] = {}
+    for target in targets.values():
+        for cell in target.cells:
+            by_cell.setdefault(cell, []).append(target.camera_id)
+    FireSmokeModel.load()  # fail at start-up, not in the first frame, if the model is missing
+    analyser = FrameAnalyser(FireSmokeModel.load,
+                             EvidenceStore(settings.vision_evidence_dir, settings.vision_evidence_max_mb * 1024 * 1024))
+    thumbnails = aioredis.Redis.from_url(rt.redis_url()) if settings.redis_url else None
+    return Sampler(settings, targets, _Outputs(rt), rt.metrics, thumbnails, analyser=analyser), by_cell
+
+
+def register(rt: Any) -> None:
+    app, settings = rt.app, rt.settings
+    sampler, by_cell = build_sampler(rt)
+    priority_topic = rt.topic(topics.CAMERA_PRIORITY)
+    priority_name = rt.topic_name(topics.CAMERA_PRIORITY)
+    partitions = topics.partitions_for(topics.CAMERA_PRIORITY, settings.partitions)
+    partition_of = {camera_id: partition_for(camera_id, partitions) for camera_id in sampler.targets}
+    rt.vision_sampler = sampler  # for tests and the fleet benchmark
+
+    async def dead_letter(spec: topics.TopicSpec, payload: bytes, exc: InvalidEvent) -> None:
+        rt.metrics.count(spec.name, Outcome.DEAD_LETTERED)
+        letter = schemas.DeadLetter(source=SOURCE, event_time=datetime.now(timezone.utc), topic=rt.topic_name(spec),
+                                    reason=exc.reason, field=exc.field, value=exc.value,
+                                    raw=payload.decode("utf-8", "replace"))
+        await rt.topic(topics.DEAD_LETTER).send(key=SOURCE.encode(), value=schemas.encode(letter))
+
+    async def send_priorities(cameras: set[str], priority: float, reason: str, at: datetime,
+                              until: datetime | None) -> None:
+        for camera_id in sorted(cameras):
+            event = schemas.CameraPriority(source=SOURCE, event_time=at, camera_id=camera_id, priority=priority,
+                                           reason=reason, until=until)
+            await priority_topic.send(key=camera_id.encode(), value=schemas.encode(event))
+
+    @app.agent(priority_topic, name="vision_take_priorities")
+    async def take_priorities(stream: Any) -> None:
+        async for payload in stream:
+            try:
+                event = schemas.decode(schemas.CameraPriority, payload)
+            except InvalidEvent as exc:
+                await dead_letter(topics.CAMERA_PRIORITY, payload, exc)
+                continue
+            sampler.claim(event.camera_id, event.reason, event.priority,
+                          event.until.timestamp() if event.until else None)
+
+    cell_priority: dict[tuple[str, str], float] = {}
+
+    @app.agent(rt.topic(topics.CELL_RISK), name="vision_prioritise_cells")
+    async def prioritise_cells(stream: Any) -> None:
+        async for payload in stream:
+            try:
+                risk = schemas.decode(schemas.CellRisk, payload)
+            except InvalidEvent as exc:
+                await dead_letter(topics.CELL_RISK, payload, exc)
+                continue
+            priority = PRIORITY_BY_COLOUR.get(risk.colour.value, 0.0)
+            key = (risk.cell_code, risk.hazard.value)
+            if cell_priority.get(key, 0.0) == priority:
+                continue
+            cell_priority[key] = priority
+            await send_priorities(cameras_for_cells([risk.cell_code], by_cell), priority,
+                                  f"cell {risk.cell_code}/{risk.hazard.value} {risk.colour.value}", risk.event_time,
+                                  None)
+
+    @app.agent(rt.topic(topics.FORECASTS), name="vision_prioritise_crests")
+    async def prioritise_crests(stream: Any) -> None:
+        async for payload in stream:
+            try:
+                forecast = schemas.decode(schemas.CrestForecast, payload)
+            except InvalidEvent as exc:
+                await dead_letter(topics.FORECASTS, payload, exc)
+                continue
+            priority = 0.0 if forecast.cancelled else PRIORITY_CREST_FORECAST
+            await send_priorities(cameras_for_cells(forecast.affected_cells, by_cell), priority,
+                                  f"crest {forecast.river}-{forecast.crest_no} at {forecast.gauge_id}",
+                                  forecast.event_time, forecast.arrival_high + CREST_HOLD)
+
+    @app.on_partitions_assigned.connect
+    async def own_cameras(sender: Any, assigned: Any, **_: Any) -> None:
+        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == priority_name}
+        sampler.assign([c for c, p in partition_of.items() if p in owned], time.time())
+
+    @app.service
+    class SamplerService(mode.Service):
+        """Runs the sampler for the worker's lifetime."""
+
+        async def on_start(self) -> None:
+            await sampler.start()
+
+        async def on_stop(self) -> None:
+            await sampler.stop()
+
+        @mode.Service.task
+        async def _sample(self) -> None:
+            await sampler.run()

@@ -1,0 +1,162 @@
+"""An append-only, hash-chained audit log of every incident change (JSON lines).
+
+Each record holds ``seq``, ``prev`` (the previous record's hash; 64 zeros for the
+first), ``kind``, ``key``, ``time``, ``data`` and ``hash`` = SHA-256 of the
+canonical JSON (sorted keys, no spaces, UTF-8) of the record without ``hash``.
+Editing a record breaks its hash; removing or reordering records breaks a
+``prev`` link or the ``seq`` run; cutting the tail is caught against a head
+hash recorded elsewhere (``--head``). Appends take an exclusive ``flock`` so
+several workers on one host share one chain, and skip a ``key`` already logged
+(at-least-once replays do not double the history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from stream.errors import AmurError
+
+GENESIS = "0" * 64
+
+
+class AuditBroken(AmurError):
+    """The chain does not verify; names the first broken record."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        super().__init__(f"record {line} is broken: {reason}")
+
+
+def canonical(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
+
+
+def chain_record(prev: str, seq: int, kind: str, key: str, when: datetime, data: Any) -> dict[str, Any]:
+    record = {"seq": seq, "prev": prev, "kind": kind, "key": key, "time": when.isoformat(), "data": data}
+    record["hash"] = record_hash(record)
+    return record
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    count: int
+    head: str
+
+
+def verify_lines(lines: Iterable[str]) -> ChainHead:
+    """Check every record; :class:`AuditBroken` names the first one (1-based line number) that fails."""
+    prev, count = GENESIS, 0
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise AuditBroken(number, f"not JSON ({exc})") from None
+        if not isinstance(record, dict) or "hash" not in record:
+            raise AuditBroken(number, "not an audit record")
+        if record.get("seq") != count:
+            raise AuditBroken(number, f"seq {record.get('seq')!r}, expected {count} (a record was removed or moved)")
+        if record.get("prev") != prev:
+            raise AuditBroken(number, "prev does not match the previous record's hash (removed or reordered)")
+        if record_hash(record) != record["hash"]:
+            raise AuditBroken(number, "hash does not match the record's content (edited)")
+        prev, count = record["hash"], count + 1
+    return ChainHead(count, prev)
+
+
+class AuditLog:
+    """Appends to one chain file; safe across processes on one host (flock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._offset = 0
+        self._head = GENESIS
+        self._count = 0
+        self._keys: set[str] = set()
+
+    def append(self, kind: str, key: str, when: datetime, data: Any) -> bool:
+        """Append unless ``key`` is already in the log; True if a record was written."""
+        with open(self.path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                self._catch_up(handle)
+                if key in self._keys:
+                    return False
+                record = chain_record(self._head, self._count, kind, key, when, data)
+                line = canonical(record) + b"\n"
+                handle.seek(0, os.SEEK_END)
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+                self._offset += len(line)
+                self._head, self._count = record["hash"], self._count + 1
+                self._keys.add(key)
+                return True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _catch_up(self, handle: Any) -> None:
+        """Read records other writers appended since our last look."""
+        handle.seek(self._offset)
+        for raw in handle.read().splitlines(keepends=True):
+            if not raw.endswith(b"\n"):
+                break  # a torn write; verify will name it
+            record = json.loads(raw)
+            self._offset += len(raw)
+            self._head, self._count = record["hash"], self._count + 1
+            self._keys.add(record["key"])
+
+
+def read_lines(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line
+
+
+def verify_main(argv: list[str] | None = None) -> int:
+    """`amur audit verify [PATH] [--head HASH]`: check the chain; name the first broken record."""
+    parser = argparse.ArgumentParser(prog="amur audit verify", description=verify_main.__doc__)
+    parser.add_argument("path", nargs="?", type=Path, help="audit log (default: the configured one)")
+    parser.add_argument("--head", help="a head hash recorded earlier: the chain must still contain it")
+    args = parser.parse_args(argv)
+    path = args.path
+    if path is None:
+        from stream.settings import load_settings
+
+        path = audit_path(load_settings())
+    if not path.exists():
+        print(f"amur audit verify: no audit log at {path}", file=sys.stderr)
+        return 2
+    try:
+        head = verify_lines(read_lines(path))
+        if args.head and not _contains(path, args.head):
+            raise AuditBroken(head.count + 1, f"head {args.head} is not in the chain (the tail was cut or replaced)")
+    except AuditBroken as exc:
+        print(f"BROKEN {path}: {exc}")
+        return 1
+    print(f"ok {path}: {head.count} records, head {head.head}")
+    return 0
+
+
+def _contains(path: Path, digest: str) -> bool:
+    return any(json.loads(line)["hash"] == digest for line in read_lines(path))
+
+
+def audit_path(settings: Any) -> Path:
+    """The configured log, or ``<run dir>/audit/<app id>.jsonl`` (drills get their own)."""
+    return settings.audit_log or settings.run_dir / "audit" / f"{settings.effective_app_id}.jsonl"

@@ -1,0 +1,195 @@
+"""`amur bench ingest`: readings/s through validation and routing by a real worker, vs raw consume.
+
+On one broker (the embedded Tansu unless ``AMUR_BROKER_URL`` is set), in one run:
+
+1. raw aiokafka consume rate of N one-reading messages (msgs/s): what a consumer
+   alone can pull, the ceiling one-message-per-reading designs live under;
+2. raw aiokafka consume rate of the same N readings packed 1,000 per message;
+3. the ingest worker (a real Faust app with the ingest agents, in this process)
+   taking the N packed readings from the raw-ingest topic through decoding,
+   validation, dedupe and per-partition routing onto the readings topic;
+4. the same work without Kafka (``Intake.process`` alone) for reference.
+
+It prints readings/s for each and the worker's ratio to the raw consume rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from stream import topics
+from stream.admin import bootstrap_servers, ensure_topics
+from stream.embedded import RunningService, free_port, start_broker
+from stream.inventory import Inventory, Site
+from stream.metrics import Outcome
+from stream.schemas import SensorKind, SensorReading, encode
+from stream.settings import Settings, load_settings
+from stream.sim.feeds import FaultRates, FeedSimulator
+
+SENSORS_PER_KIND = 2500
+
+
+def bench_inventory() -> Inventory:
+    kinds = (SensorKind.SMOKE, SensorKind.TEMPERATURE, SensorKind.RAIN, SensorKind.WATER_LEVEL)
+    return Inventory.from_sites([Site(f"{k.value}-{i:05d}", 127.0 + i * 1e-4, 50.0, k)
+                                 for k in kinds for i in range(SENSORS_PER_KIND)], [], [])
+
+
+def bench_payloads(inventory: Inventory, readings: int, start: datetime) -> tuple[list[tuple[str, bytes]], int]:
+    """ReadingBatch messages (1,000 readings each) from the feed simulator, without faults."""
+    sim = FeedSimulator(inventory, seed=1, start=start, faults=FaultRates(gap=0.0, spike=0.0, bad=0.0))
+    messages: list[tuple[str, bytes]] = []
+    total, k = 0, 0
+    while total < readings:
+        step = sim.step(k)
+        messages += step.messages
+        total += step.readings
+        k += 1
+    return messages, total
+
+
+async def produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1 << 20,
+                                max_request_size=8 << 20)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, key=k.encode(), value=v) for k, v in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def raw_consume_rate(bootstrap: str, topic: str, partitions: int, expected: int) -> float:
+    """Messages/s for a bare aiokafka consumer reading ``expected`` messages from the start."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10,
+                                max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        got, started = 0, time.perf_counter()
+        while got < expected:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=100_000)
+            got += sum(len(m) for m in batches.values())
+        return got / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def worker_rate(settings: Settings, inventory: Inventory, expected: int) -> tuple[float, int]:
+    """Readings/s the ingest agent accepts and routes, measured from its first to its last batch."""
+    from stream.agents.ingest import install
+    from stream.app import build_app
+    from stream.registry import load_registry
+
+    rt = build_app(settings, agent_modules=[])
+    install(rt, load_registry(settings.ingest_registry), inventory)
+    await ensure_topics(bootstrap_servers(settings.broker_url or ""), _expected(rt))
+    counter = rt.metrics.events
+
+    def accepted() -> int:
+        return int(sum(s.value for m in counter.collect() for s in m.samples
+                       if s.name.endswith("_total") and s.labels.get("outcome") == Outcome.ACCEPTED.value))
+
+    await rt.app.start()
+    try:
+        first_n, first_t = 0, 0.0
+        deadline = time.monotonic() + 300
+        while accepted() < expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+            n = accepted()
+            if n and not first_n:
+                first_n, first_t = n, time.perf_counter()
+        done_n, done_t = accepted(), time.perf_counter()
+        await rt.app.producer.flush()
+        rejected = int(sum(s.value for m in counter.collect() for s in m.samples
+                           if s.labels.get("outcome") == Outcome.REJECTED.value))
+        if done_n < expected:
+            raise RuntimeError(f"worker accepted {done_n} of {expected} readings within 300 s")
+        return (done_n - first_n) / max(done_t - first_t, 1e-9), rejected
+    finally:
+        await rt.app.stop()
+
+
+def _expected(rt) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from stream.app import expected_topics
+
+    return expected_topics(rt)
+
+
+def intake_rate(inventory: Inventory, messages: list[tuple[str, bytes]], settings: Settings, now: float) -> float:
+    from stream.intake import Intake
+    from stream.registry import load_registry
+    from stream.validation import TimeLimits
+
+    intake = Intake(load_registry(settings.ingest_registry), inventory,
+                    TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s),
+                    readings_partitions=settings.partitions, dedupe_window_s=settings.ingest_dedupe_window_s,
+                    dedupe_max_keys=settings.ingest_dedupe_max_keys)
+    started, n = time.perf_counter(), 0
+    for _, payload in messages:
+        routed = intake.process(payload, 0, now)
+        n += sum(len(b) for b in routed.readings.values())
+    return n / (time.perf_counter() - started)
+
+
+async def run(settings: Settings, readings: int) -> dict[str, float]:
+    bootstrap = bootstrap_servers(settings.broker_url or "")
+    inventory = bench_inventory()
+    start = datetime.now(timezone.utc) - timedelta(seconds=10 * (readings // (4 * SENSORS_PER_KIND) + 2))
+    messages, total = bench_payloads(inventory, readings, start)
+    single_topic = f"bench.{settings.drill_id}.single"
+    await ensure_topics(bootstrap, {single_topic: settings.partitions})
+    one = encode(SensorReading(source="forestry.smoke-sensors", event_time=start, sensor_id="smoke-00001",
+                               kind=SensorKind.SMOKE, value=0.1, unit="%/m"))
+    await produce(bootstrap, single_topic, [(f"smoke-{i % SENSORS_PER_KIND:05d}", one) for i in range(total)])
+    raw_single = await raw_consume_rate(bootstrap, single_topic, settings.partitions, total)
+    raw_topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
+    await ensure_topics(bootstrap, {raw_topic: settings.partitions})
+    await produce(bootstrap, raw_topic, messages)
+    raw_batched = await raw_consume_rate(bootstrap, raw_topic, settings.partitions, len(messages)) \
+        * (total / len(messages))
+    worker, rejected = await worker_rate(settings, inventory, total)
+    pure = intake_rate(inventory, messages, settings, now=time.time())
+    return {"readings": total, "messages": len(messages), "raw_single_msgs_s": raw_single,
+            "raw_batched_readings_s": raw_batched, "worker_readings_s": worker, "intake_only_readings_s": pure,
+            "rejected": rejected}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="amur bench ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=200_000, help="readings to push (default 200,000)")
+    parser.add_argument("--partitions", type=int, default=4)
+    args = parser.parse_args(argv or [])
+    base = load_settings()
+    run_id = uuid.uuid4().hex[:8]
+    broker: RunningService | None = None
+    if not base.broker_url:
+        broker = start_broker(free_port())
+    try:
+        settings = load_settings(broker_url=base.broker_url or broker.url,  # type: ignore[union-attr]
+                                 app_id=f"bench-{run_id}", drill_id=f"bench{run_id}", partitions=args.partitions,
+                                 worker_web_port=free_port(), log_level="WARNING")
+        figures = asyncio.run(run(settings, args.readings))
+    finally:
+        if broker is not None:
+            broker.stop()
+    worker = figures["worker_readings_s"]
+    print(f"amur bench ingest: {int(figures['readings']):,} readings in {int(figures['messages']):,} messages, "
+          f"{args.partitions} partitions, broker={'external' if base.broker_url else 'embedded Tansu'}")
+    print(f"  raw aiokafka consume, 1 reading/message : {figures['raw_single_msgs_s']:>12,.0f} msgs/s")
+    print(f"  raw aiokafka consume, 1,000/message     : {figures['raw_batched_readings_s']:>12,.0f} readings/s")
+    print(f"  ingest worker (validate+dedupe+route)   : {worker:>12,.0f} readings/s "
+          f"(rejected {int(figures['rejected'])})")
+    print(f"  intake alone, no Kafka                  : {figures['intake_only_readings_s']:>12,.0f} readings/s")
+    print(f"  ratio worker / raw single-message consume: {worker / figures['raw_single_msgs_s']:.2f}")
+    print(f"  ratio worker / raw batched consume       : {worker / figures['raw_batched_readings_s']:.3f}")
+    print(f"  goal >= 100,000 readings/s per worker    : {'met' if worker >= 100_000 else 'NOT met'}")
+    return 0

@@ -1,0 +1,52 @@
+"""Exact-duplicate detection: a bounded window of recently seen (source, id, event time) keys.
+
+One :class:`DedupeWindow` per input partition, in the worker's memory: a lookup
+costs well under a microsecond, where a changelogged table write per reading
+costs ~135 µs. The window keeps keys whose event time is within ``window_s`` of
+the newest event time seen on the partition, and at most ``max_keys`` of them
+(oldest inserted first out). See docs/ingest.md for what this guarantees across
+restarts.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class DedupeWindow:
+    """Remembers keys seen recently; answers whether a key is new."""
+
+    __slots__ = ("window_s", "max_keys", "_keys", "_order", "newest", "evicted")
+
+    def __init__(self, window_s: float, max_keys: int) -> None:
+        if window_s <= 0 or max_keys < 1:
+            raise ValueError(f"window_s={window_s} and max_keys={max_keys} must be positive")
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._keys: set[tuple[str, str, float]] = set()
+        self._order: deque[tuple[float, tuple[str, str, float]]] = deque()
+        self.newest = float("-inf")
+        self.evicted = 0
+        """Keys dropped to keep the bound (by age or by count)."""
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def first_time(self, source: str, ident: str, event_time: float) -> bool:
+        """True the first time (source, ident, event_time) is offered; False for a repeat."""
+        key = (source, ident, event_time)
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        self._order.append((event_time, key))
+        if event_time > self.newest:
+            self.newest = event_time
+        self._evict()
+        return True
+
+    def _evict(self) -> None:
+        order, keys = self._order, self._keys
+        horizon = self.newest - self.window_s
+        while order and (len(order) > self.max_keys or order[0][0] < horizon):
+            keys.discard(order.popleft()[1])
+            self.evicted += 1

@@ -1,0 +1,187 @@
+"""Pure decisions of the alert lifecycle over one hazard area.
+
+:func:`observe` merges evidence into a hazard area (``stream.incidents.actions``
+holds the clock tick, operator commands and delivery statuses). Each entry point
+is ``(area, input, ...) -> Outcome``: the new area and the incident snapshots to
+publish; time only comes in through the inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from stream.cap import cap_reference
+from stream.incidents.lifecycle import FINAL_STATES, Action, next_state
+from stream.incidents.places import PlaceIndex, adjacent
+from stream.incidents.state import Area, Incident, Policy, incident_id_for, notification_id_for
+from stream.schemas import Colour, EvidenceObserved, EvidenceRef, Hazard, IncidentState, Notification
+
+#: Who to notify: (incident, reason) -> [(contact id, channel)].
+Recipients = Callable[[Incident, str], Sequence[tuple[str, str]]]
+
+#: Changes that alter what the public is told: each issues a CAP message.
+CAP_CHANGES = frozenset({"raised", "upgraded", "downgraded", "extended", "resolved", "expired", "reopened"})
+NOTIFY_CHANGES = frozenset({"raised", "escalated", "assigned"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    area: Area
+    changes: tuple[Incident, ...] = ()
+
+
+def replace(incident: Incident, **fields: object) -> Incident:
+    return msgspec.structs.replace(incident, **fields)
+
+
+def advance(clock: datetime | None, when: datetime) -> datetime:
+    return when if clock is None or when > clock else clock
+
+
+def publish(incident: Incident, change: str, now: datetime, policy: Policy, recipients: Recipients,
+            *, bump: bool = True, **fields: object) -> Incident:
+    """A new revision: bump, stamp, issue a CAP reference and notifications where the change calls for them."""
+    revision = incident.revision + 1 if bump else incident.revision
+    out = replace(incident, change=change, revision=revision, updated_at=now, command_id=None, refusal=None,
+                   **fields)
+    if change in CAP_CHANGES:
+        ref = cap_reference(policy.cap_sender, f"{out.incident_id}.r{out.revision}", now, policy.zone)
+        out = replace(out, cap_refs=out.cap_refs + (ref,))
+    if change in NOTIFY_CHANGES:
+        out = replace(out, notifications=out.notifications + _notifications(out, change, recipients))
+    return out
+
+
+def _notifications(incident: Incident, reason: str, recipients: Recipients) -> tuple[Notification, ...]:
+    known = {n.notification_id for n in incident.notifications}
+    fresh = []
+    for contact, channel in recipients(incident, reason):
+        nid = notification_id_for(incident.incident_id, reason, incident.escalation_level, incident.assignee, contact)
+        if nid not in known:
+            known.add(nid)
+            fresh.append(Notification(notification_id=nid, channel=channel, contact=contact, reason=reason,
+                                      status="pending"))
+    return tuple(fresh)
+
+
+def with_incident(area: Area, incident: Incident) -> Area:
+    others = tuple(i for i in area.incidents if i.incident_id != incident.incident_id)
+    return replace(area, incidents=tuple(sorted(others + (incident,), key=lambda i: (i.raised_at, i.incident_id))))
+
+
+def _title(incident: Incident, places: PlaceIndex) -> str:
+    place = incident.place
+    return f"{incident.hazard.value} at {places.name(place) or place}"
+
+
+def _cameras(evidence: Sequence[EvidenceRef], places: PlaceIndex, policy: Policy) -> tuple[str, ...]:
+    seen = [ref.camera_id for ref in evidence if ref.camera_id]
+    cells = sorted({cell for ref in evidence for cell in ref.cells})
+    ranked = list(dict.fromkeys(seen + list(places.cameras_covering(cells))))
+    return tuple(ranked[: policy.max_cameras])
+
+
+def _settle_colour(incident: Incident, now: datetime, policy: Policy) -> tuple[Colour, datetime | None, bool]:
+    """(colour, lower_since, cleared): upgrade at once, downgrade only after ``downgrade_hold``."""
+    target = Colour.worst([ref.colour for ref in incident.evidence])
+    if target.rank >= incident.colour.rank:
+        return target, None, False
+    since = incident.lower_since or now
+    if now - since < policy.downgrade_hold:
+        return incident.colour, since, False
+    if target is Colour.GREEN:
+        return incident.colour if policy.auto_resolve else Colour.BLUE, None, policy.auto_resolve
+    return target, None, False
+
+
+def recolour(incident: Incident, now: datetime, policy: Policy, recipients: Recipients,
+              change: str | None) -> Incident | None:
+    """Apply the colour rule; returns the published revision, or None if nothing visible changed."""
+    colour, since, cleared = _settle_colour(incident, now, policy)
+    if cleared:
+        state = next_state(incident.state, Action.CLEAR, incident.incident_id)
+        return publish(incident, "resolved", now, policy, recipients, state=state, closed_at=now, lower_since=None)
+    if colour.rank > incident.colour.rank:
+        change = "upgraded"
+    elif colour.rank < incident.colour.rank:
+        change = "downgraded"
+    if change is None:
+        return replace(incident, lower_since=since) if since != incident.lower_since else None
+    return publish(incident, change, now, policy, recipients, colour=colour, lower_since=since)
+
+
+def observe(area: Area, observed: EvidenceObserved, places: PlaceIndex, policy: Policy,
+            recipients: Recipients) -> Outcome:
+    """Merge one piece of evidence: update it where it already is, join a nearby open incident, or raise one."""
+    ref = observed.evidence
+    now = advance(area.clock, observed.event_time)
+    area = replace(area, clock=now)
+    holder = next((i for i in reversed(area.incidents) if i.evidence_by_id(ref.evidence_id)), None)
+    if holder is not None:
+        known = holder.evidence_by_id(ref.evidence_id)
+        assert known is not None
+        if ref.event_time <= known.event_time:
+            return Outcome(area)  # replay or out of order: already counted
+        if holder.state not in FINAL_STATES:
+            return _update_evidence(area, holder, ref, now, places, policy, recipients)
+    if ref.colour is Colour.GREEN:
+        return Outcome(area)  # a clear signal with nothing open to clear
+    target = _merge_target(area, ref, now, places, policy)
+    if target is not None:
+        return _update_evidence(area, target, ref, now, places, policy, recipients)
+    return _raise(area, observed, now, places, policy, recipients)
+
+
+def _merge_target(area: Area, ref: EvidenceRef, now: datetime, places: PlaceIndex, policy: Policy) -> Incident | None:
+    """The earliest open incident with a cell at or next to the evidence, seen within the merge window."""
+    for incident in area.incidents:
+        if incident.state in FINAL_STATES or now - incident.last_evidence_at > policy.merge_window:
+            continue
+        cells = incident.cells
+        if not ref.cells and not cells:
+            return incident  # city-wide hazards (source outages) merge by area alone
+        if any(adjacent(places, a, b) for a in ref.cells for b in cells):
+            return incident
+    return None
+
+
+def _update_evidence(area: Area, incident: Incident, ref: EvidenceRef, now: datetime, places: PlaceIndex,
+                     policy: Policy, recipients: Recipients) -> Outcome:
+    old_cells = incident.cells
+    added = incident.evidence_by_id(ref.evidence_id) is None
+    evidence = (incident.evidence + (ref,)) if added else tuple(
+        ref if e.evidence_id == ref.evidence_id else e for e in incident.evidence)
+    updated = replace(incident, evidence=evidence, last_evidence_at=max(incident.last_evidence_at, ref.event_time),
+                       last_activity_at=incident.last_activity_at if ref.colour is Colour.GREEN else now,
+                       cameras=_cameras(evidence, places, policy))
+    updated = replace(updated, title=_title(updated, places))
+    change = "extended" if updated.cells != old_cells else ("evidence_added" if added else None)
+    published = recolour(updated, now, policy, recipients, change)
+    final = published or updated
+    return Outcome(with_incident(area, final), (final,) if published is not None and final.revision != incident.revision
+                   else ())
+
+
+def _raise(area: Area, observed: EvidenceObserved, now: datetime, places: PlaceIndex, policy: Policy,
+           recipients: Recipients) -> Outcome:
+    ref = observed.evidence
+    first = (ref.cells or [None])[0]
+    centre = places.centre(first) if first else None
+    lon, lat = (observed.lon, observed.lat) if observed.lon is not None else (centre or (None, None))
+    incident = Incident(
+        incident_id=incident_id_for(area.area_key, ref), area_key=area.area_key, hazard=ref.hazard or _hazard(area),
+        state=IncidentState.RAISED, colour=ref.colour, evidence=(ref,), raised_at=now, updated_at=now,
+        last_evidence_at=ref.event_time, last_activity_at=now, last_escalated_at=now, drill=policy.drill,
+        lon=lon, lat=lat, revision=1, change="raised",
+    )
+    incident = replace(incident, title=_title(incident, places), cameras=_cameras((ref,), places, policy))
+    incident = publish(incident, "raised", now, policy, recipients, bump=False)
+    return Outcome(with_incident(area, incident), (incident,))
+
+
+def _hazard(area: Area) -> Hazard:
+    return Hazard(area.area_key.split("/")[1])

@@ -1,0 +1,117 @@
+"""Where evidence is: the small GIS interface the fusion needs, and a table-backed index.
+
+The fusion never imports GIS code; it asks a :class:`PlaceIndex`. Tests pass a
+:class:`TablePlaces` built from fixtures; a deployment loads one from a JSON
+export of the GIS registry (``AMUR_INCIDENT_PLACES``) via :func:`load_places`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from stream.errors import ConfigError
+
+LonLat = tuple[float, float]
+
+
+class PlaceIndex(Protocol):
+    def cells_of_gauge(self, gauge_id: str) -> tuple[str, ...]: ...
+    def cells_of_camera(self, camera_id: str) -> tuple[str, ...]: ...
+    def cell_at(self, lon: float, lat: float) -> str | None: ...
+    def neighbours(self, cell: str) -> frozenset[str]: ...
+    def cameras_covering(self, cells: Sequence[str]) -> tuple[str, ...]:
+        """Cameras that see any of ``cells``, best coverage first."""
+        ...
+    def outline(self, cell: str) -> tuple[LonLat, ...] | None:
+        """The cell's boundary as a closed (lon, lat) ring, if known."""
+        ...
+    def centre(self, cell: str) -> LonLat | None: ...
+    def name(self, code: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class TablePlaces:
+    """A :class:`PlaceIndex` over plain mappings."""
+
+    gauges: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    camera_coverage: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """camera id -> {cell code: share of the cell the camera sees (0..1)}."""
+    neighbour_map: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    outlines: Mapping[str, tuple[LonLat, ...]] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def cells_of_gauge(self, gauge_id: str) -> tuple[str, ...]:
+        return tuple(self.gauges.get(gauge_id, ()))
+
+    def cells_of_camera(self, camera_id: str) -> tuple[str, ...]:
+        coverage = self.camera_coverage.get(camera_id, {})
+        return tuple(sorted(coverage, key=lambda c: (-coverage[c], c)))
+
+    def cell_at(self, lon: float, lat: float) -> str | None:
+        for code, ring in sorted(self.outlines.items()):
+            if _inside(ring, lon, lat):
+                return code
+        return None
+
+    def neighbours(self, cell: str) -> frozenset[str]:
+        return self.neighbour_map.get(cell, frozenset())
+
+    def cameras_covering(self, cells: Sequence[str]) -> tuple[str, ...]:
+        wanted = set(cells)
+        scored = [(sum(share for c, share in cov.items() if c in wanted), cam)
+                  for cam, cov in self.camera_coverage.items()]
+        return tuple(cam for score, cam in sorted(scored, key=lambda s: (-s[0], s[1])) if score > 0)
+
+    def outline(self, cell: str) -> tuple[LonLat, ...] | None:
+        return self.outlines.get(cell)
+
+    def centre(self, cell: str) -> LonLat | None:
+        ring = self.outlines.get(cell)
+        if not ring:
+            return None
+        points = ring[:-1] if ring[0] == ring[-1] else ring
+        return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+    def name(self, code: str) -> str | None:
+        return self.names.get(code)
+
+
+def adjacent(places: PlaceIndex, a: str, b: str) -> bool:
+    """Same cell, neighbours by the GIS, or two cells of the same village (15-digit codes)."""
+    if a == b or (len(a) == len(b) == 15 and a[:12] == b[:12]):
+        return True
+    return b in places.neighbours(a) or a in places.neighbours(b)
+
+
+def _inside(ring: Sequence[LonLat], lon: float, lat: float) -> bool:
+    """Even-odd rule point-in-polygon."""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def places_from_json(path: Path) -> TablePlaces:
+    """Load ``{"gauges": {id: [cells]}, "cameras": {id: {cell: share}},
+    "neighbours": {cell: [cells]}, "outlines": {cell: [[lon, lat], ...]}, "names": {code: name}}``."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"incident places file {path}: {exc}") from None
+    return TablePlaces(
+        gauges={k: tuple(v) for k, v in doc.get("gauges", {}).items()},
+        camera_coverage={k: dict(v) for k, v in doc.get("cameras", {}).items()},
+        neighbour_map={k: frozenset(v) for k, v in doc.get("neighbours", {}).items()},
+        outlines={k: tuple((float(p[0]), float(p[1])) for p in v) for k, v in doc.get("outlines", {}).items()},
+        names=dict(doc.get("names", {})),
+    )
+
+
+def load_places(path: Path | None) -> PlaceIndex:
+    """The configured index; without a file, grid codes alone (same-village neighbours)."""
+    return places_from_json(path) if path else TablePlaces()

@@ -1,0 +1,1 @@
+"""Simulators: department feeds (``feeds``), their scenario hooks (``hooks``), scripted scenarios."""

@@ -1,0 +1,323 @@
+"""`amur sim feeds`: the department feeds of the bundled Heihe sample, on a virtual clock.
+
+Every 10 simulated seconds each of the sample's sensors (smoke, temperature,
+rain, water level) reads; every minute each weather station observes; each river
+gauge reports every 5–15 minutes (its own seeded period). Values follow a
+diurnal cycle (local time UTC+8) with noise, and carry the faults real feeds
+have: gaps (a reading missing), spikes (valid but extreme) and occasional bad
+values (sentinels, unknown units, out of range, unknown ids, future times) that
+validation must send to the dead-letter topic. Same seed and start → same
+stream. Readings travel as ReadingBatch messages of up to 1,000 readings on
+the raw-ingest topic, keyed by source id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from stream.inventory import Inventory, Site
+from stream.schemas import ReadingBatch, SensorKind, SensorReading, WaterLevel, WeatherObservation, encode
+from stream.sim.hooks import GAUGE_SOURCE, Scenario, load_scenario
+
+log = logging.getLogger(__name__)
+
+STEP_S = 10
+WEATHER_EVERY = 6  # steps: one observation per minute
+BATCH_SIZE = 1000
+LOCAL_UTC_OFFSET_H = 8
+SENSOR_SOURCES: dict[SensorKind, tuple[str, str]] = {
+    SensorKind.SMOKE: ("forestry.smoke-sensors", "%/m"),
+    SensorKind.TEMPERATURE: ("emergency.temperature-sensors", "degC"),
+    SensorKind.RAIN: ("water-affairs.rain-sensors", "mm"),
+    SensorKind.WATER_LEVEL: ("water-affairs.water-level-sensors", "m"),
+}
+WEATHER_SOURCE = "meteorology.weather-stations"
+BAD_KINDS = ("sentinel", "unit", "range", "unknown_id", "future")
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualClock:
+    """Simulated time = start + speed x wall time elapsed."""
+
+    start: datetime
+    speed: float
+
+    def at(self, wall_elapsed_s: float) -> datetime:
+        return self.start + timedelta(seconds=wall_elapsed_s * self.speed)
+
+    def wall_elapsed(self, at: datetime) -> float:
+        return (at - self.start).total_seconds() / self.speed
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRates:
+    """Per-reading probabilities of a gap, a spike and a bad value."""
+
+    gap: float = 0.002
+    spike: float = 0.0005
+    bad: float = 0.0002
+
+
+@dataclass
+class Step:
+    """What one simulated step sends: (key, payload) messages and what they hold."""
+
+    at: datetime
+    messages: list[tuple[str, bytes]] = field(default_factory=list)
+    readings: int = 0
+    weather: int = 0
+    levels: int = 0
+    bad: int = 0
+    """Items made invalid on purpose (each must be dead-lettered)."""
+
+
+@dataclass(frozen=True)
+class _KindSites:
+    ids: list[str]
+    lonlat: np.ndarray
+    offset: np.ndarray
+
+
+def diurnal(at: datetime, peak_local_h: float = 15.0) -> float:
+    """cos-shaped daily cycle in [-1, 1], 1 at ``peak_local_h`` local time."""
+    local_h = (at.hour + LOCAL_UTC_OFFSET_H + at.minute / 60 + at.second / 3600) % 24
+    return math.cos(2 * math.pi * (local_h - peak_local_h) / 24)
+
+
+class FeedSimulator:
+    """Deterministic feeds: ``step(k)`` is the same for the same inventory, seed, start and k."""
+
+    def __init__(self, inventory: Inventory, seed: int, start: datetime, scenario: Scenario | None = None,
+                 faults: FaultRates = FaultRates()) -> None:
+        self.seed, self.start, self.faults = seed, start, faults
+        self.scenario = scenario or Scenario()
+        fixed = np.random.default_rng([seed, 0xFEED])
+        sensors = inventory.sites.get("sensors", ())
+        self.kinds: dict[SensorKind, _KindSites] = {}
+        for kind in SENSOR_SOURCES:
+            sites = [s for s in sensors if s.kind is kind]
+            self.kinds[kind] = _KindSites([s.site_id for s in sites],
+                                          np.array([(s.lon, s.lat) for s in sites], dtype=float).reshape(-1, 2),
+                                          fixed.normal(0.0, 1.0, len(sites)))
+        self.stations: tuple[Site, ...] = tuple(inventory.sites.get("stations", ()))
+        self.station_offset = fixed.normal(0.0, 1.0, len(self.stations))
+        self.gauges: tuple[Site, ...] = tuple(inventory.sites.get("gauges", ()))
+        self.gauge_period = fixed.integers(30, 91, len(self.gauges)) * STEP_S  # 5-15 min
+        self.gauge_phase = fixed.integers(0, 90, len(self.gauges)) * STEP_S
+        self.gauge_wave = fixed.uniform(0, 2 * math.pi, len(self.gauges))
+
+    def step(self, k: int) -> Step:
+        at = self.start + timedelta(seconds=k * STEP_S)
+        rng = np.random.default_rng([self.seed, k])
+        out = Step(at)
+        for kind, (source, unit) in SENSOR_SOURCES.items():
+            self._sensors(kind, source, unit, at, rng, out)
+        if k % WEATHER_EVERY == 0 and self.stations:
+            self._weather(at, rng, out)
+        self._gauges(k, at, rng, out)
+        return out
+
+    def _sensors(self, kind: SensorKind, source: str, unit: str, at: datetime, rng: np.random.Generator,
+                 out: Step) -> None:
+        sites = self.kinds[kind]
+        n = len(sites.ids)
+        if n == 0:
+            return
+        d = diurnal(at)
+        if kind is SensorKind.TEMPERATURE:
+            values = 18.0 + 8.0 * d + 3.0 * sites.offset + rng.normal(0, 0.3, n)
+        elif kind is SensorKind.SMOKE:
+            values = 0.05 + np.abs(rng.normal(0, 0.02, n))
+        elif kind is SensorKind.RAIN:
+            values = np.where(rng.random(n) < 0.02, rng.gamma(1.5, 0.2, n), 0.0)
+        else:
+            values = 0.8 + 0.3 * sites.offset + 0.05 * d + rng.normal(0, 0.005, n)
+        values = self.scenario.adjust_sensors(kind, sites.lonlat, values, at)
+        spike_size = {SensorKind.TEMPERATURE: 12.0, SensorKind.SMOKE: 4.0, SensorKind.RAIN: 5.0}.get(kind, 0.6)
+        values = np.where(rng.random(n) < self.faults.spike, values + spike_size, values)
+        values = np.clip(np.round(values, 3), 0.0 if kind is not SensorKind.TEMPERATURE else -55.0, None)
+        present = rng.random(n) >= self.faults.gap
+        bad = rng.random(n) < self.faults.bad
+        bad_kind = rng.integers(0, len(BAD_KINDS), n)
+        readings = []
+        for i in np.flatnonzero(present):
+            reading = SensorReading(source=source, event_time=at, sensor_id=sites.ids[i], kind=kind,
+                                    value=float(values[i]), unit=unit)
+            if bad[i]:
+                reading = _spoil(reading, BAD_KINDS[bad_kind[i]])
+                out.bad += 1
+            readings.append(reading)
+        out.readings += len(readings)
+        for j in range(0, len(readings), BATCH_SIZE):
+            batch = ReadingBatch(source=source, event_time=at, readings=readings[j:j + BATCH_SIZE])
+            out.messages.append((source, encode(batch)))
+
+    def _weather(self, at: datetime, rng: np.random.Generator, out: Step) -> None:
+        n, d = len(self.stations), diurnal(at)
+        temp = 18.0 + 8.0 * d + 2.0 * self.station_offset + rng.normal(0, 0.2, n)
+        rh = np.clip(65.0 - 20.0 * d + rng.normal(0, 3, n), 5, 100)
+        wind = np.abs(8.0 + 4.0 * d + rng.normal(0, 3, n))
+        rain = np.where(rng.random(n) < 0.03, rng.gamma(1.2, 0.8, n), 0.0)
+        present = rng.random(n) >= self.faults.gap
+        bad = rng.random(n) < self.faults.bad * 10
+        observations = []
+        for i in np.flatnonzero(present):
+            site = self.stations[i]
+            obs = WeatherObservation(source=WEATHER_SOURCE, event_time=at, station_id=site.site_id,
+                                     temp_c=round(float(temp[i]), 1), rh_pct=round(float(rh[i]), 1),
+                                     wind_kmh=round(float(wind[i]), 1), rain_mm=round(float(rain[i]), 1))
+            obs = self.scenario.adjust_weather(obs, site.lon, site.lat)
+            if bad[i]:
+                obs = msgspec.structs.replace(obs, rh_pct=-9999.0)
+                out.bad += 1
+            observations.append(obs)
+        if observations:
+            out.weather += len(observations)
+            out.messages.append((WEATHER_SOURCE, encode(observations)))
+
+    def _gauges(self, k: int, at: datetime, rng: np.random.Generator, out: Step) -> None:
+        levels: list[WaterLevel] = list(self.scenario.water_levels(at))
+        elapsed = k * STEP_S
+        days = elapsed / 86400.0
+        for i, site in enumerate(self.gauges):
+            if (elapsed - int(self.gauge_phase[i])) % int(self.gauge_period[i]) or self.scenario.silences(site.site_id):
+                continue
+            if rng.random() < self.faults.gap * 10:
+                continue
+            base = (site.warning_m if site.warning_m is not None else 4.5) - 1.5
+            stage = base + 0.3 * math.sin(2 * math.pi * days / 5 + self.gauge_wave[i]) + 0.03 * diurnal(at, 18.0)
+            stage += float(rng.normal(0, 0.005))
+            if rng.random() < self.faults.bad * 20:
+                stage, out.bad = -9999.0, out.bad + 1
+            levels.append(WaterLevel(source=GAUGE_SOURCE, event_time=at, gauge_id=site.site_id,
+                                     stage_m=round(stage, 3)))
+        if levels:
+            out.levels += len(levels)
+            out.messages.append((GAUGE_SOURCE, encode(levels)))
+
+
+def _spoil(reading: SensorReading, how: str) -> SensorReading:
+    """A reading made invalid in one of the ways field data goes wrong."""
+    if how == "sentinel":
+        return msgspec.structs.replace(reading, value=-9999.0)
+    if how == "unit":
+        return msgspec.structs.replace(reading, unit="furlong")
+    if how == "range":
+        return msgspec.structs.replace(reading, value=1e6)
+    if how == "unknown_id":
+        return msgspec.structs.replace(reading, sensor_id=reading.sensor_id + "-x")
+    return msgspec.structs.replace(reading, event_time=reading.event_time + timedelta(days=1))
+
+
+def fire_place(inventory: Inventory, seed: int) -> tuple[float, float]:
+    """A seeded smoke sensor's position: where the fire scenario burns."""
+    smoke = [s for s in inventory.sites.get("sensors", ()) if s.kind is SensorKind.SMOKE]
+    if not smoke:
+        return (127.3, 50.5)
+    site = smoke[int(np.random.default_rng([seed, 0xF1E]).integers(0, len(smoke)))]
+    return (site.lon, site.lat)
+
+
+async def run_feeds(sim: FeedSimulator, clock: VirtualClock, duration_s: float, send, stop: asyncio.Event,  # type: ignore[no-untyped-def]
+                    paced: bool = True) -> Step:
+    """Emit steps on the virtual clock until ``duration_s`` simulated seconds or ``stop``; totals returned."""
+    loop = asyncio.get_running_loop()
+    t0, totals, k = loop.time(), Step(clock.start), 0
+    while not stop.is_set() and k * STEP_S <= duration_s:
+        step = sim.step(k)
+        if paced:
+            wait = t0 + clock.wall_elapsed(step.at) - loop.time()
+            if wait > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), wait)
+                    break
+                except asyncio.TimeoutError:
+                    pass
+        for key, payload in step.messages:
+            await send(key, payload)
+        totals.readings += step.readings
+        totals.weather += step.weather
+        totals.levels += step.levels
+        totals.bad += step.bad
+        k += 1
+    return totals
+
+
+def main(argv: list[str] | None = None) -> int:
+    from stream.settings import load_settings
+
+    settings = load_settings()
+    parser = argparse.ArgumentParser(prog="amur sim feeds", description=__doc__.splitlines()[0])
+    parser.add_argument("--speed", type=float, default=settings.sim_speed, help="simulated seconds per wall second")
+    parser.add_argument("--seed", type=int, default=settings.sim_seed)
+    parser.add_argument("--duration", type=float, default=math.inf, help="simulated seconds to run (default: forever)")
+    parser.add_argument("--scenario", default="none", help="none, fire, or a scripted scenario name")
+    parser.add_argument("--start", type=datetime.fromisoformat, default=None,
+                        help="virtual start time, ISO 8601 with zone (default: now)")
+    parser.add_argument("--out", type=Path, default=None, help="write key<TAB>payload lines here instead of Kafka")
+    args = parser.parse_args(argv or [])
+    logging.basicConfig(level=settings.log_level)
+    if args.speed <= 0:
+        parser.error("--speed must be positive")
+    start = args.start or datetime.now(timezone.utc).replace(microsecond=0)
+    if start.tzinfo is None:
+        parser.error("--start needs a time zone, e.g. 2021-07-12T08:00:00+08:00")
+    try:
+        from stream.inventory import load_inventory
+
+        inventory = load_inventory()
+    except ImportError as exc:
+        print(f"amur sim feeds: the GIS sample inventory is not available ({exc})", file=sys.stderr)
+        return 2
+    try:
+        scenario = load_scenario(args.scenario, start, args.seed, fire_place(inventory, args.seed))
+    except ValueError as exc:
+        print(f"amur sim feeds: {exc}", file=sys.stderr)
+        return 2
+    sim = FeedSimulator(inventory, args.seed, start, scenario)
+    clock = VirtualClock(start, args.speed)
+    started = time.monotonic()
+    totals = asyncio.run(_run(settings, sim, clock, args.duration, args.out))
+    print(f"sim feeds: readings={totals.readings} weather={totals.weather} levels={totals.levels} "
+          f"bad={totals.bad} wall_s={time.monotonic() - started:.1f}", flush=True)
+    return 0
+
+
+async def _run(settings, sim: FeedSimulator, clock: VirtualClock, duration_s: float, out: Path | None) -> Step:  # type: ignore[no-untyped-def]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if out is not None:
+        with out.open("wb") as fh:
+            async def write(key: str, payload: bytes) -> None:
+                fh.write(key.encode() + b"\t" + payload + b"\n")
+            return await run_feeds(sim, clock, duration_s, write, stop, paced=False)
+    from aiokafka import AIOKafkaProducer
+
+    from stream import topics
+    from stream.admin import bootstrap_servers
+    from stream.app import kafka_url
+
+    topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=20,
+                                max_request_size=8 * 1024 * 1024, compression_type=None)
+    await producer.start()
+    try:
+        async def send(key: str, payload: bytes) -> None:
+            await producer.send(topic, key=key.encode(), value=payload)
+        return await run_feeds(sim, clock, duration_s, send, stop)
+    finally:
+        await producer.stop()

@@ -1,0 +1,53 @@
+"""The per-reading pipeline: gauge reports, history thinning, state in tables (msgspec)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import msgspec
+
+from gis.hydro.alerts import Thresholds
+from gis.hydro.crests import Point
+from gis.hydro.pipeline import GaugeMemory, OpenCrest, PipelineParams, observe
+from stream.schemas import Colour, TrendState
+
+T0 = datetime(2024, 8, 1, tzinfo=timezone.utc)
+T = Thresholds("g", 7.0, 8.0, 9.0, approach_margin_m=0.5, hysteresis_m=0.1)
+PARAMS = PipelineParams(history=timedelta(hours=12), history_step=timedelta(minutes=30))
+
+
+def feed(memory: GaugeMemory, stages: list[float], start_min: int = 0):  # noqa: ANN201
+    reports = []
+    for i, s in enumerate(stages):
+        memory, report, _ = observe(memory, Point(T0 + timedelta(minutes=start_min + 15 * i), s), T, PARAMS)
+        reports.append(report)
+    return memory, reports
+
+
+def test_reports_trend_and_colour_as_the_stage_rises() -> None:
+    memory, reports = feed(GaugeMemory(), [6.0 + 0.02 * i for i in range(80)])  # 8 cm/h
+    last = [r for r in reports if r is not None][-1]
+    assert last.trend.state is TrendState.RISING
+    assert abs(last.trend.rate_per_h - 0.08) < 1e-9
+    assert last.colour is Colour.YELLOW  # smoothed stage passed 7.0 m
+    colours = [r.colour for r in reports if r is not None]
+    assert colours.index(Colour.BLUE) < colours.index(Colour.YELLOW)
+    assert memory.colour is Colour.YELLOW
+
+
+def test_history_is_thinned_and_bounded_but_keeps_the_newest_point() -> None:
+    memory, _ = feed(GaugeMemory(), [5.0] * (4 * 24))  # 24 h at 15 min
+    times = [p.time for p in memory.history]
+    assert times[-1] == memory.detector.smooth[-1].time
+    assert all(b - a >= timedelta(minutes=15) for a, b in zip(times, times[1:]))
+    assert all(b - a >= timedelta(minutes=30) for a, b in zip(times[:-2], times[1:-1]))
+    assert times[-1] - times[0] <= timedelta(hours=12)
+
+
+def test_state_round_trips_through_msgspec_as_a_table_value() -> None:
+    memory, _ = feed(GaugeMemory(), [6.0 + 0.02 * i for i in range(40)])
+    assert msgspec.json.decode(msgspec.json.encode(memory), type=GaugeMemory) == memory
+    from gis.hydro.crests import Crest
+
+    wave = OpenCrest("heilongjiang", 2024, 5, "hlj-huma", Crest(T0, 8.3, 3.0, T0 - timedelta(days=2), 5.3, T0 + timedelta(hours=6)))
+    assert msgspec.json.decode(msgspec.json.encode(wave), type=OpenCrest) == wave

@@ -1,0 +1,95 @@
+"""One payload through decode → validate → dedupe → routing, without Kafka."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import orjson
+import pytest
+
+from stream.intake import UNREGISTERED, Intake, dead_letter, decode_items, partition_for, raw_text
+from stream.inventory import Inventory, Site
+from stream.metrics import Outcome
+from stream.registry import load_registry
+from stream.schemas import ReadingBatch, SensorKind, SensorReading, WaterLevel, encode
+from stream.validation import TimeLimits
+
+REGISTRY = load_registry()
+SENSORS = [Site(f"smoke-{i:05d}", 127.5, 50.2, SensorKind.SMOKE) for i in range(1, 51)]
+INVENTORY = Inventory.from_sites(SENSORS, [Site("ws-001", 127.5, 50.2)], [Site("hlj-heihe", 127.5, 50.25)])
+AT = datetime(2021, 7, 12, 8, 0, tzinfo=timezone.utc)
+NOW = AT.timestamp()
+SMOKE = "forestry.smoke-sensors"
+
+
+def intake(partitions: int = 4) -> Intake:
+    return Intake(REGISTRY, INVENTORY, TimeLimits(300, 86400), readings_partitions=partitions,
+                  dedupe_window_s=900, dedupe_max_keys=10_000)
+
+
+def smoke(sensor: str, value: float = 1.0, at: datetime = AT) -> SensorReading:
+    return SensorReading(source=SMOKE, event_time=at, sensor_id=sensor, kind=SensorKind.SMOKE, value=value,
+                         unit="%/m")
+
+
+# Kafka's own test vectors for its default partitioner's hash
+# (clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java, testMurmur2).
+@pytest.mark.parametrize(("key", "java_int"), [("21", -973932308), ("foobar", -790332482),
+                                               ("a-little-bit-long-string", -985981536), ("abc", 479470107)])
+def test_partitioner_matches_kafka(key: str, java_int: int) -> None:
+    assert partition_for(key, 1 << 31) == java_int & 0x7FFFFFFF
+
+
+def test_batch_is_validated_deduped_and_grouped_by_partition() -> None:
+    readings = [smoke(s.site_id) for s in SENSORS] + [smoke("smoke-00001"), smoke("smoke-99999"),
+                                                       smoke("smoke-00002", value=-9999.0)]
+    routed = intake().process(encode(ReadingBatch(source="feed", event_time=AT, readings=readings)), 0, NOW)
+    assert routed.counts == {(SMOKE, Outcome.ACCEPTED): 50, (SMOKE, Outcome.DUPLICATE): 1,
+                             (SMOKE, Outcome.REJECTED): 2}
+    assert sorted(r.error.field for r in routed.rejected) == ["sensor_id", "value"]
+    for partition, batch in routed.readings.items():
+        assert all(partition_for(r.sensor_id, 4) == partition for r in batch)
+    assert sum(len(b) for b in routed.readings.values()) == 50
+    assert routed.seen == {SMOKE}
+
+
+def test_duplicates_are_dropped_across_payloads_of_a_partition_only() -> None:
+    it = intake()
+    payload = encode(smoke("smoke-00003"))
+    assert it.process(payload, 1, NOW).counts == {(SMOKE, Outcome.ACCEPTED): 1}
+    assert it.process(payload, 1, NOW).counts == {(SMOKE, Outcome.DUPLICATE): 1}
+    assert it.process(payload, 2, NOW).counts == {(SMOKE, Outcome.ACCEPTED): 1}  # windows are per partition
+    it.forget({1})
+    assert it.process(payload, 1, NOW).counts == {(SMOKE, Outcome.ACCEPTED): 1}
+
+
+def test_one_undecodable_reading_does_not_sink_its_batch() -> None:
+    doc = orjson.loads(encode(ReadingBatch(source="feed", event_time=AT,
+                                           readings=[smoke("smoke-00004"), smoke("smoke-00005")])))
+    doc["readings"][1]["value"] = "hot"
+    items = decode_items(orjson.dumps(doc), REGISTRY)
+    assert isinstance(items[0], SensorReading)
+    bad = items[1]
+    assert not isinstance(bad, SensorReading) and bad.index == 1 and bad.source == SMOKE
+    assert bad.error.field == "value" and bad.error.value == "hot" and "readings[1]" in bad.error.reason
+
+
+def test_garbage_is_one_rejection_with_the_raw_payload() -> None:
+    routed = intake().process(b"\xff\xfe not json", 0, NOW)
+    [rejection] = routed.rejected
+    assert rejection.source == UNREGISTERED and rejection.raw.startswith("b64:")
+    letter = dead_letter(rejection, "amur.ingest.raw", NOW)
+    assert letter.topic == "amur.ingest.raw" and letter.event_time == AT and "not valid JSON" in letter.reason
+    assert raw_text(b'{"a": 1}') == '{"a": 1}'
+
+
+def test_unregistered_source_is_counted_under_one_label() -> None:
+    payload = encode(SensorReading(source="x" * 100, event_time=AT, sensor_id="smoke-00001", kind=SensorKind.SMOKE,
+                                   value=1.0, unit="%/m"))
+    assert intake().process(payload, 0, NOW).counts == {(UNREGISTERED, Outcome.REJECTED): 1}
+
+
+def test_mixed_array_routes_each_kind() -> None:
+    level = WaterLevel(source="hydrology.river-gauges", event_time=AT, gauge_id="hlj-heihe", stage_m=7.0)
+    routed = intake().process(encode([smoke("smoke-00006"), level]), 0, NOW)
+    assert routed.levels == [level] and sum(len(b) for b in routed.readings.values()) == 1

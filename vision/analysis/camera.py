@@ -1,0 +1,213 @@
+"""One camera over time: ``analyse_frame(frame, state, now, config, model) -> (findings, new_state)``.
+
+Adds to the single-frame analysis what only history can say: flicker of flame
+areas and slow motion of smoke between samples, frozen images, a scene that
+moved or a riverside region that changed against the camera's slowly adapting
+baseline, and k-of-n confirmation per finding kind. Night (too little light)
+suspends the blur, move and water tests and the baseline's learning, so dusk
+does not raise a storm of camera faults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+
+from stream.schemas import FindingKind
+from vision.analysis.config import AnalysisConfig
+from vision.analysis.decode import Frame
+from vision.analysis.image import Box, ImageAnalysis, analyse_image
+from vision.analysis.model import FireSmokeModel
+from vision.analysis.scene import (
+    THUMB_SIZE,
+    area_change,
+    changed_share,
+    masked_motion,
+    mean_abs_difference,
+    roi_pixels,
+    shift_share,
+    structure_correlation,
+    thumbnail,
+)
+from vision.analysis.state import Baseline, CameraState, pack, push_history, seen_count, unpack, with_sample
+
+HAZARDS = (FindingKind.FIRE, FindingKind.SMOKE, FindingKind.WATER_RISE)
+FRAME_FAULTS = (
+    FindingKind.FROZEN,
+    FindingKind.DARK,
+    FindingKind.OVEREXPOSED,
+    FindingKind.BLURRED,
+    FindingKind.COVERED,
+    FindingKind.MOVED,
+)
+SAMPLE_FAULTS = (FindingKind.OFFLINE, FindingKind.CORRUPT)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one sample showed for one kind; maps onto ``stream.schemas.VisionFinding``."""
+
+    kind: FindingKind
+    score: float
+    """0-1; for fire and smoke, the classifier's probability weighted by the change between samples."""
+    confirmed: bool
+    """Seen in at least k of the last n samples of this camera."""
+    region: Box | None
+    """x, y, w, h in original-frame pixels (None for whole-frame faults)."""
+    evidence_ref: str | None
+
+
+@dataclass(frozen=True)
+class _Thumbs:
+    gray: np.ndarray
+    edges: np.ndarray
+    fire: np.ndarray
+    smoke: np.ndarray
+
+
+def _stored(thumb: np.ndarray) -> np.ndarray:
+    return thumb.astype(np.float16).astype(np.float32)
+
+
+def _clip(value: float) -> float:
+    return float(min(1.0, max(0.0, value)))
+
+
+def _change_weight(evidence: float, config: AnalysisConfig) -> float:
+    """Score multiplier: ``static_weight`` for an unchanged region, 1 for full flicker or motion."""
+    return config.static_weight + (1.0 - config.static_weight) * _clip(evidence)
+
+
+def _window(config: AnalysisConfig, kind: FindingKind) -> tuple[int, int]:
+    if kind in HAZARDS:
+        return config.confirm_k, config.confirm_n
+    return config.fault_confirm_k, config.fault_confirm_n
+
+
+def _hazards(
+    image: ImageAnalysis, thumbs: _Thumbs, previous: _Thumbs | None, baseline: Baseline | None, model: FireSmokeModel, frame: Frame, config: AnalysisConfig, night: bool
+) -> dict[FindingKind, tuple[float, bool, Box | None]]:
+    """Score, detected?, region of fire, smoke and water for this sample."""
+    fire = image.fire_probability
+    smoke = image.smoke_probability
+    if previous is not None:
+        fire *= _change_weight(area_change(thumbs.fire, previous.fire) / config.flicker_reference, config)
+        motion = masked_motion(thumbs.gray, previous.gray, thumbs.smoke) / config.motion_reference
+        contrast_drop = 0.0
+        if baseline is not None and baseline.edge_mean > 0:
+            contrast_drop = 2.0 * (1.0 - float(thumbs.edges.mean()) / baseline.edge_mean)
+        smoke *= _change_weight(max(motion, contrast_drop), config)
+    out = {
+        FindingKind.FIRE: (fire, fire >= model.card.fire_threshold, image.fire_region),
+        FindingKind.SMOKE: (smoke, smoke >= model.card.smoke_threshold, image.smoke_region),
+    }
+    if config.water_roi is not None and baseline is not None and not night:
+        share = changed_share(thumbs.gray, unpack(baseline.gray), config.water_roi, config.water_delta)
+        width, height = frame.original_size
+        x0, y0, x1, y1 = roi_pixels(config.water_roi)
+        sx, sy = width / THUMB_SIZE[0], height / THUMB_SIZE[1]
+        region = (round(x0 * sx), round(y0 * sy), round((x1 - x0) * sx), round((y1 - y0) * sy))
+        out[FindingKind.WATER_RISE] = (share, share >= config.water_share, region)
+    return out
+
+
+def _faults(
+    image: ImageAnalysis, thumbs: _Thumbs, previous: _Thumbs | None, baseline: Baseline | None, config: AnalysisConfig
+) -> dict[FindingKind, tuple[float, bool]]:
+    """Score and detected? of each frame fault for this sample."""
+    m, flags = image.health, image.flags
+    blur_limit = config.blur_sharpness
+    if baseline is not None:
+        blur_limit = max(blur_limit, config.blur_baseline_ratio * baseline.sharpness)
+    blurred = flags.blurred or (m.sharpness < blur_limit and not (flags.night or flags.dark or flags.covered))
+    out = {
+        FindingKind.DARK: (1.0 - m.luma_mean / 255.0, flags.dark),
+        FindingKind.OVEREXPOSED: (m.clipped_share, flags.overexposed),
+        FindingKind.BLURRED: (1.0 - m.sharpness / blur_limit if blur_limit else 0.0, blurred),
+        FindingKind.COVERED: (1.0 - m.entropy / 8.0, flags.covered),
+    }
+    if previous is not None:
+        diff = mean_abs_difference(thumbs.gray, previous.gray)
+        out[FindingKind.FROZEN] = (1.0 - diff / (10 * config.frozen_max_diff), diff <= config.frozen_max_diff)
+    if baseline is not None and not (flags.night or flags.dark or flags.covered):
+        correlation = structure_correlation(thumbs.edges, unpack(baseline.edges))
+        shift = shift_share(thumbs.gray, unpack(baseline.gray))
+        moved = correlation < config.moved_correlation or shift > config.moved_shift
+        out[FindingKind.MOVED] = (max(1.0 - correlation, shift / config.moved_shift / 2), moved)
+    return {kind: (_clip(score), bool(detected)) for kind, (score, detected) in out.items()}
+
+
+def _learn(baseline: Baseline | None, thumbs: _Thumbs, sharpness: float, config: AnalysisConfig, hold: bool) -> Baseline:
+    """The baseline after this sample: EMA of healthy samples, held while something is detected."""
+    fresh = Baseline(1, pack(thumbs.gray), pack(thumbs.edges), sharpness, float(thumbs.edges.mean()))
+    if baseline is None:
+        return fresh
+    if hold:
+        held = baseline.held + 1
+        return fresh if held >= config.relearn_samples else replace(baseline, held=held)
+    a = config.baseline_alpha
+    return Baseline(
+        samples=baseline.samples + 1,
+        gray=pack((1 - a) * unpack(baseline.gray) + a * thumbs.gray),
+        edges=pack((1 - a) * unpack(baseline.edges) + a * thumbs.edges),
+        sharpness=(1 - a) * baseline.sharpness + a * sharpness,
+        edge_mean=(1 - a) * baseline.edge_mean + a * float(thumbs.edges.mean()),
+    )
+
+
+def _confirm(
+    state: CameraState, detections: dict[FindingKind, tuple[float, bool, Box | None]], ref: str | None, config: AnalysisConfig
+) -> tuple[tuple[Finding, ...], tuple[tuple[FindingKind, int], ...]]:
+    windows = {kind: _window(config, kind) for kind in detections}
+    history = push_history(state.history, {k: d for k, (_, d, _) in detections.items()}, {k: n for k, (_, n) in windows.items()})
+    bits = dict(history)
+    findings = tuple(
+        Finding(kind, round(score, 4), seen_count(bits.get(kind, 0)) >= windows[kind][0], region, ref)
+        for kind, (score, detected, region) in detections.items()
+        if detected
+    )
+    return findings, history
+
+
+def analyse_frame(
+    frame: Frame, state: CameraState, now: datetime, config: AnalysisConfig, model: FireSmokeModel
+) -> tuple[tuple[Finding, ...], CameraState]:
+    """Analyse one sample of one camera: the findings it shows and the camera's next state.
+
+    ``now`` is the sample's time (not the wall clock); samples more than
+    ``config.max_gap_s`` apart are not compared with each other.
+    """
+    image = analyse_image(frame, model, config)
+    planes = image.planes
+    thumbs = _Thumbs(  # at storage precision, so an identical frame compares as identical
+        gray=_stored(thumbnail(planes.gray)),
+        edges=_stored(thumbnail(planes.edges)),
+        fire=_stored(thumbnail(planes.fire.view(np.uint8))),
+        smoke=_stored(thumbnail(planes.smoke.view(np.uint8))),
+    )
+    previous = None
+    if state.seen_at is not None and state.gray and 0 <= (now - state.seen_at).total_seconds() <= config.max_gap_s:
+        previous = _Thumbs(unpack(state.gray), thumbs.edges, unpack(state.fire), unpack(state.smoke))
+    baseline = state.baseline if state.baseline and state.baseline.samples >= config.baseline_min_samples else None
+    night = image.flags.night or image.flags.dark
+    detections = _hazards(image, thumbs, previous, baseline, model, frame, config, night)
+    detections.update({kind: (score, seen, None) for kind, (score, seen) in _faults(image, thumbs, previous, baseline, config).items()})
+    detections.update({kind: (0.0, False, None) for kind in SAMPLE_FAULTS})
+    findings, history = _confirm(state, detections, frame.ref, config)
+    anything = any(seen for _, seen, _ in detections.values())
+    learnt = state.baseline if night else _learn(state.baseline, thumbs, image.health.sharpness, config, hold=anything)
+    new_state = replace(with_sample(state, now, thumbs.gray, thumbs.fire, thumbs.smoke), baseline=learnt, history=history)
+    return findings, new_state
+
+
+def record_failure(
+    kind: FindingKind, state: CameraState, now: datetime, config: AnalysisConfig, ref: str | None = None
+) -> tuple[tuple[Finding, ...], CameraState]:
+    """A sample that gave no frame (OFFLINE: no answer or timeout; CORRUPT: bytes that do not decode)."""
+    if kind not in SAMPLE_FAULTS:
+        raise ValueError(f"record_failure takes OFFLINE or CORRUPT, got kind={kind!r}")
+    detections = {k: (1.0 if k is kind else 0.0, k is kind, None) for k in SAMPLE_FAULTS}
+    findings, history = _confirm(state, detections, ref, config)
+    return findings, replace(state, history=history)

@@ -1,0 +1,272 @@
+"""Colour and texture features of one small frame: what the fire/smoke classifier sees.
+
+Every frame is first shrunk to a fixed working width, so features (and their cost)
+do not depend on the camera's resolution. :func:`planes_of` computes the colour
+planes and masks once; the classifier features, health metrics and bounding
+regions all read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.analysis.colour import ColourRules, fire_mask_rgb, fire_mask_ycbcr, smoke_mask
+
+_BANDS = ("top", "middle", "bottom")
+_HUE_BINS = 9
+
+FEATURE_NAMES: tuple[str, ...] = (
+    # flame-colour pixels
+    "fire_rgb_frac", "fire_ycbcr_frac", "fire_frac", "fire_v_mean", "fire_v_std", "fire_s_mean",
+    "fire_h_mean", "fire_crcb_mean", "fire_hot_frac", "fire_core_adjacent", "fire_texture",
+    "fire_centroid_y", "fire_fill", "fire_perimeter", "fire_ring_contrast", "fire_tile_max", "fire_tile_std",
+    "fire_tiles", "fire_bright_saturated",
+    # smoke-coloured pixels
+    "smoke_frac", "smoke_v_mean", "smoke_v_std", "smoke_texture", "smoke_blue", "smoke_dark_channel",
+    "smoke_centroid_y",
+    # whole frame
+    "v_mean", "gray_std", "s_mean", "colourfulness", "edge_mean", "lap_norm", "dark_channel_mean",
+    "dark_frac", "bright_frac", "entropy",
+    # horizontal bands
+    *(f"{band}_{what}" for band in _BANDS for what in ("v", "s", "fire", "smoke", "edge")),
+    # histograms
+    *(f"hue_{i}" for i in range(_HUE_BINS)),
+    *(f"sat_{i}" for i in range(4)),
+    *(f"val_{i}" for i in range(4)),
+    *(f"warm_v{v}_s{s}" for v in range(4) for s in range(2)),
+    *(f"chroma_r{r}_g{g}" for r in range(3) for g in range(3)),
+)
+_TILES = 4
+
+
+@dataclass(frozen=True, eq=False)
+class Planes:
+    """One working-size frame split into the planes and masks the analysis reads."""
+
+    bgr: np.ndarray
+    hsv: np.ndarray
+    ycrcb: np.ndarray
+    gray: np.ndarray
+    """Luma (the Y plane), uint8."""
+    edges: np.ndarray
+    """Sobel gradient magnitude of the luma, float32."""
+    laplacian: np.ndarray
+    """Absolute Laplacian of the luma, float32."""
+    fire: np.ndarray
+    """Pixels that pass both flame-colour rules."""
+    fire_rgb: np.ndarray
+    fire_ycbcr: np.ndarray
+    smoke: np.ndarray
+    """Pixels that pass the smoke-colour rule."""
+
+
+def work_image(pixels: np.ndarray, width: int) -> np.ndarray:
+    """Shrink (never enlarge) a BGR image to ``width`` pixels wide, keeping its aspect."""
+    height, current = pixels.shape[:2]
+    if current <= width:
+        return pixels
+    new_height = max(1, round(height * width / current))
+    return cv2.resize(pixels, (width, new_height), interpolation=cv2.INTER_AREA)
+
+
+def planes_of(bgr: np.ndarray, rules: ColourRules = ColourRules()) -> Planes:
+    """Colour planes, gradients and colour-rule masks of a working-size BGR image."""
+    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+    ycrcb = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)
+    gray = ycrcb[:, :, 0]
+    b, g, r = bgr[:, :, 0], bgr[:, :, 1], bgr[:, :, 2]
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    fire_rgb = fire_mask_rgb(b, g, r, hsv[:, :, 1], rules)
+    fire_ycbcr = fire_mask_ycbcr(gray, ycrcb[:, :, 1], ycrcb[:, :, 2], rules)
+    return Planes(
+        bgr=bgr,
+        hsv=hsv,
+        ycrcb=ycrcb,
+        gray=gray,
+        edges=cv2.magnitude(gx, gy),
+        laplacian=np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=1)),
+        fire=fire_rgb & fire_ycbcr,
+        fire_rgb=fire_rgb,
+        fire_ycbcr=fire_ycbcr,
+        smoke=smoke_mask(b, g, r, rules),
+    )
+
+
+def entropy_bits(gray: np.ndarray) -> float:
+    """Shannon entropy of the 256-bin luma histogram, in bits (0 = uniform image, 8 = max)."""
+    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    p = hist[hist > 0] / hist.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def colourfulness(bgr: np.ndarray) -> float:
+    """Hasler & Suesstrunk 2003 colourfulness metric M (0 = grey; ~100+ = very colourful)."""
+    b, g, r = (bgr[:, :, i].astype(np.float32) for i in range(3))
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def _centroid_y(mask: np.ndarray, count: int) -> float:
+    if not count:
+        return 0.0
+    rows = np.count_nonzero(mask, axis=1)
+    return float(rows @ np.arange(mask.shape[0])) / (count * max(1, mask.shape[0] - 1))
+
+
+def _fill(mask: np.ndarray, count: int) -> float:
+    """Share of the mask's bounding box that the mask covers (compact blob = 1)."""
+    if not count:
+        return 0.0
+    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+    return count / float(w * h)
+
+
+def _mean_std(plane: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
+    mean, std = cv2.meanStdDev(plane, mask=mask)
+    return float(mean[0, 0]), float(std[0, 0])
+
+
+def feature_vector(p: Planes) -> np.ndarray:
+    """The classifier's input: float32 values in the order of :data:`FEATURE_NAMES`.
+
+    Reductions use OpenCV's masked means (one pass in C++) rather than numpy boolean indexing.
+    """
+    h, s, v = p.hsv[:, :, 0], p.hsv[:, :, 1], p.hsv[:, :, 2]
+    pixels = float(p.gray.size)
+    edge_mean = cv2.mean(p.edges)[0]
+    lap_mean = cv2.mean(p.laplacian)[0]
+    b, g, r = p.bgr[:, :, 0], p.bgr[:, :, 1], p.bgr[:, :, 2]
+    dark_channel = cv2.erode(cv2.min(cv2.min(b, g), r), np.ones((5, 5), np.uint8))
+
+    fire, n_fire = p.fire, int(np.count_nonzero(p.fire))
+    fire_u8 = fire.view(np.uint8)
+    hot = (v > 230) & (s < 110)
+    near_hot = cv2.dilate(hot.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    if n_fire:
+        fire_h, fire_s, fire_v, _ = cv2.mean(p.hsv, mask=fire_u8)
+        _, fire_v_std = _mean_std(v, fire_u8)
+        _, fire_cr, fire_cb, _ = cv2.mean(p.ycrcb, mask=fire_u8)
+        fire_texture = cv2.mean(p.laplacian, mask=fire_u8)[0] / (lap_mean + 1.0)
+    else:
+        fire_h = fire_s = fire_v = fire_v_std = fire_cr = fire_cb = fire_texture = 0.0
+    fire_feats = [
+        np.count_nonzero(p.fire_rgb) / pixels,
+        np.count_nonzero(p.fire_ycbcr) / pixels,
+        n_fire / pixels,
+        fire_v / 255.0,
+        fire_v_std / 255.0,
+        fire_s / 255.0,
+        fire_h / 180.0,
+        (fire_cr - fire_cb) / 255.0,
+        np.count_nonzero(fire & hot) / max(1, n_fire),
+        np.count_nonzero(fire & near_hot) / max(1, n_fire),
+        fire_texture,
+        _centroid_y(fire, n_fire),
+        _fill(fire, n_fire),
+        *_shape_features(fire, n_fire, v),
+        np.count_nonzero(fire & (v > 200) & (s > 150)) / pixels,
+    ]
+
+    smoke, n_smoke = p.smoke, int(np.count_nonzero(p.smoke))
+    smoke_u8 = smoke.view(np.uint8)
+    if n_smoke:
+        smoke_v, smoke_v_std = _mean_std(v, smoke_u8)
+        smoke_b, _, smoke_r, _ = cv2.mean(p.bgr, mask=smoke_u8)
+        smoke_texture = cv2.mean(p.edges, mask=smoke_u8)[0] / (edge_mean + 1.0)
+        smoke_dark = cv2.mean(dark_channel, mask=smoke_u8)[0]
+    else:
+        smoke_v = smoke_v_std = smoke_b = smoke_r = smoke_texture = smoke_dark = 0.0
+    smoke_feats = [
+        n_smoke / pixels,
+        smoke_v / 255.0,
+        smoke_v_std / 255.0,
+        smoke_texture,
+        (smoke_b - smoke_r) / 32.0,
+        smoke_dark / 255.0,
+        _centroid_y(smoke, n_smoke),
+    ]
+
+    _, s_mean, v_mean, _ = cv2.mean(p.hsv)
+    _, gray_std = _mean_std(p.gray)
+    global_feats = [
+        v_mean / 255.0,
+        gray_std / 128.0,
+        s_mean / 255.0,
+        colourfulness(p.bgr) / 100.0,
+        edge_mean / 100.0,
+        lap_mean / (gray_std + 1.0),
+        cv2.mean(dark_channel)[0] / 255.0,
+        np.count_nonzero(v < 40) / pixels,
+        np.count_nonzero(v > 240) / pixels,
+        entropy_bits(p.gray) / 8.0,
+    ]
+
+    band_feats: list[float] = []
+    height = p.gray.shape[0]
+    bounds = [round(i * height / len(_BANDS)) for i in range(len(_BANDS) + 1)]
+    for top, bottom in zip(bounds[:-1], bounds[1:]):
+        band = slice(top, max(bottom, top + 1))
+        band_pixels = float(p.gray[band].size)
+        _, band_s, band_v, _ = cv2.mean(p.hsv[band])
+        band_feats += [
+            band_v / 255.0,
+            band_s / 255.0,
+            np.count_nonzero(fire[band]) / band_pixels,
+            np.count_nonzero(smoke[band]) / band_pixels,
+            cv2.mean(p.edges[band])[0] / 100.0,
+        ]
+
+    chromatic = ((s > 40) & (v > 40)).view(np.uint8)
+    hue_hist = cv2.calcHist([h], [0], chromatic, [_HUE_BINS], [0, 180]).ravel() / pixels
+    sat_hist = cv2.calcHist([s], [0], None, [4], [0, 256]).ravel() / pixels
+    val_hist = cv2.calcHist([v], [0], None, [4], [0, 256]).ravel() / pixels
+    warm = (((h < 30) | (h > 170)) & (s > 60)).view(np.uint8)
+    warm_hist = cv2.calcHist([v, s], [0, 1], warm, [4, 2], [0, 256, 0, 256]).ravel() / pixels
+    return np.concatenate(
+        [
+            np.asarray(fire_feats + smoke_feats + global_feats + band_feats, np.float32),
+            hue_hist,
+            sat_hist,
+            val_hist,
+            warm_hist,
+            _chromaticity_hist(p.bgr),
+        ]
+    ).astype(np.float32)
+
+
+def _shape_features(mask: np.ndarray, count: int, v: np.ndarray) -> list[float]:
+    """Boundary share, contrast with the surrounding ring, and how concentrated the mask is in tiles."""
+    if not count:
+        return [0.0] * 5
+    kernel = np.ones((3, 3), np.uint8)
+    as_u8 = mask.view(np.uint8)
+    boundary = count - int(np.count_nonzero(cv2.erode(as_u8, kernel)))
+    ring = cv2.dilate(as_u8, kernel, iterations=2).view(bool) & ~mask
+    inside_v = cv2.mean(v, mask=as_u8)[0]
+    ring_v = cv2.mean(v, mask=ring.view(np.uint8))[0] if ring.any() else inside_v
+    rows, cols = mask.shape
+    if rows >= _TILES and cols >= _TILES:
+        tiles = cv2.resize(as_u8.astype(np.float32), (_TILES, _TILES), interpolation=cv2.INTER_AREA)
+    else:
+        tiles = np.array([[count / mask.size]])
+    return [
+        boundary / count,
+        (inside_v - ring_v) / 255.0,
+        float(tiles.max()),
+        float(tiles.std()),
+        float(np.count_nonzero(tiles > 0.05)) / tiles.size,
+    ]
+
+
+def _chromaticity_hist(bgr: np.ndarray) -> np.ndarray:
+    """3x3 histogram of normalised chromaticity r = R/(R+G+B), g = G/(R+G+B) over [0, 0.75)."""
+    total = bgr.astype(np.float32).sum(axis=2) + 1.0
+    r = bgr[:, :, 2] / total
+    g = bgr[:, :, 1] / total
+    hist = cv2.calcHist([r.astype(np.float32), g.astype(np.float32)], [0, 1], None, [3, 3], [0, 0.75, 0, 0.75]).ravel()
+    return hist / bgr.shape[0] / bgr.shape[1]

@@ -1,0 +1,83 @@
+"""Image-level camera health: dark, overexposed, blurred, covered. Pure, per frame.
+
+Sharpness is the contrast-normalised mean absolute Laplacian (after Pech-Pacheco
+et al. 2000, "Diatom autofocusing in brightfield microscopy", who use the
+Laplacian's variance) measured at a fixed width, so a 640x360 and a 1280x720
+camera of the same scene give the same figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.analysis.config import AnalysisConfig
+from vision.analysis.features import entropy_bits
+
+_EDGE_LEVEL = 40.0
+"""Sobel magnitude that counts a pixel as an edge (grey levels per pixel x 4)."""
+
+
+@dataclass(frozen=True)
+class HealthMetrics:
+    luma_mean: float
+    luma_p99: float
+    clipped_share: float
+    """Share of pixels at or above the overexposed luma."""
+    sharpness: float
+    """Mean |Laplacian| / (luma std + 1) at the blur width; ~0.3-1 sharp, < 0.1 defocused."""
+    edge_density: float
+    """Share of pixels whose gradient magnitude exceeds an edge level."""
+    entropy: float
+    """Luma histogram entropy in bits."""
+
+
+@dataclass(frozen=True)
+class HealthFlags:
+    dark: bool
+    overexposed: bool
+    blurred: bool
+    covered: bool
+    night: bool
+    """Too little light to judge blur or scene movement (not a fault by itself)."""
+
+
+def sharpness_of(gray: np.ndarray, width: int) -> float:
+    """Contrast-normalised mean absolute Laplacian of a luma image at ``width`` pixels wide."""
+    if gray.shape[1] > width:
+        gray = cv2.resize(gray, (width, max(1, round(gray.shape[0] * width / gray.shape[1]))), interpolation=cv2.INTER_AREA)
+    lap = cv2.Laplacian(gray, cv2.CV_16S, ksize=1)
+    return float(np.abs(lap).mean()) / (float(gray.std()) + 1.0)
+
+
+def health_metrics(gray_full: np.ndarray, gray_work: np.ndarray, edges_work: np.ndarray, config: AnalysisConfig) -> HealthMetrics:
+    """Metrics of one frame: ``gray_full`` at decode size, the others at the working size."""
+    hist = cv2.calcHist([gray_work], [0], None, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(hist) / hist.sum()
+    return HealthMetrics(
+        luma_mean=float(gray_work.mean()),
+        luma_p99=float(np.searchsorted(cumulative, 0.99)),
+        clipped_share=float(hist[int(config.overexposed_luma):].sum() / hist.sum()),
+        sharpness=sharpness_of(gray_full, config.blur_width),
+        edge_density=float(np.count_nonzero(edges_work > _EDGE_LEVEL)) / edges_work.size,
+        entropy=entropy_bits(gray_work),
+    )
+
+
+def health_flags(m: HealthMetrics, config: AnalysisConfig, baseline_sharpness: float | None = None) -> HealthFlags:
+    """Faults visible in one frame; blur is judged against the camera's baseline when there is one."""
+    dark = m.luma_mean < config.dark_luma and m.luma_p99 < config.dark_p99
+    night = m.luma_mean < config.night_luma
+    covered = m.entropy < config.covered_entropy and m.edge_density < config.covered_edge_density
+    too_soft = m.sharpness < config.blur_sharpness
+    if baseline_sharpness is not None:
+        too_soft = too_soft or m.sharpness < config.blur_baseline_ratio * baseline_sharpness
+    return HealthFlags(
+        dark=dark,
+        overexposed=m.clipped_share >= config.overexposed_share,
+        blurred=too_soft and not night and not dark and not covered,
+        covered=covered and not dark,
+        night=night,
+    )

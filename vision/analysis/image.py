@@ -1,0 +1,86 @@
+"""One frame on its own: fire and smoke scores, their regions, and the health metrics.
+
+This is the stateless half of the analysis (what ``amur vision analyze`` prints);
+:mod:`vision.analysis.camera` adds the per-camera history on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.analysis.config import AnalysisConfig
+from vision.analysis.decode import Frame
+from vision.analysis.features import FEATURE_NAMES, Planes, feature_vector, planes_of, work_image
+from vision.analysis.health import HealthFlags, HealthMetrics, health_flags, health_metrics
+from vision.analysis.model import FireSmokeModel
+
+Box = tuple[int, int, int, int]
+_FIRE_SHARE = FEATURE_NAMES.index("fire_frac")
+_SMOKE_SHARE = FEATURE_NAMES.index("smoke_frac")
+_MIN_BLOB = 3
+"""Working-size pixels a colour blob needs to count towards a region."""
+
+
+@dataclass(frozen=True, eq=False)
+class ImageAnalysis:
+    fire_probability: float
+    """Classifier P(fire) for this frame alone, 0-1."""
+    smoke_probability: float
+    fire_colour_share: float
+    """Share of the frame passing the flame-colour rules (the baseline detector's input)."""
+    smoke_colour_share: float
+    fire_region: Box | None
+    """x, y, w, h of the flame-coloured pixels, in original-frame pixels."""
+    smoke_region: Box | None
+    health: HealthMetrics
+    flags: HealthFlags
+    """Stateless health flags (no camera baseline)."""
+    planes: Planes
+    """Working-size planes, kept for the comparisons with earlier samples."""
+    to_original: float
+    """Multiply a working-size coordinate by this to get an original-frame coordinate."""
+
+
+def region_of(mask: np.ndarray, to_original: float) -> Box | None:
+    """Bounding box (original pixels) of the mask's blobs of at least a few pixels."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    blobs = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= _MIN_BLOB] if count > 1 else stats[:0]
+    if not len(blobs):
+        return None
+    x0 = int(blobs[:, cv2.CC_STAT_LEFT].min())
+    y0 = int(blobs[:, cv2.CC_STAT_TOP].min())
+    x1 = int((blobs[:, cv2.CC_STAT_LEFT] + blobs[:, cv2.CC_STAT_WIDTH]).max())
+    y1 = int((blobs[:, cv2.CC_STAT_TOP] + blobs[:, cv2.CC_STAT_HEIGHT]).max())
+    return (round(x0 * to_original), round(y0 * to_original), round((x1 - x0) * to_original), round((y1 - y0) * to_original))
+
+
+def image_features(frame: Frame, config: AnalysisConfig) -> tuple[Planes, np.ndarray]:
+    """Working-size planes and the classifier's feature vector of a frame."""
+    planes = planes_of(work_image(frame.pixels, config.work_width), config.rules)
+    return planes, feature_vector(planes)
+
+
+def analyse_image(frame: Frame, model: FireSmokeModel, config: AnalysisConfig = AnalysisConfig()) -> ImageAnalysis:
+    """Everything one frame says by itself (no history, no baseline)."""
+    planes, features = image_features(frame, config)
+    fire_p, smoke_p = (float(x) for x in model.predict(features)[0])
+    to_original = frame.original_size[0] / planes.gray.shape[1]
+    card = model.card
+    same_size = frame.pixels.shape[:2] == planes.gray.shape
+    gray_full = planes.gray if same_size else cv2.cvtColor(frame.pixels, cv2.COLOR_BGR2GRAY)
+    metrics = health_metrics(gray_full, planes.gray, planes.edges, config)
+    return ImageAnalysis(
+        fire_probability=fire_p,
+        smoke_probability=smoke_p,
+        fire_colour_share=float(features[_FIRE_SHARE]),
+        smoke_colour_share=float(features[_SMOKE_SHARE]),
+        fire_region=region_of(planes.fire, to_original) if fire_p >= card.fire_threshold / 2 else None,
+        smoke_region=region_of(planes.smoke, to_original) if smoke_p >= card.smoke_threshold / 2 else None,
+        health=metrics,
+        flags=health_flags(metrics, config),
+        planes=planes,
+        to_original=to_original,
+    )

@@ -1,0 +1,67 @@
+"""Comparisons of a frame with the camera's earlier samples and its baseline.
+
+All comparisons run on small thumbnails (:data:`THUMB_SIZE`) so a camera's state
+stays a few kilobytes. Pure functions over numpy arrays.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+THUMB_SIZE = (64, 36)
+"""(width, height) of the thumbnails kept per camera."""
+
+
+def thumbnail(plane: np.ndarray) -> np.ndarray:
+    """A plane (uint8 or float) shrunk to :data:`THUMB_SIZE` as float32."""
+    return cv2.resize(plane.astype(np.float32), THUMB_SIZE, interpolation=cv2.INTER_AREA)
+
+
+def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two equal-size thumbnails (0 = identical)."""
+    return float(np.abs(a - b).mean())
+
+
+def structure_correlation(edges: np.ndarray, baseline_edges: np.ndarray) -> float:
+    """Zero-mean normalised cross-correlation of two edge thumbnails, -1..1 (1 = same structure)."""
+    a = edges - edges.mean()
+    b = baseline_edges - baseline_edges.mean()
+    denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum()) / denominator if denominator > 1e-6 else 0.0
+
+
+def shift_share(gray: np.ndarray, baseline_gray: np.ndarray) -> float:
+    """How far the view slid against the baseline (phase correlation), as a share of the frame size."""
+    window = cv2.createHanningWindow(THUMB_SIZE, cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(baseline_gray.astype(np.float32), gray.astype(np.float32), window)
+    if response < 0.1:  # no clear peak: not a shift (the structure test covers a different scene)
+        return 0.0
+    return max(abs(dx) / THUMB_SIZE[0], abs(dy) / THUMB_SIZE[1])
+
+
+def changed_share(gray: np.ndarray, baseline_gray: np.ndarray, roi: tuple[float, float, float, float], delta: float) -> float:
+    """Share of a region (x, y, w, h as shares of the frame) that differs from the baseline by more than ``delta``."""
+    x0, y0, x1, y1 = roi_pixels(roi)
+    region = np.abs(gray[y0:y1, x0:x1] - baseline_gray[y0:y1, x0:x1])
+    return float(np.count_nonzero(region > delta)) / region.size
+
+
+def roi_pixels(roi: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """Thumbnail pixel bounds (x0, y0, x1, y1) of a region given as shares, at least one pixel."""
+    width, height = THUMB_SIZE
+    x, y, w, h = roi
+    x0, y0 = min(width - 1, int(x * width)), min(height - 1, int(y * height))
+    return x0, y0, max(x0 + 1, round((x + w) * width)), max(y0 + 1, round((y + h) * height))
+
+
+def area_change(current: np.ndarray, previous: np.ndarray) -> float:
+    """How much of a (0..1 density) mask area changed between samples: |a - b| / max(a, b), 0..1."""
+    union = float(np.maximum(current, previous).sum())
+    return float(np.abs(current - previous).sum()) / union if union > 1e-6 else 0.0
+
+
+def masked_motion(gray: np.ndarray, previous_gray: np.ndarray, mask: np.ndarray) -> float:
+    """Mean grey-level change between samples inside a (0..1 density) mask thumbnail."""
+    weight = float(mask.sum())
+    return float((np.abs(gray - previous_gray) * mask).sum()) / weight if weight > 1e-6 else 0.0

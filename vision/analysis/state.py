@@ -1,0 +1,120 @@
+"""Per-camera analysis state: small, frozen and serialisable (a stream table value).
+
+Thumbnails are stored as float16 bytes of :data:`~vision.analysis.scene.THUMB_SIZE`,
+so one camera's state is about 30 kB as JSON. ``history`` holds, per finding
+kind, the last samples as bits (bit 0 = the latest sample) for k-of-n confirmation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+
+from stream.schemas import FindingKind
+from vision.analysis.errors import AnalysisError
+from vision.analysis.scene import THUMB_SIZE
+
+_EMPTY = b""
+
+
+def pack(thumb: np.ndarray) -> bytes:
+    return thumb.astype(np.float16).tobytes()
+
+
+def unpack(data: bytes) -> np.ndarray | None:
+    """The float32 thumbnail stored in ``data``, or None when nothing is stored."""
+    if not data:
+        return None
+    return np.frombuffer(data, dtype=np.float16).astype(np.float32).reshape(THUMB_SIZE[1], THUMB_SIZE[0])
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the camera normally sees, learnt slowly (EMA) from healthy daylight samples."""
+
+    samples: int
+    gray: bytes
+    edges: bytes
+    sharpness: float
+    edge_mean: float
+    held: int = 0
+    """Samples in a row not learnt because something was detected (re-learnt past a limit)."""
+
+
+@dataclass(frozen=True)
+class CameraState:
+    seen_at: datetime | None = None
+    """Time of the previous sample."""
+    gray: bytes = _EMPTY
+    """Previous sample's luma thumbnail."""
+    fire: bytes = _EMPTY
+    """Previous sample's flame-colour density thumbnail."""
+    smoke: bytes = _EMPTY
+    """Previous sample's smoke-colour density thumbnail."""
+    baseline: Baseline | None = None
+    history: tuple[tuple[FindingKind, int], ...] = ()
+
+    def bits(self, kind: FindingKind) -> int:
+        return dict(self.history).get(kind, 0)
+
+
+def push_history(
+    history: tuple[tuple[FindingKind, int], ...], observed: dict[FindingKind, bool], n: dict[FindingKind, int]
+) -> tuple[tuple[FindingKind, int], ...]:
+    """Shift each observed kind's bits by one sample; kinds not observed keep theirs."""
+    current = dict(history)
+    for kind, seen in observed.items():
+        current[kind] = ((current.get(kind, 0) << 1) | int(seen)) & ((1 << n[kind]) - 1)
+    return tuple(sorted(((k, b) for k, b in current.items() if b), key=lambda item: item[0].value))
+
+
+def seen_count(bits: int) -> int:
+    return bin(bits).count("1")
+
+
+def state_to_json(state: CameraState) -> bytes:
+    """Serialise a state (e.g. for a Faust table); :func:`state_from_json` reverses it."""
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    baseline = state.baseline
+    document = {
+        "seen_at": state.seen_at.isoformat() if state.seen_at else None,
+        "gray": b64(state.gray),
+        "fire": b64(state.fire),
+        "smoke": b64(state.smoke),
+        "baseline": None
+        if baseline is None
+        else {**baseline.__dict__, "gray": b64(baseline.gray), "edges": b64(baseline.edges)},
+        "history": [[kind.value, bits] for kind, bits in state.history],
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def state_from_json(data: bytes) -> CameraState:
+    try:
+        doc = json.loads(data)
+        raw_baseline = doc["baseline"]
+        baseline = None
+        if raw_baseline is not None:
+            baseline = Baseline(
+                **{**raw_baseline, "gray": base64.b64decode(raw_baseline["gray"]), "edges": base64.b64decode(raw_baseline["edges"])}
+            )
+        return CameraState(
+            seen_at=datetime.fromisoformat(doc["seen_at"]) if doc["seen_at"] else None,
+            gray=base64.b64decode(doc["gray"]),
+            fire=base64.b64decode(doc["fire"]),
+            smoke=base64.b64decode(doc["smoke"]),
+            baseline=baseline,
+            history=tuple((FindingKind(kind), int(bits)) for kind, bits in doc["history"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnalysisError(f"camera state does not decode: {exc!r} in {data[:80]!r}") from exc
+
+
+def with_sample(state: CameraState, now: datetime, gray: np.ndarray, fire: np.ndarray, smoke: np.ndarray) -> CameraState:
+    return replace(state, seen_at=now, gray=pack(gray), fire=pack(fire), smoke=pack(smoke))

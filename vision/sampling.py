@@ -1,0 +1,106 @@
+"""What the sampler does with one fetched frame: decode once, thumbnail, analyse, keep evidence.
+
+Blocking (OpenCV and file I/O): the sampler runs :meth:`FrameAnalyser.process`
+in a thread pool, never two frames of one camera at once. Per-camera analysis
+state (baseline, k-of-n history) lives here, one entry per owned camera.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+import cv2
+
+from stream.schemas import FindingKind
+from vision.analysis.camera import HAZARDS, Finding, analyse_frame, record_failure
+from vision.analysis.config import AnalysisConfig
+from vision.analysis.decode import decode_frame, jpeg_dimensions
+from vision.analysis.errors import UndecodableFrame
+from vision.analysis.model import FireSmokeModel
+from vision.analysis.state import CameraState
+from vision.evidence import EvidenceStore, evidence_ref
+from vision.sources.outcome import Fetched, FetchOutcome
+
+THUMB_WIDTH = 320
+THUMB_QUALITY = 70
+
+
+@dataclass(frozen=True, eq=False)
+class Analysed:
+    status: FetchOutcome
+    """OK, or why there was no usable frame (CORRUPT also when it failed to decode)."""
+    width: int
+    height: int
+    """The frame's size as the camera sent it (0 without a frame)."""
+    image_ref: str | None
+    """Evidence reference when the frame was kept on disk."""
+    thumbnail: bytes | None
+    """JPEG, THUMB_WIDTH wide."""
+    findings: tuple[Finding, ...]
+
+
+def keeps_evidence(findings: tuple[Finding, ...]) -> bool:
+    """Keep the frame for a hazard, and for a camera fault only at its onset (not every confirmed repeat)."""
+    return any(f.kind in HAZARDS or not f.confirmed for f in findings
+               if f.kind not in (FindingKind.OFFLINE, FindingKind.CORRUPT))
+
+
+def make_thumbnail(pixels: "cv2.typing.MatLike") -> bytes:
+    height, width = pixels.shape[:2]
+    if width > THUMB_WIDTH:
+        pixels = cv2.resize(pixels, (THUMB_WIDTH, max(1, height * THUMB_WIDTH // width)), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, THUMB_QUALITY])
+    return data.tobytes() if ok else b""
+
+
+class FrameAnalyser:
+    """Blocking frame processing for a thread pool: one classifier per thread (an OpenCV dnn
+    network is not safe to run from two threads at once), one analysis state per camera."""
+
+    def __init__(self, load_model: Callable[[], FireSmokeModel], evidence: EvidenceStore,
+                 config: AnalysisConfig = AnalysisConfig()) -> None:
+        self.load_model = load_model
+        self.evidence = evidence
+        self.config = config
+        self.states: dict[str, CameraState] = {}
+        self._local = threading.local()
+
+    @property
+    def model(self) -> FireSmokeModel:
+        model = getattr(self._local, "model", None)
+        if model is None:
+            model = self._local.model = self.load_model()
+        return model
+
+    def forget(self, camera_id: str) -> None:
+        self.states.pop(camera_id, None)
+
+    def _failure(self, camera_id: str, status: FetchOutcome, at: datetime) -> Analysed:
+        kind = FindingKind.CORRUPT if status is FetchOutcome.CORRUPT else FindingKind.OFFLINE
+        findings, self.states[camera_id] = record_failure(kind, self.states.get(camera_id, CameraState()), at,
+                                                          self.config)
+        return Analysed(status, 0, 0, None, None, findings)
+
+    def process(self, camera_id: str, fetched: Fetched, started: float) -> Analysed:
+        """Analyse one sample taken at ``started`` (POSIX seconds)."""
+        at = datetime.fromtimestamp(started, timezone.utc)
+        if fetched.outcome is not FetchOutcome.OK or not fetched.data:
+            return self._failure(camera_id, fetched.outcome, at)
+        ref = evidence_ref(camera_id, at)
+        try:
+            frame = decode_frame(fetched.data, target_width=self.config.decode_width, ref=ref)
+        except UndecodableFrame:
+            return self._failure(camera_id, FetchOutcome.CORRUPT, at)
+        width, height = jpeg_dimensions(fetched.data) or frame.original_size
+        findings, self.states[camera_id] = analyse_frame(frame, self.states.get(camera_id, CameraState()), at,
+                                                         self.config, self.model)
+        image_ref = None
+        if keeps_evidence(findings):
+            self.evidence.save(ref, fetched.data, started)
+            image_ref = ref
+        else:
+            findings = tuple(replace(f, evidence_ref=None) for f in findings)
+        return Analysed(FetchOutcome.OK, width, height, image_ref, make_thumbnail(frame.pixels), findings)

@@ -1,0 +1,1 @@
+"""Camera clients: HTTP snapshots, RTSP keyframes and recorded video files, plus the circuit breaker."""

@@ -1,0 +1,72 @@
+"""HTTP snapshot client (the ONVIF ``GetSnapshotUri`` style: GET answers one JPEG).
+
+One :class:`aiohttp.ClientSession` with a bounded connection pool serves every
+camera; each request has its own total timeout, so a camera that hangs holds
+one connection for at most that long and never delays the others. Failures
+come back as a :class:`Fetched` outcome, never as an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+import aiohttp
+
+from vision.analysis.decode import jpeg_dimensions
+from vision.sources.breaker import backoff_s
+from vision.sources.outcome import Fetched, FetchOutcome
+
+MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
+"""A snapshot larger than this is refused (a 4K JPEG is ~2 MB)."""
+
+
+class SnapshotClient:
+    """Fetches snapshots over one pooled session (build in the service, close when done)."""
+
+    def __init__(self, *, concurrency: int, timeout_s: float) -> None:
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=0, ttl_dns_cache=300),
+            timeout=self.timeout,
+            headers={"Accept": "image/jpeg"},
+        )
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def fetch(self, camera_id: str, url: str) -> Fetched:
+        """One GET with the per-request timeout."""
+        started = time.perf_counter()
+
+        def done(outcome: FetchOutcome, data: bytes | None = None, detail: str = "") -> Fetched:
+            return Fetched(camera_id, outcome, data, (time.perf_counter() - started) * 1000.0, 1, detail)
+
+        try:
+            async with self.session.get(url, timeout=self.timeout) as response:
+                if response.status != 200:
+                    return done(FetchOutcome.HTTP_ERROR, detail=f"HTTP {response.status}")
+                data = await response.content.read(MAX_SNAPSHOT_BYTES + 1)
+        except asyncio.TimeoutError:
+            return done(FetchOutcome.TIMEOUT, detail="timeout")
+        except (aiohttp.ClientError, OSError) as exc:
+            return done(FetchOutcome.OFFLINE, detail=type(exc).__name__)
+        if len(data) > MAX_SNAPSHOT_BYTES or jpeg_dimensions(data) is None:
+            return done(FetchOutcome.CORRUPT, data[:MAX_SNAPSHOT_BYTES], detail=f"not a JPEG ({len(data)} bytes)")
+        return done(FetchOutcome.OK, data)
+
+
+async def with_retries(attempt: Callable[[], Awaitable[Fetched]], *, retries: int, uniform: Callable[[], float],
+                       sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Fetched:
+    """Run ``attempt`` again after a jittered back-off while the outcome is transient (at most ``retries`` times)."""
+    result = await attempt()
+    attempts, total_ms = 1, result.fetch_ms
+    while attempts <= retries and result.outcome.transient:
+        delay = backoff_s(attempts - 1, uniform())
+        await sleep(delay)
+        result = await attempt()
+        attempts += 1
+        total_ms += delay * 1000.0 + result.fetch_ms
+    return replace(result, fetch_ms=total_ms, attempts=attempts)
