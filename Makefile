@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 WEB    := command_ui/web
 
-.PHONY: run test install web browser bench clean
+.PHONY: run test install web browser bench clean rtsp-deps
 
 run: install web
 	$(BIN)/amur run
@@ -33,3 +33,10 @@ browser:
 
 clean:
 	rm -rf $(VENV) .amur $(WEB)/node_modules
+
+# Debian's gst-rtsp-server (system python3-gi) for the real-RTSP keyframe test; skips when installed.
+RTSP_PKGS := gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base \
+             gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly python3-gi
+rtsp-deps:
+	@dpkg -s $(RTSP_PKGS) >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(RTSP_PKGS) >/dev/null; }

@@ -19,6 +19,7 @@ from shapely.geometry import mapping, shape
 
 from command_ui.errors import GatewayError
 from gis.registry import DEFAULT_DATA_DIR, load_cameras, load_cells, load_gauges
+from stream.registry import load_registry
 
 #: (layer, file, tolerance in degrees) of the polygon/line layers.
 LAYERS = (
@@ -32,12 +33,13 @@ DIGITS = 4
 
 
 @dataclass(frozen=True, slots=True)
-class MapData:
-    """Encoded once at start-up, served as-is."""
+class PageData:
+    """The page's static data, encoded once at start-up and served as-is."""
 
     layers: bytes
     cameras: bytes
     gauges: bytes
+    departments: bytes
 
 
 def _round(coords: Any) -> Any:
@@ -66,7 +68,7 @@ def _points(rows: Iterable[tuple[Any, ...]]) -> list[list[Any]]:
     return [[*row[:-2], round(row[-2], 5), round(row[-1], 5)] for row in rows]
 
 
-def build_map_data(data_dir: Path | None = None) -> MapData:
+def build_page_data(data_dir: Path | None = None) -> PageData:
     """Every layer the page draws, from the layer set in ``data_dir`` (default: bundled Heihe)."""
     folder = data_dir or DEFAULT_DATA_DIR
     layers: dict[str, Any] = {}
@@ -81,4 +83,7 @@ def build_map_data(data_dir: Path | None = None) -> MapData:
                "lon": g.lon, "lat": g.lat, "warning_m": g.warning_m, "guaranteed_m": g.guaranteed_m,
                "record_m": g.record_m, "downstream_gauge_id": g.downstream_gauge_id}
               for g in load_gauges(folder)]
-    return MapData(layers=orjson.dumps(layers), cameras=orjson.dumps(cameras), gauges=orjson.dumps(gauges))
+    departments = [{"department_id": d.department_id, "name": d.name, "name_zh": d.name_zh}
+                   for d in load_registry().departments.values()]
+    return PageData(layers=orjson.dumps(layers), cameras=orjson.dumps(cameras), gauges=orjson.dumps(gauges),
+                    departments=orjson.dumps(departments))

@@ -35,6 +35,7 @@ OPENAPI: dict[str, Any] = {
         "/api/map": _op("simplified WGS84 layers: city, counties, townships, rivers, cell points"),
         "/api/cameras": _op("known cameras: [id, scene, county, lon, lat]"),
         "/api/gauges": _op("river gauges with warning, guaranteed and record stages"),
+        "/api/departments": _op("departments incidents can be assigned to"),
         "/api/gauges/{gauge_id}/series": _op(
             "observed stage series, detected crests and the latest forecast of a gauge",
             params=(("gauge_id", "path", "gauge id"),), errors=(400,)),
@@ -46,7 +47,7 @@ OPENAPI: dict[str, Any] = {
         "/api/cap": _op("Atom feed of the latest CAP 1.2 alert of each active incident in scope", auth=True,
                         content="application/atom+xml"),
         "/api/cameras/{camera_id}/thumbnail": _op(
-            "latest JPEG of a known camera", auth=True, params=(("camera_id", "path", "camera id"),),
-            content="image/jpeg", errors=(404, 409)),
+            "latest JPEG of a known camera (204: no recent frame; 409: the camera is faulty, detail = fault)",
+            auth=True, params=(("camera_id", "path", "camera id"),), content="image/jpeg", errors=(204, 404, 409)),
     },
 }

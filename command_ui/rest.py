@@ -21,7 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from command_ui.errors import AuthError
 from command_ui.hub import Hub
-from command_ui.mapdata import MapData
+from command_ui.mapdata import PageData
 from command_ui.openapi import OPENAPI
 from command_ui.scope import incident_in_scope
 from command_ui.tokens import Claims, verify
@@ -50,7 +50,7 @@ def problem(status: int, code: str, detail: str) -> web.Response:
 
 
 class RestApi:
-    def __init__(self, hub: Hub, maps: MapData, secret: str, registry: CollectorRegistry, ws_port: int,
+    def __init__(self, hub: Hub, maps: PageData, secret: str, registry: CollectorRegistry, ws_port: int,
                  camera_ids: frozenset[str], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.hub = hub
         self.maps = maps
@@ -72,6 +72,7 @@ class RestApi:
             web.get("/api/map", self.map_layers),
             web.get("/api/cameras", self.cameras),
             web.get("/api/gauges", self.gauges),
+            web.get("/api/departments", self.departments),
             web.get("/api/gauges/{gauge_id}/series", self.gauge_series),
             web.get("/api/incidents", self.incidents),
             web.get("/api/cap", self.cap_feed),
@@ -118,6 +119,9 @@ class RestApi:
 
     async def gauges(self, request: web.Request) -> web.Response:
         return web.Response(body=self.maps.gauges, content_type="application/json")
+
+    async def departments(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.maps.departments, content_type="application/json")
 
     async def gauge_series(self, request: web.Request) -> web.Response:
         gauge_id = request.match_info["gauge_id"]
@@ -180,7 +184,7 @@ class RestApi:
         return web.Response(text=feed, content_type="application/atom+xml")
 
     async def thumbnail(self, request: web.Request) -> web.Response:
-        """The latest JPEG of a known camera; 409 with the fault when the camera is faulty."""
+        """The latest JPEG of a known camera; 409 with the fault when faulty; 204 when no recent frame."""
         try:
             self.claims(request)
         except AuthError as exc:
@@ -194,6 +198,6 @@ class RestApi:
         if fault is not None:
             return problem(409, "camera_fault", fault)
         jpeg = await self.hub.client.get(self.hub.keys.thumbnail(camera_id))
-        if not jpeg:
-            return problem(404, "no_frame", f"no recent frame from camera {camera_id}")
+        if not jpeg:  # a known, healthy camera whose last frame has aged out: nothing to show, not an error
+            return web.Response(status=204, headers={"Cache-Control": "no-store"})
         return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from websockets.asyncio.server import Server, serve
 
 from command_ui.hub import Catalogue, Hub, HubMetrics
-from command_ui.mapdata import build_map_data
+from command_ui.mapdata import build_page_data
 from command_ui.ratelimit import RateLimit
 from command_ui.rest import RestApi
 from command_ui.ws import WebsocketGateway
@@ -108,7 +108,7 @@ async def start_gateway(settings: Settings) -> Gateway:
     ws_port = ws_port_of(settings)
     ws_server = await serve(gateway.handle, settings.http_host, ws_port, origins=allowed_origins(settings),
                             max_size=settings.gateway_max_message_bytes, write_limit=64 * 1024)
-    rest = RestApi(hub, build_map_data(), secret, registry, ws_port, catalogue.camera_ids)
+    rest = RestApi(hub, build_page_data(), secret, registry, ws_port, catalogue.camera_ids)
     runner = web.AppRunner(rest.app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()

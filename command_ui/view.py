@@ -123,14 +123,19 @@ def compute_kpis(state: Mapping[Channel, Mapping[str, bytes]], *, scope: str, no
                  events_per_s: float, camera_ids: frozenset[str], source_dimension: Mapping[str, str],
                  domain_dimension: Mapping[str, str], hold_s: float, drill: bool) -> Kpis:
     """Header KPIs and the vital-signs strip for one scope at ``now``."""
-    out: Counter[str] = Counter()
     cameras, faults = state[Channel.CAMERAS], state[Channel.CAMERA_FAULTS]
-    statuses = Counter(camera_status(cameras.get(c), faults.get(c), now=now, hold_s=hold_s) for c in camera_ids)
-    out["camera"] = statuses["faulty"]
+    status_of = {c: camera_status(cameras.get(c), faults.get(c), now=now, hold_s=hold_s) for c in camera_ids}
+    statuses = Counter(status_of.values())
+    # Indicators: each gauge; per county, the flood and fire risk of its cells and its camera network
+    # (GB/T 28181 ids start with the county's GB/T 2260 code); each open incident.
+    out: Counter[str] = Counter()
+    out["camera"] = len({c[:6] for c, status in status_of.items() if status == "faulty"})
     for data in state[Channel.GAUGES].values():
         out["gauge"] += _colour(data) != "green"
-    for key, data in state[Channel.CELLS].items():
-        out[f"cell:{key.split(':', 1)[0]}"] += _colour(data) != "green"
+    risky = {(key.split(":", 1)[0], key.split(":", 1)[1][:6]) for key, data in state[Channel.CELLS].items()
+             if _colour(data) != "green"}
+    for hazard, _county in risky:
+        out[f"cell:{hazard}"] += 1
     open_by_colour: Counter[str] = Counter()
     any_drill = drill
     for data in visible_incidents(state[Channel.INCIDENTS], scope).values():

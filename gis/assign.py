@@ -12,6 +12,8 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from gis.errors import ModelInputError
+
 #: Code lengths of the five levels: city, county, township, village, cell.
 LEVEL_LENGTHS = {"city": 6, "county": 6, "township": 9, "village": 12, "cell": 15}
 
@@ -100,7 +102,7 @@ def idw(src_x: ArrayLike, src_y: ArrayLike, values: ArrayLike, dst_x: ArrayLike,
     ok = ~np.isnan(v).any(axis=1)
     sx, sy, v = sx[ok], sy[ok], v[ok]
     if not len(sx):
-        raise ValueError("idw needs at least one station with values")
+        raise ModelInputError("idw needs at least one station with values")
     tx, ty = np.asarray(dst_x, float), np.asarray(dst_y, float)
     k = min(k, len(sx))
     out = np.empty((tx.shape[0], v.shape[1]))

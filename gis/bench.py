@@ -11,6 +11,7 @@ import argparse
 import os
 import platform
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -26,7 +27,7 @@ from gis.risk import StageForecast, score_fire, score_flood
 WHOLE_GRID_BUDGET_S = 1.0
 
 
-def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def _best(fn: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()

@@ -19,5 +19,9 @@ class RegistryError(GisError):
     """A registry file (gauges, stations, sensors, cameras ...) has a bad row."""
 
 
-class WeatherInputError(GisError):
-    """A daily weather row cannot feed the FWI System (RH > 100, negative rain, a gap)."""
+class WeatherInputError(GisError, ValueError):
+    """Weather that cannot feed the FWI System (RH outside 0..100, negative rain, a gap)."""
+
+
+class ModelInputError(GisError, ValueError):
+    """Inputs that do not fit the grid model (wrong length, bad thresholds, unknown fuel type)."""

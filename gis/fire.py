@@ -10,8 +10,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gis import fwi as F
-from gis.assign import idw
-from gis.crs import to_metric
 from gis.grid import GridModel
 from gis.registry import CameraCoverage
 
@@ -35,8 +33,7 @@ class CellCodes:
 def cell_fwi(model: GridModel, station_lon: ArrayLike, station_lat: ArrayLike, temp: ArrayLike, rh: ArrayLike,
              wind: ArrayLike, rain: ArrayLike, month: int, previous: CellCodes) -> F.FwiDay:
     """The day's FWI System per cell: station noon weather interpolated (IDW) to cells, then the codes."""
-    sx, sy = to_metric(station_lon, station_lat)
-    wx = idw(sx, sy, np.column_stack([temp, rh, wind, rain]), model.x, model.y)
+    wx = model.interpolate(station_lon, station_lat, np.column_stack([temp, rh, wind, rain]))
     return F.fwi_day(wx[:, 0], np.clip(wx[:, 1], 0, 100), np.maximum(wx[:, 2], 0), np.maximum(wx[:, 3], 0),
                      month, previous.ffmc, previous.dmc, previous.dc)
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gis.errors import WeatherInputError
+
 FFMC_START, DMC_START, DC_START = 85.0, 6.0, 15.0
 
 #: Effective day length for the DMC (hours), January..December (Van Wagner 1987, Table 1).
@@ -37,7 +39,7 @@ def _a(x: ArrayLike) -> _F:
 def _month_index(month: ArrayLike) -> NDArray[np.int64]:
     m = np.asarray(month, dtype=int)
     if np.any((m < 1) | (m > 12)):
-        raise ValueError(f"month must be 1..12, got {m}")
+        raise WeatherInputError(f"month must be 1..12, got {m}")
     return m - 1
 
 
@@ -161,9 +163,9 @@ def fwi_day(temp: ArrayLike, rh: ArrayLike, wind: ArrayLike, rain: ArrayLike, mo
             ffmc_prev: ArrayLike = FFMC_START, dmc_prev: ArrayLike = DMC_START, dc_prev: ArrayLike = DC_START) -> FwiDay:
     """All six components for one day from the previous day's three codes."""
     if np.any(_a(rh) > 100.0) or np.any(_a(rh) < 0.0):
-        raise ValueError(f"relative humidity must be 0..100 %, got {rh}")
+        raise WeatherInputError(f"relative humidity must be 0..100 %, got {rh}")
     if np.any(_a(rain) < 0.0) or np.any(_a(wind) < 0.0):
-        raise ValueError(f"rain and wind must be >= 0, got rain={rain} wind={wind}")
+        raise WeatherInputError(f"rain and wind must be >= 0, got rain={rain} wind={wind}")
     f = ffmc(temp, rh, wind, rain, ffmc_prev)
     p = dmc(temp, rh, rain, dmc_prev, month)
     d = dc(temp, rain, dc_prev, month)

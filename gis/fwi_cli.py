@@ -4,9 +4,9 @@ Input columns ``date,temp,rh,wind,rain`` (ISO date; °C, %, km/h, mm over 24 h),
 one row per consecutive day. Output: the same rows and columns as CSV on
 stdout, with ``ffmc,dmc,dc,isi,bui,fwi,danger`` appended (one decimal; danger
 is the EFFIS class). A bad row (unparsable, RH outside 0..100, negative rain or
-wind, a date that is not the day after the previous one) is an error naming the
-row, unless ``--skip-bad``: then it is reported on stderr and left out, and the
-moisture codes carry over to the next good day.
+wind, a repeated day) or a missing day is an error naming the line, unless
+``--skip-bad``: then it is reported on stderr, a bad row is left out, and the
+moisture codes carry over to the next good day (also across a missing day).
 """
 
 from __future__ import annotations
@@ -72,18 +72,20 @@ def run(rows: Iterable[tuple[int, dict[str, str]]], ffmc0: float = F.FFMC_START,
     for line, row in rows:
         try:
             day = parse_row(line, row)
-            if previous is not None and day.day != previous + timedelta(days=1):
-                raise WeatherInputError(
-                    f"line {line}: field 'date' = {day.day.isoformat()} does not follow {previous.isoformat()} (missing or repeated day)")
+            if previous is not None and day.day <= previous:
+                raise WeatherInputError(f"line {line}: field 'date' = {day.day.isoformat()} repeats or goes back "
+                                        f"from {previous.isoformat()}")
         except WeatherInputError as exc:
             if not skip_bad:
                 raise
             skipped.append(str(exc))
-            if "does not follow" in str(exc):
-                previous = None  # accept the gap and carry on from this day
-            else:
-                continue
-            day = parse_row(line, row)
+            continue
+        if previous is not None and day.day != previous + timedelta(days=1):
+            gap = WeatherInputError(f"line {line}: field 'date' = {day.day.isoformat()} leaves days missing "
+                                    f"after {previous.isoformat()}")
+            if not skip_bad:
+                raise gap
+            skipped.append(f"{gap} (codes carried over the gap)")
         values = F.fwi_day(day.temp, day.rh, day.wind, day.rain, day.day.month, *codes)
         codes = (float(values.ffmc), float(values.dmc), float(values.dc))
         out.append(FwiRow(row, values, F.danger_class(float(values.fwi))))

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from gis import registry as R
+from gis.assign import idw
 from gis.crs import to_metric
+from gis.errors import ModelInputError
 
 #: Relative flammability of each fuel type (sample weights, 0..1).
 FUEL_FACTOR = {"conifer": 1.0, "mixed": 0.8, "grass": 0.7, "cropland": 0.35, "urban": 0.1, "water": 0.0}
@@ -61,6 +63,11 @@ class GridModel:
     def level(self, name: str) -> Level:
         return next(lv for lv in self.levels if lv.name == name)
 
+    def interpolate(self, lon: ArrayLike, lat: ArrayLike, values: ArrayLike, k: int = 8) -> NDArray[np.float64]:
+        """Point observations (e.g. rain gauges, stations) to every cell by inverse-distance weighting."""
+        x, y = to_metric(lon, lat)
+        return idw(x, y, values, self.x, self.y, k=k)
+
     @classmethod
     def from_columns(cls, codes: Sequence[str], lon: Sequence[float], lat: Sequence[float], population: Sequence[float], urban: Sequence[bool],
                      forest_frac: Sequence[float], fuel_type: Sequence[str], gauge_id: Sequence[str | None],
@@ -69,7 +76,7 @@ class GridModel:
         code_arr = np.asarray(codes, dtype=str)
         index_of = {c: i for i, c in enumerate(code_arr.tolist())}
         if len(index_of) != len(code_arr):
-            raise ValueError("cell codes are not unique")
+            raise ModelInputError(f"cell codes are not unique ({len(code_arr) - len(index_of)} repeated)")
         counts = {k: np.zeros(len(code_arr)) for k in ("school", "hospital", "shelter")}
         for kind, cell in facilities:
             if kind in counts and cell in index_of:
@@ -78,7 +85,7 @@ class GridModel:
         g_index = {g: i for i, g in enumerate(gauges)}
         unknown = sorted({f for f in fuel_type if f not in FUEL_FACTOR})
         if unknown:
-            raise ValueError(f"unknown fuel_type values {unknown}; known: {sorted(FUEL_FACTOR)}")
+            raise ModelInputError(f"unknown fuel_type values {unknown}; known: {sorted(FUEL_FACTOR)}")
         levels = []
         for name in LEVELS:
             prefix = np.char.asarray(code_arr).astype(f"U{_PREFIX[name]}")

@@ -13,13 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Sequence
+
 import geopandas as gpd
 import pandas as pd
+import shapely
 import yaml
 from pyproj import CRS
 
 from gis.crs import METRIC, WGS84
 from gis.errors import LayerError, ManifestError
+from gis.grid import GridModel
 
 ROLES = ("city", "county", "township", "village", "cell", "river", "camera_view")
 DEFAULT_MANIFEST = Path(__file__).resolve().parent / "data" / "heihe" / "manifest.yaml"
@@ -105,13 +109,15 @@ class LayerSet:
 
 
 def read_layer(spec: LayerSpec) -> gpd.GeoDataFrame:
-    """One layer as found on disk, attribute table joined, attributes checked (CRS untouched)."""
+    """One layer as found on disk (CRS required, not changed), attribute table joined, attributes checked."""
     if not spec.file.exists():
         raise LayerError(f"{spec.label}: file {spec.file} not found")
     try:
         gdf = gpd.read_file(spec.file, layer=spec.layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises its own DataSourceError/DataLayerError family
         raise LayerError(f"{spec.label}: cannot be read: {exc}") from None
+    if gdf.crs is None:
+        raise LayerError(f"{spec.label} has no CRS; define one (e.g. a .prj or the GeoPackage SRS)")
     if spec.table is not None:
         if not spec.table.exists():
             raise LayerError(f"{spec.label}: attribute table {spec.table} not found")
@@ -138,8 +144,6 @@ def load_layer_set(manifest_path: Path | None = None) -> LayerSet:
     reference: tuple[str, CRS] | None = None
     for spec in manifest.layers:
         gdf = read_layer(spec)
-        if gdf.crs is None:
-            raise LayerError(f"{spec.label} has no CRS; define one (e.g. a .prj or the GeoPackage SRS)")
         if reference is None:
             reference = (spec.label, gdf.crs)
         elif not gdf.crs.equals(reference[1]):
@@ -180,11 +184,8 @@ def hierarchy_problems(layers: LayerSet, parent_field: str = "parent_code", limi
     return problems
 
 
-def grid_model(layers: LayerSet, facilities: list[tuple[str, str]] | tuple = ()):  # type: ignore[no-untyped-def]
+def grid_model(layers: LayerSet, facilities: Sequence[tuple[str, str]] = ()) -> GridModel:
     """A :class:`~gis.grid.GridModel` from the ``cell`` layer's attributes."""
-    from gis.grid import GridModel
-    import shapely
-
     cells = layers["cell"]
     df = cells.screen
     label = cells.spec.label

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import types
 import typing
 from collections import defaultdict
 from dataclasses import dataclass
@@ -147,7 +148,7 @@ T = TypeVar("T")
 
 
 def _convert(raw: str, kind: object) -> object:
-    optional = typing.get_origin(kind) in (typing.Union, __import__("types").UnionType)
+    optional = typing.get_origin(kind) in (typing.Union, types.UnionType)
     if optional:
         if raw == "":
             return None
@@ -187,6 +188,11 @@ def _load(path: Path, cls: type[T], allowed: dict[str, tuple[str, ...]] | None =
                     raise RegistryError(f"{path.name} line {line}: field {name!r} = {raw!r} not one of {allowed[name]}")
             out.append(cls(**values))
     return out
+
+
+def data_dir_for(manifest: Path | None) -> Path:
+    """Where the registries of a layer set live: next to its manifest (None: the bundled sample)."""
+    return DEFAULT_DATA_DIR if manifest is None else Path(manifest).resolve().parent
 
 
 def _dir(data_dir: Path | None) -> Path:

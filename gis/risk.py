@@ -35,6 +35,7 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gis.errors import ModelInputError
 from gis.grid import GridModel
 from stream.schemas import Colour, Hazard
 
@@ -56,7 +57,7 @@ class Thresholds:
     def __post_init__(self) -> None:
         bounds = (self.blue, self.yellow, self.orange, self.red)
         if not all(a < b for a, b in zip(bounds, bounds[1:])) or self.blue <= 0:
-            raise ValueError(f"thresholds must be positive and increasing, got {bounds}")
+            raise ModelInputError(f"thresholds must be positive and increasing, got {bounds}")
 
     def colour_index(self, score: ArrayLike) -> NDArray[np.int8]:
         """0 green, 1 blue, 2 yellow, 3 orange, 4 red."""
@@ -109,7 +110,7 @@ def _per_cell(value: ArrayLike, model: GridModel, idx: NDArray[np.int64]) -> NDA
     if v.ndim == 0:
         return np.full(idx.shape, float(v))
     if v.shape[0] != model.size:
-        raise ValueError(f"per-cell input has {v.shape[0]} values for {model.size} cells")
+        raise ModelInputError(f"per-cell input has {v.shape[0]} values for {model.size} cells")
     return v[idx]
 
 
@@ -186,6 +187,41 @@ def cell_score(model: GridModel, scores: RiskScores, j: int) -> CellScore:
                      scores.colour_of(j), scores.factors_of(j))
 
 
+def score_cell(model: GridModel, cell_code: str, hazard: Hazard, *, now: datetime, **inputs: object) -> CellScore:
+    """Rescore one cell after one event; ``inputs`` are those of :func:`score_flood` or :func:`score_fire`."""
+    i = model.index_of.get(cell_code)
+    if i is None:
+        raise ModelInputError(f"unknown cell_code {cell_code!r}")
+    if hazard is Hazard.FLOOD:
+        scores = score_flood(model, now=now, cells=[i], **inputs)  # type: ignore[arg-type]
+    elif hazard is Hazard.FIRE:
+        scores = score_fire(model, now=now, cells=[i], **inputs)  # type: ignore[arg-type]
+    else:
+        raise ModelInputError(f"hazard {hazard.value!r} is not scored per cell (flood, fire)")
+    return cell_score(model, scores, 0)
+
+
+def explain(model: GridModel, scores: RiskScores, j: int) -> str:
+    """One line an operator can read: the colour and what drove it."""
+    i = int(scores.cells[j])
+    f = scores.factors_of(j)
+    parts = [f"{scores.colour_of(j).value} {scores.hazard.value} risk {scores.score[j]:.2f} in cell {model.codes[i]}"]
+    if scores.hazard is Hazard.FLOOD:
+        g = model.gauge_of_cell[i]
+        if "stage_m" in f:
+            parts.append(f"stage {f['stage_m']:.2f} m at {model.gauge_ids[g]} vs flood stage {f['inundation_stage_m']:.2f} m")
+        if "forecast_stage_m" in f:
+            parts.append(f"forecast {f['forecast_stage_m']:.2f} m")
+        if f.get("rain_hazard", 0) > 0:
+            parts.append(f"rain {f['rain_1h_mm']:.0f}/{f['rain_24h_mm']:.0f}/{f['rain_72h_mm']:.0f} mm in 1/24/72 h")
+    else:
+        parts.append(f"FWI {f['fwi']:.1f}, fuel {f['fuel']:.2f}")
+        if f.get("vision", 0) > 0:
+            parts.append(f"camera evidence {f['vision']:.2f}")
+    parts.append(f"{int(f['population'])} people, exposure {f['exposure']:.2f}, vulnerability {f['vulnerability']:.2f}")
+    return "; ".join(parts)
+
+
 def changed(previous: RiskScores | None, current: RiskScores, min_score_change: float = 0.05) -> NDArray[np.int64]:
     """Positions in ``current`` whose colour changed or whose score moved by ``min_score_change``.
 
@@ -194,6 +230,6 @@ def changed(previous: RiskScores | None, current: RiskScores, min_score_change: 
     if previous is None:
         return np.arange(current.cells.shape[0])
     if not np.array_equal(previous.cells, current.cells):
-        raise ValueError("previous and current scores cover different cells")
+        raise ModelInputError("previous and current scores cover different cells")
     moved = np.abs(current.score - previous.score) >= min_score_change
     return np.nonzero((current.colour != previous.colour) | moved)[0]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gis.errors import ModelInputError
 from gis.grid import GridModel
 from gis.risk import COLOURS
 from stream.schemas import Colour
@@ -32,7 +33,7 @@ def rollup(model: GridModel, colour: ArrayLike) -> dict[str, LevelRollup]:
     """Per level (city, county, township, village): worst colour and counts of a whole-grid colouring."""
     col = np.asarray(colour, dtype=np.int64)
     if col.shape != (model.size,):
-        raise ValueError(f"need one colour per cell ({model.size}), got shape {col.shape}")
+        raise ModelInputError(f"need one colour per cell ({model.size}), got shape {col.shape}")
     out = {}
     for lv in model.levels:
         n = len(lv.codes)

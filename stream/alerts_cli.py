@@ -51,7 +51,7 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
         events: list[IncidentChanged] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while any(await consumer.position(tp) < end[tp] for tp in assigned):
+        while [tp for tp in assigned if await consumer.position(tp) < end[tp]]:
             if loop.time() > deadline:
                 raise AmurError(f"reading {name} took longer than {timeout_s:.0f} s")
             for messages in (await consumer.getmany(timeout_ms=500)).values():
@@ -114,19 +114,31 @@ def cap_main(argv: list[str] | None = None) -> int:
 
     parser = _parser("amur alerts cap")
     parser.add_argument("incident_id")
+    parser.add_argument("--history", action="store_true", help="every CAP message of the incident, oldest first")
     args = parser.parse_args(argv)
     settings = load_settings()
     try:
         events = asyncio.run(read_incidents(settings, args.drill or settings.drill_id))
-        incident = latest_revisions(events).get(args.incident_id)
-        if incident is None:
+        mine = [e for e in events if e.incident_id == args.incident_id]
+        if not mine:
             raise AmurError(f"no incident {args.incident_id!r} on the incidents topic")
-        places = load_places(settings.incident_places)
-        document = cap_xml(incident, sender=settings.cap_sender, zone=ZoneInfo(settings.cap_timezone),
-                           outlines=places.outline, place_name=places.name)
-        validate_cap(document)
+        chosen = cap_revisions(mine) if args.history else [latest_revisions(mine)[args.incident_id]]
+        places = load_places(settings.incident_places, settings.gis_manifest)
+        documents = [cap_xml(incident, sender=settings.cap_sender, zone=ZoneInfo(settings.cap_timezone),
+                             outlines=places.outline, place_name=places.name) for incident in chosen]
+        for document in documents:
+            validate_cap(document)
     except AmurError as exc:
         print(f"amur alerts cap: {exc}", file=sys.stderr)
         return 2
-    print(document)
+    print("\n".join(documents))
     return 0
+
+
+def cap_revisions(snapshots: Iterable[IncidentChanged]) -> list[IncidentChanged]:
+    """The snapshot of each CAP message (one per CAP reference), oldest first."""
+    issued: dict[int, IncidentChanged] = {}
+    for snapshot in sorted(snapshots, key=lambda s: s.revision):
+        if snapshot.cap_refs:
+            issued.setdefault(len(snapshot.cap_refs), snapshot)  # the revision that issued the message
+    return [issued[n] for n in sorted(issued)]

@@ -35,13 +35,16 @@ class DedupeWindow:
     def first_time(self, source: str, ident: str, event_time: float) -> bool:
         """True the first time (source, ident, event_time) is offered; False for a repeat."""
         key = (source, ident, event_time)
-        if key in self._keys:
+        keys = self._keys
+        if key in keys:
             return False
-        self._keys.add(key)
-        self._order.append((event_time, key))
+        keys.add(key)
+        order = self._order
+        order.append((event_time, key))
         if event_time > self.newest:
             self.newest = event_time
-        self._evict()
+        if len(order) > self.max_keys or order[0][0] < self.newest - self.window_s:
+            self._evict()
         return True
 
     def _evict(self) -> None:
@@ -50,3 +53,14 @@ class DedupeWindow:
         while order and (len(order) > self.max_keys or order[0][0] < horizon):
             keys.discard(order.popleft()[1])
             self.evicted += 1
+
+
+def remember(times: tuple[float, ...], event_time: float, window_s: float) -> tuple[float, ...] | None:
+    """For the durable per-station/gauge record: ``times`` plus ``event_time``, or None if already there.
+
+    Keeps only the times within ``window_s`` of the newest, so the record stays small.
+    """
+    if event_time in times:
+        return None
+    newest = max(event_time, max(times, default=event_time))
+    return tuple(sorted(t for t in (*times, event_time) if t >= newest - window_s))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Union
@@ -122,6 +123,18 @@ class Routed:
     seen: set[str] = field(default_factory=set)
     """Sources that delivered at least one accepted or duplicate item."""
 
+    def drop_duplicates(self, is_new: Callable[[Observation], bool]) -> None:
+        """Apply a second (durable) duplicate check to the weather and water levels, moving counts."""
+        for name in ("weather", "levels"):
+            kept = []
+            for obs in getattr(self, name):
+                if is_new(obs):
+                    kept.append(obs)
+                else:
+                    self.counts[(obs.source, Outcome.ACCEPTED)] -= 1
+                    self.counts[(obs.source, Outcome.DUPLICATE)] += 1
+            setattr(self, name, kept)
+
 
 class Intake:
     """Validation, per-partition dedupe and routing for the raw-ingest agent."""
@@ -153,66 +166,84 @@ class Intake:
     def process(self, payload: bytes, partition: int, now: float) -> Routed:
         routed = Routed()
         window = self.window(partition)
+        items = decode_items(payload, self.registry)
+        rest = self._fast_readings(items, window, now, routed)
         args = (self.registry, self.inventory, self.limits, now)
-        partition_of, n = self._partition_of, self.readings_partitions
-        counts, seen, by_partition = routed.counts, routed.seen, routed.readings
-        accepted: Counter[str] = Counter()
-        clean = self._clean_reading_check(now)
-        for item in decode_items(payload, self.registry):
-            if type(item) is SensorReading and clean(item):
-                obs: Observation = item  # passes every check of validate_reading unchanged
-            elif isinstance(item, Rejection):
+        counts = routed.counts
+        for item in rest:
+            if isinstance(item, Rejection):
                 routed.rejected.append(item)
                 counts[(item.source, Outcome.REJECTED)] += 1
                 continue
-            else:
-                try:
-                    obs = validate(item, *args)
-                except InvalidEvent as exc:
-                    source = item.source if item.source in self.registry.sources else UNREGISTERED
-                    routed.rejected.append(Rejection(source, exc, raw_text(msgspec.json.encode(item))))
-                    counts[(source, Outcome.REJECTED)] += 1
-                    continue
-            ident = identity(obs)
-            if not window.first_time(obs.source, ident, obs.event_time.timestamp()):
-                counts[(obs.source, Outcome.DUPLICATE)] += 1
-                seen.add(obs.source)
+            try:
+                obs = validate(item, *args)
+            except InvalidEvent as exc:
+                source = item.source if item.source in self.registry.sources else UNREGISTERED
+                routed.rejected.append(Rejection(source, exc, raw_text(msgspec.json.encode(item))))
+                counts[(source, Outcome.REJECTED)] += 1
                 continue
-            accepted[obs.source] += 1
-            if type(obs) is SensorReading:
-                p = partition_of.get(ident)
-                if p is None:
-                    p = partition_of[ident] = partition_for(ident, n)
-                by_partition[p].append(obs)
-            elif type(obs) is WeatherObservation:
-                routed.weather.append(obs)
-            else:
-                routed.levels.append(obs)
-        for source, count in accepted.items():
-            counts[(source, Outcome.ACCEPTED)] += count
-            seen.add(source)
+            self._admit(obs, window, routed)
         return routed
 
-    def _clean_reading_check(self, now: float):  # type: ignore[no-untyped-def]
-        """A fast predicate: True only for a reading :func:`validate_reading` accepts unchanged.
+    def _fast_readings(self, items: list[Item], window: DedupeWindow, now: float, routed: Routed) -> list[Item]:
+        """Admit the readings that pass every check of validate_reading unchanged; return the others.
 
-        Anything else (including every reading that needs a unit conversion or is
-        refused) takes the full path, which raises the exception that names it.
+        The fast path decides nothing of its own: a reading that needs a unit
+        conversion or fails any check is returned for the full path, which
+        converts it or raises the exception that names the field.
         """
         sources, sensors = self._reading_sources, self.inventory.sensors
         earliest, latest = now - self.limits.max_past_s, now + self.limits.max_future_s
-
-        def clean(r: SensorReading) -> bool:
+        partition_of, n, by_partition = self._partition_of, self.readings_partitions, routed.readings
+        first_time = window.first_time
+        accepted: dict[str, int] = {}
+        duplicates: dict[str, int] = {}
+        rest: list[Item] = []
+        for r in items:
+            if type(r) is not SensorReading:
+                rest.append(r)
+                continue
             spec = sources.get(r.source)
             if spec is None:
-                return False
+                rest.append(r)
+                continue
             kind, unit, low, high = spec
-            value = r.value
-            return (r.kind is kind and r.unit == unit and low <= value <= high and value not in SENTINELS
-                    and (sensors is None or sensors.get(r.sensor_id) is kind)
-                    and earliest <= r.event_time.timestamp() <= latest)
+            value, ident, t = r.value, r.sensor_id, r.event_time.timestamp()
+            if not (r.kind is kind and r.unit == unit and low <= value <= high and value not in SENTINELS
+                    and (sensors is None or sensors.get(ident) is kind) and earliest <= t <= latest):
+                rest.append(r)
+                continue
+            if not first_time(r.source, ident, t):
+                duplicates[r.source] = duplicates.get(r.source, 0) + 1
+                continue
+            accepted[r.source] = accepted.get(r.source, 0) + 1
+            p = partition_of.get(ident)
+            if p is None:
+                p = partition_of[ident] = partition_for(ident, n)
+            by_partition[p].append(r)
+        for outcome, per_source in ((Outcome.ACCEPTED, accepted), (Outcome.DUPLICATE, duplicates)):
+            for source, count in per_source.items():
+                routed.counts[(source, outcome)] += count
+                routed.seen.add(source)
+        return rest
 
-        return clean
+    def _admit(self, obs: Observation, window: DedupeWindow, routed: Routed) -> None:
+        """Dedupe and route one validated observation."""
+        ident = identity(obs)
+        routed.seen.add(obs.source)
+        if not window.first_time(obs.source, ident, obs.event_time.timestamp()):
+            routed.counts[(obs.source, Outcome.DUPLICATE)] += 1
+            return
+        routed.counts[(obs.source, Outcome.ACCEPTED)] += 1
+        if type(obs) is SensorReading:
+            p = self._partition_of.get(ident)
+            if p is None:
+                p = self._partition_of[ident] = partition_for(ident, self.readings_partitions)
+            routed.readings[p].append(obs)
+        elif type(obs) is WeatherObservation:
+            routed.weather.append(obs)
+        else:
+            routed.levels.append(obs)
 
 
 def dead_letter(rejection: Rejection, topic: str, now: float) -> DeadLetter:

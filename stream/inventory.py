@@ -27,6 +27,8 @@ class Site:
     """Sensor kind; None for stations and gauges."""
     warning_m: float | None = None
     """A gauge's warning stage (places its normal level in the simulator)."""
+    owner: str | None = None
+    """The department running a sensor, as the GIS layer names it (e.g. forestry, city_management)."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,9 @@ def load_inventory() -> Inventory:
 
     def site(obj: object, id_field: str, with_kind: bool = False) -> Site:
         kind = SensorKind(str(getattr(obj, "kind"))) if with_kind else None
-        warning = getattr(obj, "warning_m", None)
+        warning, owner = getattr(obj, "warning_m", None), getattr(obj, "source", None)
         return Site(str(getattr(obj, id_field)), float(getattr(obj, "lon")), float(getattr(obj, "lat")), kind,
-                    None if warning is None else float(warning))
+                    None if warning is None else float(warning), None if owner is None else str(owner))
 
     sensors = [site(s, "sensor_id", True) for s in gis_registry.load_sensors()]
     stations = [site(s, "station_id") for s in gis_registry.load_stations()]

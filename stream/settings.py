@@ -113,7 +113,8 @@ class Settings(BaseSettings):
     incident_ack_yellow_s: float = Field(1800.0, gt=0, description="unacknowledged yellow escalates after this")
     incident_ack_blue_s: float = Field(3600.0, gt=0, description="unacknowledged blue escalates after this")
     incident_expire_after_s: float = Field(86400.0, gt=0, description="no evidence or action this long: expired")
-    incident_retain_closed_s: float = Field(7 * 86400.0, gt=0, description="closed incidents kept in state this long")
+    incident_retain_closed_s: float = Field(
+        6 * 3600.0, gt=0, description="closed incidents kept in state this long; older evidence raises nothing")
     incident_auto_resolve: bool = Field(True, description="resolve automatically when all evidence clears")
     incident_tick_s: float = Field(5.0, gt=0, description="escalation/expiry clock tick of the leader worker")
     incident_max_cameras: int = Field(8, ge=0, le=64, description="cameras listed per incident")

@@ -17,6 +17,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -100,23 +101,7 @@ class Supervisor:
     # -- embedded services -------------------------------------------------
     def start_services(self) -> None:
         """Start broker and Redis unless external ones are configured."""
-        import os
-
-        env = dict(os.environ)
-        broker_url = self.settings.broker_url
-        if not broker_url:
-            service = start_broker(self.settings.embedded_broker_port, self._log("broker"))
-            self.services.append(service)
-            broker_url = service.url
-            self._say(f"broker    up at {broker_url} (embedded Tansu, memory-only)")
-        redis_url = self.settings.redis_url
-        if not redis_url:
-            service = start_redis(self.settings.embedded_redis_port, self.run_dir / "redis-data", self._log("redis"))
-            self.services.append(service)
-            redis_url = service.url + "/0"
-            self._say(f"redis     up at {redis_url}")
-        env.update(AMUR_BROKER_URL=broker_url, AMUR_REDIS_URL=redis_url, AMUR_RUN_DIR=str(self.run_dir))
-        self.child_env = env
+        self.services, self.child_env = start_embedded_services(self.settings, self.run_dir, self._say)
 
     def stop_services(self) -> None:
         for service in reversed(self.services):
@@ -194,6 +179,38 @@ class Supervisor:
     @staticmethod
     def _say(message: str) -> None:
         print(f"[amur run {datetime.now(timezone.utc):%H:%M:%S}] {message}", flush=True)
+
+
+def start_embedded_services(settings: Settings, run_dir: Path, say: Callable[[str], None]
+                            ) -> tuple[list[RunningService], dict[str, str]]:
+    """Start the embedded broker and Redis where no external ones are configured.
+
+    Returns the started services and the environment for child processes, in
+    which ``AMUR_BROKER_URL`` and ``AMUR_REDIS_URL`` always point at what runs.
+    """
+    import os
+
+    services: list[RunningService] = []
+    broker_url = settings.broker_url
+    try:
+        if not broker_url:
+            service = start_broker(settings.embedded_broker_port, open(run_dir / "broker.log", "ab"))
+            services.append(service)
+            broker_url = service.url
+            say(f"broker    up at {broker_url} (embedded Tansu, memory-only)")
+        redis_url = settings.redis_url
+        if not redis_url:
+            service = start_redis(settings.embedded_redis_port, run_dir / "redis-data", open(run_dir / "redis.log", "ab"))
+            services.append(service)
+            redis_url = service.url + "/0"
+            say(f"redis     up at {redis_url}")
+    except BaseException:
+        for service in reversed(services):
+            service.stop()
+        raise
+    env = dict(os.environ)
+    env.update(AMUR_BROKER_URL=broker_url, AMUR_REDIS_URL=redis_url, AMUR_RUN_DIR=str(run_dir))
+    return services, env
 
 
 def check_ports(settings: Settings, parts: list[PartSpec]) -> None:

@@ -34,6 +34,7 @@ CELL_RISK = TopicSpec("cells.risk", "grid cell code", schemas.CellRisk)
 CRESTS = TopicSpec("hydro.crests", "gauge id", schemas.CrestDetected)
 GAUGE_STATE = TopicSpec("hydro.gauges", "gauge id", schemas.GaugeState)
 FORECASTS = TopicSpec("hydro.forecasts", "downstream gauge id", schemas.CrestForecast)
+HYDRO_RIVERS = TopicSpec("hydro.rivers", "river id (water levels repartitioned by river)", schemas.WaterLevel)
 INCIDENTS = TopicSpec("incidents", "incident id", schemas.IncidentChanged)
 COMMANDS = TopicSpec("operator.commands", "incident id", schemas.OperatorCommand)
 INCIDENT_INPUTS = TopicSpec(
@@ -56,6 +57,7 @@ ALL: tuple[TopicSpec, ...] = (
     CRESTS,
     GAUGE_STATE,
     FORECASTS,
+    HYDRO_RIVERS,
     INCIDENTS,
     COMMANDS,
     INCIDENT_INPUTS,

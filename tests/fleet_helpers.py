@@ -27,7 +27,8 @@ async def serve_fleet(cameras: dict[str, FleetCamera], *, seed: int = 7, start: 
                       speed: float = 1.0) -> AsyncIterator[tuple[Fleet, str]]:
     """The fleet and its base URL (http://127.0.0.1:PORT), served until the block ends."""
     fleet = Fleet(cameras, seed=seed, clock=VirtualClock(start, speed))
-    runner = web.AppRunner(build_web_app(fleet), access_log=None)
+    fleet.warm()
+    runner = web.AppRunner(build_web_app(fleet), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     port = free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)

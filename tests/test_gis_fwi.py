@@ -1,4 +1,4 @@
-"""The FWI System against Van Wagner & Pickett (1985) and cffdrs, plus its invariants."""
+"""The FWI System against the published Van Wagner & Pickett (1985) test table, plus its invariants."""
 
 import csv
 from pathlib import Path
@@ -12,17 +12,6 @@ from gis import fwi as F
 
 REFERENCE = Path(__file__).parent / "data" / "gis_fwi_reference.csv"
 COMPONENTS = ("ffmc", "dmc", "dc", "isi", "bui", "fwi")
-
-# Van Wagner & Pickett (1985), Forestry Technical Report 33, output of the FORTRAN program's test
-# data (13-17 April), as reproduced in Table 7 of Wang, Anderson & Suddaby (2015), NOR-X-424.
-PUBLISHED_1985 = [
-    (87.7, 8.5, 19.0, 10.9, 8.5, 10.1),
-    (86.2, 10.4, 23.6, 8.8, 10.4, 9.3),
-    (87.0, 11.8, 26.1, 6.5, 11.7, 7.6),
-    (88.8, 13.2, 28.2, 4.9, 13.1, 6.2),
-    (89.1, 15.4, 31.5, 12.6, 15.3, 14.8),
-]
-
 
 def _reference_rows():
     with REFERENCE.open() as fh:
@@ -39,26 +28,21 @@ def _run(rows):
     return out
 
 
-def test_reproduces_the_published_1985_table():
-    days = _run(_reference_rows()[: len(PUBLISHED_1985)])
-    for n, (day, expected) in enumerate(zip(days, PUBLISHED_1985)):
-        for name, value in zip(COMPONENTS, expected):
-            got = float(getattr(day, name))
-            assert abs(got - value) <= 0.1, f"day {n + 1} {name}: {got:.3f} vs published {value}"
-            assert round(got, 1) == value, f"day {n + 1} {name}: {got:.3f} does not print as {value}"
-
-
-def test_full_48_day_test_data_matches_cffdrs():
-    """All 48 days, every rain branch. cffdrs differs from Van Wagner (1987) in two constants
-    (FFMC scale 147.27723 instead of 147.2; DMC rain eq. 12 written as 280/exp(0.023 P)), worth
-    at most ~0.3 in ISI/FWI here; the Drought Code uses the same equations and agrees to 0.001."""
+def test_reproduces_the_published_van_wagner_pickett_table_within_0_1_every_day():
+    """Van Wagner & Pickett (1985), Forestry Technical Report 33: the FORTRAN program's test data,
+    49 days from start-up values 85/6/15, all six components (data file cites its source)."""
     rows = _reference_rows()
-    assert len(rows) == 48
+    assert len(rows) == 49
     for r, day in zip(rows, _run(rows)):
-        where = f"{r['mon']}/{r['day']}"
-        assert float(day.dc) == pytest.approx(float(r["dc"]), abs=1e-3), where
-        for name, tol in (("ffmc", 0.15), ("dmc", 0.1), ("bui", 0.1), ("isi", 0.3), ("fwi", 0.3)):
-            assert float(getattr(day, name)) == pytest.approx(float(r[name]), abs=tol), f"{where} {name}"
+        for name in COMPONENTS:
+            got, published = float(getattr(day, name)), float(r[name])
+            assert abs(got - published) <= 0.1, f"{r['mon']}/{r['day']} {name}: {got:.3f} vs published {published}"
+
+
+def test_first_days_print_exactly_as_published():
+    rows = _reference_rows()[:5]
+    for r, day in zip(rows, _run(rows)):
+        assert [round(float(getattr(day, n)), 1) for n in COMPONENTS] == [float(r[n]) for n in COMPONENTS]
 
 
 def test_vectorised_equals_one_station_at_a_time():

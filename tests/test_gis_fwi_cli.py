@@ -59,3 +59,12 @@ def test_skip_bad_reports_and_carries_on(tmp_path, capsys):
 def test_missing_column_is_reported(tmp_path, capsys):
     assert fwi_cli.main([_write(tmp_path, "date,temp,rh,wind\n1985-04-13,17,42,25\n")]) == 2
     assert "rain" in capsys.readouterr().err
+
+
+def test_skip_bad_keeps_the_day_after_a_gap(tmp_path, capsys):
+    text = GOOD + "1985-04-16,6.5,25,6,0\n1985-04-16,6.5,25,6,0\n"
+    assert fwi_cli.main([_write(tmp_path, text), "--skip-bad"]) == 0
+    captured = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(captured.out)))
+    assert [r["date"] for r in rows] == ["1985-04-13", "1985-04-14", "1985-04-16"]  # the repeat is dropped
+    assert "leaves days missing" in captured.err and "repeats" in captured.err

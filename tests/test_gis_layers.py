@@ -1,6 +1,9 @@
 """Layer sets: the bundled manifest loads; missing CRS, CRS mismatch and missing attributes are refused."""
 
+import warnings
+
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 
@@ -19,7 +22,8 @@ def test_bundled_sample_loads_and_reprojects(sample):
     assert cells.metric.crs.to_epsg() == 32652 and cells.screen.crs.to_epsg() == 4326
     areas = cells.metric.geometry.area.to_numpy()
     recorded = cells.metric["area_m2"].astype(float).to_numpy()
-    assert abs(areas / recorded - 1).max() < 0.01  # the attribute table joined on the right rows
+    # the attribute table joined on the right rows (slivers of a few m2 feel the 6-decimal rounding)
+    assert (abs(areas - recorded) <= np.maximum(0.01 * recorded, 50.0)).all()
     assert hierarchy_problems(sample) == []
     assert grid_model(sample).size == len(cells.screen)
 
@@ -30,8 +34,10 @@ def _write_set(tmp_path, layers, crs_b="EPSG:4326", extra=""):
     b = gpd.GeoDataFrame({"code": ["231102"], "name": ["Aihui"], "name_zh": ["爱辉区"], "parent_code": ["231100"]},
                          geometry=[shapely.box(126, 49, 127, 50)], crs="EPSG:4326")
     if crs_b is None:
-        b = b.set_crs(None, allow_override=True)
-        b.to_file(tmp_path / "counties.shp")
+        b = b.set_crs(None, allow_override=True).drop(columns="parent_code")  # shapefile names: 10 chars
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyogrio warns that the file will lack a CRS: that is the point
+            b.to_file(tmp_path / "counties.shp")
         (tmp_path / "counties.prj").unlink(missing_ok=True)
         county_entry = "file: counties.shp"
     else:

@@ -8,7 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gis.grid import GridModel
-from gis.risk import StageForecast, Thresholds, cell_score, changed, score_fire, score_flood
+from gis.errors import ModelInputError
+from gis.risk import (
+    StageForecast, Thresholds, cell_score, changed, explain, score_cell, score_fire, score_flood,
+)
 from stream.schemas import Colour, Hazard
 
 NOW = datetime(2013, 8, 16, 8, tzinfo=timezone(timedelta(hours=8)))
@@ -36,6 +39,16 @@ def test_flood_formula_on_known_cells():
     f = s.factors_of(0)
     assert f["margin_m"] == 0.0 and f["stage_hazard"] == 0.5 and f["exposure"] == 1.0
     assert "stage_m" not in s.factors_of(2)  # no gauge: not applicable, left out
+
+
+def test_explain_names_what_drove_the_colour():
+    m = _model()
+    s = score_flood(m, {"hlj-heihe": 8.6}, {"hlj-heihe": StageForecast(9.0, NOW + timedelta(hours=6))}, 0, 0, 0, now=NOW)
+    text = explain(m, s, 0)
+    assert text.startswith("orange flood risk 0.80 in cell 231102001001001")
+    assert "stage 8.60 m at hlj-heihe vs flood stage 8.00 m" in text and "forecast 9.00 m" in text
+    fire = score_fire(m, 30.0, {"231123001001001": 0.5}, now=NOW)
+    assert "FWI 30.0" in explain(m, fire, 2) and "camera evidence 0.50" in explain(m, fire, 2)
 
 
 def test_rain_alone_raises_town_flood_risk():
@@ -76,6 +89,29 @@ def test_one_cell_rescore_equals_whole_grid():
         one = score_flood(m, stage, {}, rain / 20, rain, rain * 1.5, now=NOW, cells=[i])
         assert one.score[0] == whole.score[i] and one.colour[0] == whole.colour[i]
         assert cell_score(m, one, 0).factors == whole.factors_of(i)
+
+
+def test_score_cell_by_code():
+    m = _model()
+    one = score_cell(m, "231102001001001", Hazard.FLOOD, now=NOW, stage_by_gauge={"hlj-heihe": 8.0},
+                     forecast_by_gauge={}, rain_1h=0.0, rain_24h=0.0, rain_72h=0.0)
+    assert one.colour is Colour.YELLOW and one.score == pytest.approx(0.5) and one.cell_code == "231102001001001"
+    fire = score_cell(m, "231123001001001", Hazard.FIRE, now=NOW, fwi_by_cell=50.0, vision_by_cell={})
+    assert fire.colour is Colour.RED
+    with pytest.raises(ModelInputError, match="unknown cell_code"):
+        score_cell(m, "nope", Hazard.FIRE, now=NOW, fwi_by_cell=1.0, vision_by_cell={})
+    with pytest.raises(ModelInputError, match="camera_fault"):
+        score_cell(m, "231123001001001", Hazard.CAMERA_FAULT, now=NOW)
+
+
+def test_per_cell_rain_from_gauges():
+    m = GridModel.from_registry()
+    rain = m.interpolate([127.50, 126.5], [50.25, 48.24], [60.0, 0.0])  # a storm over Heihe town, dry in Bei'an
+    heihe, beian = m.index_of[m.codes[np.char.startswith(m.codes, "231102001")][0]], m.index_of[
+        m.codes[np.char.startswith(m.codes, "231181")][0]]
+    assert rain[heihe] > 50 and rain[beian] < 10
+    s = score_flood(m, {}, {}, 0.0, rain, rain, now=NOW)
+    assert s.score[heihe] > s.score[beian]
 
 
 def test_deterministic_and_changed():

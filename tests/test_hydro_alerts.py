@@ -17,11 +17,13 @@ from gis.hydro.alerts import (
     flooded_cells,
     forecast_alert,
     level_colour,
+    load_exposures,
     reconcile,
     stage_colour,
 )
 from gis.hydro.errors import HydroConfigError
 from gis.hydro.forecast import GaugeForecast
+from gis.registry import load_gauges
 from stream.schemas import Colour
 
 T = Thresholds("hlj-heihe", warning_m=7.3, guaranteed_m=8.6, record_m=9.6, approach_margin_m=0.5, hysteresis_m=0.1)
@@ -96,3 +98,16 @@ def test_lifecycle_raise_update_keep_cancel() -> None:
 def test_cameras_of_the_affected_cells() -> None:
     cams = {"c-low": ["cam-2", "cam-1"], "c-mid": ["cam-2"], "c-high": ["cam-9"]}
     assert cameras_to_raise(("c-low", "c-mid"), cams) == ("cam-1", "cam-2")
+
+
+def test_sample_cells_carry_their_gauge_and_inundation_stage() -> None:
+    exposures = load_exposures()
+    gauges = {g.gauge_id for g in load_gauges()}
+    assert exposures and {e.gauge_id for e in exposures.values()} <= gauges
+    assert any(e.gauge_id == "hlj-heihe" for e in exposures.values())
+
+
+@given(low=st.floats(0.0, 15.0), high=st.floats(0.0, 15.0))
+def test_a_higher_stage_never_has_a_milder_colour(low: float, high: float) -> None:
+    low, high = sorted((low, high))
+    assert level_colour(low, T).rank <= level_colour(high, T).rank

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -13,15 +14,16 @@ from gis.hydro.crests import CrestParams, Point, detect_crests
 from gis.hydro.errors import HydroError
 from gis.hydro.forecast import forecast_changed, forecast_downstream
 from gis.hydro.muskingum import route_reach
-from gis.hydro.network import Gauge, Reach, RiverNetwork
+from gis.hydro.network import Reach, RiverNetwork
+from hydro_helpers import gauge
 from gis.hydro.rating import RatingCurve
 
 T0 = datetime(2024, 7, 1, tzinfo=timezone.utc)
 GAUGES = {
-    "a": Gauge("a", "r", 0, 6.0, 7.0, 8.0, "b"),
-    "b": Gauge("b", "r", 60, 6.0, 7.0, 8.0, "c"),
-    "c": Gauge("c", "r", 100, 6.0, 7.0, 8.0, "t1"),
-    "t1": Gauge("t1", "other", 5, 6.0, 7.0, 8.0, None),
+    "a": gauge("a", "r", 0, 6.0, 7.0, 8.0, "b"),
+    "b": gauge("b", "r", 60, 6.0, 7.0, 8.0, "c"),
+    "c": gauge("c", "r", 100, 6.0, 7.0, 8.0, "t1"),
+    "t1": gauge("t1", "other", 5, 6.0, 7.0, 8.0, None),
 }
 RATINGS = {g: RatingCurve(g, a=200.0, h0=0.5, b=1.6) for g in GAUGES}
 CONFIG = HydroConfig(
@@ -116,8 +118,6 @@ def test_no_rating_no_forecast() -> None:
 def test_changed_means_another_source_or_beyond_tolerance() -> None:
     up = stages("a", 199)
     fc = forecast_downstream(CONFIG, "a", crest_of(up), up, {"b": stages("b", 0)}, T0 + timedelta(hours=60))[0]
-    from dataclasses import replace
-
     assert not forecast_changed(fc, replace(fc, stage=fc.stage + 0.04))
     assert forecast_changed(fc, replace(fc, stage=fc.stage + 0.06))
     assert forecast_changed(fc, replace(fc, arrival=fc.arrival + timedelta(hours=2)))

@@ -8,13 +8,15 @@ import pytest
 
 from gis.hydro.config import build_config, load_config
 from gis.hydro.errors import HydroConfigError
-from gis.hydro.network import Gauge, Reach, RiverNetwork, read_gauges
+from gis.hydro.network import Reach, RiverNetwork
+from gis.registry import load_gauges
+from hydro_helpers import gauge
 
 GAUGES = {
-    "a": Gauge("a", "r", 0.0, 5.0, 6.0, 7.0, "b"),
-    "b": Gauge("b", "r", 40.0, 5.0, 6.0, 7.0, "c"),
-    "c": Gauge("c", "r", 80.0, 5.0, 6.0, 7.0, None),
-    "t": Gauge("t", "trib", 10.0, 2.0, 3.0, 4.0, "b"),
+    "a": gauge("a", "r", 0.0, 5.0, 6.0, 7.0, "b"),
+    "b": gauge("b", "r", 40.0, 5.0, 6.0, 7.0, "c"),
+    "c": gauge("c", "r", 80.0, 5.0, 6.0, 7.0, None),
+    "t": gauge("t", "trib", 10.0, 2.0, 3.0, 4.0, "b"),
 }
 
 
@@ -48,7 +50,7 @@ def test_reach_needs_exactly_one_method() -> None:
 
 
 def test_cycles_are_refused() -> None:
-    gauges = {"a": Gauge("a", "r", 0, 1, 2, 3, "b"), "b": Gauge("b", "r", 1, 1, 2, 3, "a")}
+    gauges = {"a": gauge("a", "r", 0, 1, 2, 3, "b"), "b": gauge("b", "r", 1, 1, 2, 3, "a")}
     with pytest.raises(HydroConfigError, match="cycle"):
         RiverNetwork(gauges, {"a": Reach("a", "b", k_h=1.0), "b": Reach("b", "a", k_h=1.0)})
 
@@ -68,7 +70,7 @@ def test_config_names_what_is_wrong(tmp_path: Path) -> None:
 
 def test_sample_config_covers_the_bundled_gauges() -> None:
     config = load_config()
-    gauges = read_gauges(Path(__file__).parents[1] / "gis" / "data" / "heihe" / "gauges.csv")
+    gauges = {g.gauge_id: g for g in load_gauges()}
     assert set(config.gauges) == set(gauges)
     # Every gauge that drains somewhere has a reach; the Fabiela joins at Heihe by a lag only.
     assert {g for g, x in gauges.items() if x.downstream_gauge_id} == set(config.network.reaches)

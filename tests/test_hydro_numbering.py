@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from gis.hydro.network import Gauge, Reach, RiverNetwork
+from gis.hydro.network import Reach, RiverNetwork
+from hydro_helpers import gauge
 from gis.hydro.numbering import MatchWindow, number_crest, seed_season
 
 T0 = datetime(2024, 7, 1, tzinfo=timezone.utc)
 NET = RiverNetwork(
     {
-        "up": Gauge("up", "amur", 0, 5, 6, 7, "mid"),
-        "mid": Gauge("mid", "amur", 100, 5, 6, 7, "down"),
-        "down": Gauge("down", "amur", 200, 5, 6, 7, None),
-        "trib": Gauge("trib", "zeya", 50, 3, 4, 5, "mid"),
+        "up": gauge("up", "amur", 0, 5, 6, 7, "mid"),
+        "mid": gauge("mid", "amur", 100, 5, 6, 7, "down"),
+        "down": gauge("down", "amur", 200, 5, 6, 7, None),
+        "trib": gauge("trib", "zeya", 50, 3, 4, 5, "mid"),
     },
     {"up": Reach("up", "mid", k_h=24.0), "mid": Reach("mid", "down", k_h=24.0), "trib": Reach("trib", "mid", lag_h=6.0)},
 )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 
 from gis.hydro.alerts import Thresholds
-from gis.hydro.crests import Point
+from gis.hydro.crests import Crest, Point
 from gis.hydro.pipeline import GaugeMemory, OpenCrest, PipelineParams, observe
 from stream.schemas import Colour, TrendState
 
@@ -47,7 +47,5 @@ def test_history_is_thinned_and_bounded_but_keeps_the_newest_point() -> None:
 def test_state_round_trips_through_msgspec_as_a_table_value() -> None:
     memory, _ = feed(GaugeMemory(), [6.0 + 0.02 * i for i in range(40)])
     assert msgspec.json.decode(msgspec.json.encode(memory), type=GaugeMemory) == memory
-    from gis.hydro.crests import Crest
-
     wave = OpenCrest("heilongjiang", 2024, 5, "hlj-huma", Crest(T0, 8.3, 3.0, T0 - timedelta(days=2), 5.3, T0 + timedelta(hours=6)))
     assert msgspec.json.decode(msgspec.json.encode(wave), type=OpenCrest) == wave

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from gis.hydro.alerts import AlertAction, CellExposure, Thresholds
+from gis.hydro.alerts import AlertAction, CellExposure
 from gis.hydro.config import HydroConfig, load_config
 from gis.hydro.crests import Point
 from gis.hydro.numbering import seed_season
-from gis.hydro.pipeline import ForecastReport, HydroState, NumberedReport, PipelineParams, process
+from gis.hydro.pipeline import ForecastReport, HydroContext, HydroState, NumberedReport, RiverState, process
 from stream.schemas import Colour, WaterLevel
 from stream.sim.scenarios import SCENARIOS
 from stream.sim.scenarios import heilongjiang_crest_5 as scenario
@@ -37,13 +37,13 @@ def levels(config: HydroConfig) -> list[WaterLevel]:
 
 @pytest.fixture(scope="module")
 def run(config: HydroConfig, levels: list[WaterLevel]) -> tuple[list[NumberedReport], list[ForecastReport]]:
-    thresholds = {g: Thresholds.of(gauge) for g, gauge in config.gauges.items()}
-    state = HydroState(seasons={"heilongjiang": seed_season("heilongjiang", 2024, scenario.PRIOR_CRESTS)})
+    ctx = HydroContext.build(config, CELLS)
+    seeded = RiverState("heilongjiang", seed_season("heilongjiang", 2024, scenario.PRIOR_CRESTS))
+    state = HydroState(rivers={"heilongjiang": seeded})
     crests: list[NumberedReport] = []
     forecasts: list[ForecastReport] = []
     for level in levels:
-        state, out = process(state, level.gauge_id, Point(level.event_time, level.stage_m), config, thresholds, CELLS,
-                             PipelineParams())
+        state, out = process(state, level.gauge_id, Point(level.event_time, level.stage_m), ctx)
         crests += out.crests
         forecasts += out.forecasts
     return crests, forecasts

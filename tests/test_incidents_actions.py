@@ -42,7 +42,10 @@ def test_idle_incident_expires_and_long_closed_ones_are_forgotten() -> None:
     outcome = tick(area, at(24 * 60), POLICY, recipients)
     assert [c.change for c in outcome.changes][-1] == "expired"
     assert outcome.area.incidents[0].state is IncidentState.EXPIRED
-    assert tick(outcome.area, at(24 * 60 + 7 * 24 * 60), POLICY, recipients).area.incidents == ()
+    forgotten = tick(outcome.area, at(24 * 60 + 6 * 60), POLICY, recipients).area
+    assert forgotten.incidents == ()
+    replayed = observe(forgotten, observed(0, "risk:a", Colour.BLUE, [CELL_A]), PLACES, POLICY, recipients)
+    assert replayed.changes == () and replayed.area.incidents == ()  # too old to raise anything again
 
 
 def test_viewer_out_of_scope_and_illegal_commands_are_refused_with_reasons() -> None:

@@ -42,7 +42,7 @@ def fast_registry(tmp_path: Path) -> Path:
 
 def smoke(sensor: str, at: datetime, value: float = 2.0) -> SensorReading:
     return SensorReading(source=SMOKE, event_time=at, sensor_id=sensor, kind=SensorKind.SMOKE, value=value,
-                         unit="%/m")
+                         unit="%obs/m")
 
 
 async def collect(consumer: AIOKafkaConsumer, until: float, enough) -> list[bytes]:  # type: ignore[no-untyped-def]
@@ -109,3 +109,41 @@ async def test_worker_routes_dead_letters_dedupes_counts_and_watches(make_settin
         await rt.app.stop()
         await consumer.stop()
         await producer.stop()
+
+
+async def test_gauge_level_repeated_after_a_restart_is_still_a_duplicate(make_settings) -> None:
+    from stream.metrics import Outcome
+    from stream.schemas import WaterLevel
+
+    settings = make_settings(partitions=1)
+    inventory = Inventory.from_sites([], [], [Site("hlj-heihe", 127.5, 50.25)])
+    level = WaterLevel(source="hydrology.river-gauges", event_time=datetime.now(timezone.utc).replace(microsecond=0),
+                       gauge_id="hlj-heihe", stage_m=7.3)
+    bootstrap = bootstrap_servers(kafka_url(settings))
+    outcomes = []
+    for attempt in range(2):  # the second worker has an empty in-memory window: only the table can know
+        rt = build_app(settings, agent_modules=[])
+        install(rt, load_registry(), inventory)
+        await ensure_topics(bootstrap, expected_topics(rt))
+        await rt.app.start()
+        try:
+            async with AIOKafkaProducer(bootstrap_servers=bootstrap) as producer:
+                await producer.send_and_wait(rt.topic_name(topics.RAW_INGEST), key=b"hydrology.river-gauges",
+                                             value=encode([level]))
+            counter = rt.metrics.events.labels(source="hydrology.river-gauges", outcome=Outcome.DUPLICATE.value)
+            accepted = rt.metrics.events.labels(source="hydrology.river-gauges", outcome=Outcome.ACCEPTED.value)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and counter._value.get() + accepted._value.get() == 0:
+                await asyncio.sleep(0.05)
+            outcomes.append((accepted._value.get(), counter._value.get()))
+        finally:
+            await rt.app.stop()
+    assert outcomes[0] == (1.0, 0.0) and outcomes[1][0] == 0.0 and outcomes[1][1] >= 1.0
+    consumer = AIOKafkaConsumer(rt.topic_name(topics.WATER_LEVELS), bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        got = await collect(consumer, time.monotonic() + 3, lambda got: False)
+    finally:
+        await consumer.stop()
+    assert [decode(WaterLevel, m) for m in got] == [level]

@@ -45,3 +45,15 @@ def test_behaves_as_a_fifo_of_the_last_max_keys_new_keys(keys: list[tuple[str, i
             model = (model + [key])[-max_keys:]
         assert len(window) == len(model) <= max_keys
         assert not window.first_time(*key)  # the key just offered is always remembered
+
+
+def test_remember_keeps_a_small_window_of_times() -> None:
+    from stream.dedupe import remember
+
+    times = remember((), 100.0, 60.0)
+    assert times == (100.0,)
+    assert remember(times, 100.0, 60.0) is None
+    times = remember(times, 130.0, 60.0)
+    assert times == (100.0, 130.0)
+    assert remember(times, 170.0, 60.0) == (130.0, 170.0)  # 100 fell out of the window
+    assert remember((130.0, 170.0), 20.0, 60.0) == (130.0, 170.0)  # too old to keep, but not a known repeat

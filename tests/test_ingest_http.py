@@ -44,7 +44,7 @@ async def test_post_returns_per_item_errors_and_produces_valid_items(make_settin
     await consumer.start()
     try:
         now = datetime.now(timezone.utc)
-        good = SensorReading(source="emergency.temperature-sensors", event_time=now, sensor_id="temperature-00001",
+        good = SensorReading(source="meteorology.temperature-sensors", event_time=now, sensor_id="temperature-00001",
                              kind=SensorKind.TEMPERATURE, value=70.0, unit="degF")
         level = WaterLevel(source="hydrology.river-gauges", event_time=now, gauge_id="hlj-heihe", stage_m=7.2)
         items = [orjson.loads(encode(good)), orjson.loads(encode(level)),
@@ -65,7 +65,7 @@ async def test_post_returns_per_item_errors_and_produces_valid_items(make_settin
         assert [(e["index"], e["field"], e["value"]) for e in answer["errors"]] == [
             (2, "value", "warm"), (3, "event_time", (now + timedelta(days=2)).isoformat()),
             (4, "gauge_id", "hlj-atlantis")]
-        assert 'amur_events_total{outcome="accepted",source="emergency.temperature-sensors"} 1.0' in text
+        assert 'amur_events_total{outcome="accepted",source="meteorology.temperature-sensors"} 1.0' in text
         assert 'amur_events_total{outcome="dead_lettered",source="hydrology.river-gauges"} 1.0' in text
 
         got: dict[str, list[bytes]] = {}

@@ -29,7 +29,7 @@ def intake(partitions: int = 4) -> Intake:
 
 def smoke(sensor: str, value: float = 1.0, at: datetime = AT) -> SensorReading:
     return SensorReading(source=SMOKE, event_time=at, sensor_id=sensor, kind=SensorKind.SMOKE, value=value,
-                         unit="%/m")
+                         unit="%obs/m")
 
 
 # Kafka's own test vectors for its default partitioner's hash
@@ -85,7 +85,7 @@ def test_garbage_is_one_rejection_with_the_raw_payload() -> None:
 
 def test_unregistered_source_is_counted_under_one_label() -> None:
     payload = encode(SensorReading(source="x" * 100, event_time=AT, sensor_id="smoke-00001", kind=SensorKind.SMOKE,
-                                   value=1.0, unit="%/m"))
+                                   value=1.0, unit="%obs/m"))
     assert intake().process(payload, 0, NOW).counts == {(UNREGISTERED, Outcome.REJECTED): 1}
 
 
@@ -93,3 +93,35 @@ def test_mixed_array_routes_each_kind() -> None:
     level = WaterLevel(source="hydrology.river-gauges", event_time=AT, gauge_id="hlj-heihe", stage_m=7.0)
     routed = intake().process(encode([smoke("smoke-00006"), level]), 0, NOW)
     assert routed.levels == [level] and sum(len(b) for b in routed.readings.values()) == 1
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from stream.errors import InvalidEvent  # noqa: E402
+from stream.validation import validate_reading  # noqa: E402
+
+
+@settings(max_examples=300)
+@given(value=st.one_of(st.floats(allow_nan=False, allow_infinity=False),  # JSON carries no NaN or inf
+                       st.sampled_from([-9999.0, 0.0, 100.0, 100.5])),
+       unit=st.sampled_from(["%obs/m", "fraction", "degC", "furlong"]),
+       kind=st.sampled_from([SensorKind.SMOKE, SensorKind.TEMPERATURE]),
+       sensor=st.sampled_from(["smoke-00001", "smoke-00050", "smoke-00051", "temperature-00001"]),
+       source=st.sampled_from([SMOKE, "meteorology.temperature-sensors", "nobody"]),
+       offset_s=st.sampled_from([-86401.0, -86400.0, 0.0, 300.0, 300.5]))
+def test_intake_decides_exactly_as_validate_reading(value: float, unit: str, kind: SensorKind, sensor: str,
+                                                    source: str, offset_s: float) -> None:
+    from datetime import timedelta
+
+    reading = SensorReading(source=source, event_time=AT + timedelta(seconds=offset_s), sensor_id=sensor, kind=kind,
+                            value=value, unit=unit)
+    routed = intake().process(encode(ReadingBatch(source="feed", event_time=AT, readings=[reading])), 0, NOW)
+    routed_out = [r for batch in routed.readings.values() for r in batch]
+    try:
+        expected = validate_reading(reading, REGISTRY, INVENTORY, TimeLimits(300, 86400), NOW)
+    except InvalidEvent as exc:
+        assert routed_out == [] and [(r.error.field, r.error.reason) for r in routed.rejected] == [
+            (exc.field, exc.reason)]
+    else:
+        assert routed_out == [expected] and routed.rejected == []

@@ -22,7 +22,7 @@ INVENTORY = Inventory.from_sites(
 LIMITS = TimeLimits(max_future_s=300.0, max_past_s=86400.0)
 NOW_DT = datetime(2021, 7, 12, 8, 0, tzinfo=timezone.utc)
 NOW = NOW_DT.timestamp()
-TEMP = "emergency.temperature-sensors"
+TEMP = "meteorology.temperature-sensors"
 
 
 def reading(value: float = 21.5, unit: str = "degC", sensor: str = "temperature-00001", source: str = TEMP,
@@ -73,7 +73,7 @@ def test_unknown_sensor_and_wrong_kind_are_refused() -> None:
     assert refused(reading(sensor="temperature-99999")).field == "sensor_id"
     err = refused(reading(sensor="smoke-00001"))
     assert (err.field, err.value) == ("kind", "temperature")
-    err = refused(reading(kind=SensorKind.SMOKE, unit="%/m", sensor="smoke-00001"))
+    err = refused(reading(kind=SensorKind.SMOKE, unit="%obs/m", sensor="smoke-00001"))
     assert err.field == "kind" and TEMP in err.reason  # the source sends temperature, not smoke
 
 

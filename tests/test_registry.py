@@ -60,7 +60,7 @@ def _write(tmp_path: Path, edit: dict[str, str], row: int = 0) -> Path:
 @pytest.mark.parametrize(("edit", "message"), [
     ({"domain": "tourism"}, "sources.csv row 2: domain='tourism' is not a domain of dimension"),
     ({"department_id": "ministry-of-magic"}, "department_id='ministry-of-magic' is not a department"),
-    ({"source_id": "emergency.temperature-sensors"}, "source_id='emergency.temperature-sensors' is registered twice"),
+    ({"source_id": "meteorology.temperature-sensors"}, "source_id='meteorology.temperature-sensors' is registered twice"),
     ({"min": "5", "max": "5"}, "min=5.0 must be below max=5.0"),
     ({"max": "lots"}, "max='lots' is not a number"),
     ({"schema": "telepathy"}, "schema='telepathy' is not one of"),
@@ -77,7 +77,7 @@ def test_a_city_can_ship_its_own_taxonomy_and_departments(tmp_path: Path) -> Non
     shutil.copy(DATA_DIR / "taxonomy.json", tmp_path / "taxonomy.json")
     (tmp_path / "departments.csv").write_text("department_id,name,name_zh,domains\nforestry,F,F,forest_grassland\n",
                                               encoding="utf-8")
-    with pytest.raises(RegistryError, match="department_id='emergency' is not a department"):
+    with pytest.raises(RegistryError, match="department_id='urban-management' is not a department"):
         load_registry(path)
 
 

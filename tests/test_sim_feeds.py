@@ -57,7 +57,7 @@ def test_temperature_follows_the_diurnal_cycle() -> None:
 
     def mean_temperature(local_hour: int) -> float:
         k = ((local_hour - 8) % 24) * 360
-        batches = [orjson.loads(p) for key, p in sim.step(k).messages if key == "emergency.temperature-sensors"]
+        batches = [orjson.loads(p) for key, p in sim.step(k).messages if key == "meteorology.temperature-sensors"]
         return float(np.mean([r["value"] for b in batches for r in b["readings"] if r["value"] < 80]))
 
     assert mean_temperature(15) - mean_temperature(3) == pytest.approx(16.0, abs=1.5)  # 2 x 8 °C amplitude
@@ -82,7 +82,7 @@ def test_every_bad_value_is_refused_and_nothing_else() -> None:
 def test_fire_scenario_raises_smoke_inside_its_circle_only() -> None:
     fire = FireScenario(lon=127.2, lat=50.1, radius_km=3.0, start=START, ramp=timedelta(minutes=10))
     sim = FeedSimulator(INVENTORY, 5, START, scenario=fire, faults=FaultRates(gap=0, spike=0, bad=0))
-    inside = fire.inside(sim.kinds[SensorKind.SMOKE].lonlat)
+    inside = fire.inside(next(f for f in sim.feeds if f.kind is SensorKind.SMOKE).lonlat)
     assert 0 < inside.sum() < 50
     late = [orjson.loads(p) for key, p in sim.step(60).messages if key == "forestry.smoke-sensors"][0]
     values = np.array([r["value"] for r in late["readings"]])

@@ -58,3 +58,13 @@ def test_smoke_rule_does_not_depend_on_channel_order(rgb: tuple[int, int, int]) 
     """Greyness is symmetric in R, G and B: any permutation gives the same verdict."""
     verdicts = {bool(smoke_mask(_px(a), _px(b), _px(c), RULES)[0, 0]) for a, b, c in [rgb, rgb[::-1], rgb[1:] + rgb[:1]]}
     assert len(verdicts) == 1
+
+
+def test_saturation_lookup_equals_the_inequality_for_every_red_and_saturation() -> None:
+    """Exhaustive over R, S in 0..255: S * R_T >= (255 - R) * S_T, in exact integers (Chen 2004)."""
+    red, sat = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    expected = (red > RULES.red_threshold) & (sat * RULES.red_threshold >= (255 - red) * RULES.saturation_threshold)
+    r, s = red.astype(np.uint8), sat.astype(np.uint8)
+    g = (r // 2).astype(np.uint8)  # R >= G > B holds wherever R > 1
+    b = (r // 4).astype(np.uint8)
+    assert np.array_equal(fire_mask_rgb(b, g, r, s, RULES), expected & (red > 1))

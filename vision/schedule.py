@@ -9,8 +9,8 @@ no clock, so a drill or a test replays it exactly.
 - **Intervals.** Weight = 2 ** (priority / 10). Rates are shared out by
   water-filling: rate_i = clamp(k * w_i, 1/max_interval, 1/min_interval) with k
   chosen (bisection) so the rates add up to the budget. Every camera is thus
-  sampled at least once per ``max_interval_s`` and the budget is spent where
-  the risk is; when ``n / max_interval_s`` exceeds the budget the guarantee
+  sampled at least once per ``max_interval_s`` (planned with a 10 % margin)
+  and the budget is spent where the risk is; when ``n / max_interval_s`` exceeds the budget the guarantee
   cannot hold and :func:`allocate_intervals` says so (``feasible=False``).
 - **Pacing.** A token bucket at the budget rate caps what is dispatched
   (never more than ``burst + budget * T`` in any window ``T``); due cameras go
@@ -37,13 +37,16 @@ class SchedulePolicy:
     min_interval_s: float = 1.0
     burst_s: float = 0.5
     """Bucket depth in seconds of budget (how much a late tick may catch up at once)."""
+    margin: float = 0.9
+    """Cameras are planned at least every ``margin x max_interval_s``, so pacing jitter and a
+    full budget never push a sample past ``max_interval_s``."""
 
     def __post_init__(self) -> None:
         if self.budget_fps <= 0:
             raise ValueError(f"budget_fps: must be > 0, got {self.budget_fps}")
-        if not 0 < self.min_interval_s <= self.max_interval_s:
-            raise ValueError(f"min_interval_s: must be in (0, max_interval_s={self.max_interval_s}], "
-                             f"got {self.min_interval_s}")
+        if not 0 < self.min_interval_s <= self.max_interval_s * self.margin:
+            raise ValueError(f"min_interval_s: must be in (0, margin x max_interval_s="
+                             f"{self.max_interval_s * self.margin}], got {self.min_interval_s}")
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ class Scheduler:
 
     def _replan(self, now: float) -> None:
         weights = {c: weight_of(self.priority(c, now)) for c in self.last}
-        allocation = allocate_intervals(weights, self.budget_fps, self.policy.max_interval_s,
+        allocation = allocate_intervals(weights, self.budget_fps, self.policy.max_interval_s * self.policy.margin,
                                         self.policy.min_interval_s)
         self.feasible = allocation.feasible
         for camera_id, interval in allocation.intervals.items():

@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,18 +84,21 @@ class Network:
 
 def fit_network(x: np.ndarray, y: np.ndarray, hidden: int, alpha: float, seed: int) -> Network:
     """Fit ``_ENSEMBLE`` MLPs on standardised features and fold them into one network."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
     xs = (x - mean) / scale
-    members = [
-        MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=3000, random_state=seed + i, tol=1e-5).fit(
-            xs, y, sample_weight=_weights(y)
-        )
-        for i in range(_ENSEMBLE)
-    ]
+    with warnings.catch_warnings():  # max_iter is the training budget; stopping there is expected
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        members = [
+            MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=3000, random_state=seed + i, tol=1e-5).fit(
+                xs, y, sample_weight=_weights(y)
+            )
+            for i in range(_ENSEMBLE)
+        ]
     return Network(
         mean=mean,
         scale=scale,

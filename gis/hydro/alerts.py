@@ -14,10 +14,12 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from gis.hydro.errors import HydroConfigError
 from gis.hydro.forecast import GaugeForecast
 from gis.hydro.network import Gauge
+from gis.registry import load_cells
 from stream.schemas import Colour
 
 
@@ -92,6 +94,15 @@ class AlertAction(enum.StrEnum):
     UPDATE = "update"
     CANCEL = "cancel"
     KEEP = "keep"
+
+
+def load_exposures(data_dir: Path | None = None) -> dict[str, CellExposure]:
+    """Cells of a layer set that flood from a gauged river: code -> (gauge, inundation stage)."""
+    return {
+        c.cell_code: CellExposure(c.gauge_id, c.inundation_stage_m)
+        for c in load_cells(data_dir)
+        if c.gauge_id is not None and c.inundation_stage_m is not None
+    }
 
 
 def flooded_cells(gauge_id: str, stage: float, cells: Mapping[str, CellExposure]) -> tuple[str, ...]:

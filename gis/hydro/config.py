@@ -20,12 +20,11 @@ from typing import Any
 import yaml
 
 from gis.hydro.errors import HydroConfigError
-from gis.hydro.network import Gauge, Reach, RiverNetwork, read_gauges
+from gis.hydro.network import Gauge, Reach, RiverNetwork
 from gis.hydro.rating import RatingCurve
+from gis.registry import load_gauges
 
-HERE = Path(__file__).resolve().parent
-SAMPLE_CONFIG = HERE / "heihe.yaml"
-SAMPLE_GAUGES = HERE.parent / "data" / "heihe" / "gauges.csv"
+SAMPLE_CONFIG = Path(__file__).resolve().parent / "heihe.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +38,10 @@ class HydroConfig:
         return self.network.gauges
 
 
-def load_config(path: Path = SAMPLE_CONFIG, gauges_csv: Path = SAMPLE_GAUGES) -> HydroConfig:
-    """Read and check a hydrology configuration against its gauge table."""
+def load_config(path: Path = SAMPLE_CONFIG, data_dir: Path | None = None) -> HydroConfig:
+    """Read and check a hydrology configuration against the gauges of a layer set
+
+    (``data_dir``; default: the bundled Heihe sample)."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -49,7 +50,7 @@ def load_config(path: Path = SAMPLE_CONFIG, gauges_csv: Path = SAMPLE_GAUGES) ->
         raise HydroConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise HydroConfigError(f"{path}: expected a mapping at the top, got {type(raw).__name__}")
-    return build_config(raw, read_gauges(gauges_csv), where=str(path))
+    return build_config(raw, {g.gauge_id: g for g in load_gauges(data_dir)}, where=str(path))
 
 
 def build_config(raw: Mapping[str, Any], gauges: Mapping[str, Gauge], where: str = "config") -> HydroConfig:
@@ -86,3 +87,4 @@ def build_config(raw: Mapping[str, Any], gauges: Mapping[str, Gauge], where: str
 
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
+

@@ -22,9 +22,10 @@ How a reading travels through it:
 ``prominence`` of a reported crest is its height above that trough (the rise of
 the wave); ``rise_start`` is the trough's time. The median clips a sharp
 maximum to its higher neighbour, over three equal points: the crest's time is
-the middle of such a flat top, its stage the clipped value. Units are whatever the stage is
-in (metres on the wire). Gaps need no special case: the comparisons only use
-stage order, and the rate of rise divides by the real time between points.
+the middle of such a flat top, its stage the clipped value. Units are whatever
+the stage is in (metres on the wire). Gaps need no special case: comparisons
+only use stage order, and the rate of rise divides by the real time between
+points.
 """
 
 from __future__ import annotations

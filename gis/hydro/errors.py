@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from gis.errors import GisError
 
-class HydroError(Exception):
+
+class HydroError(GisError):
     """Root of every error :mod:`gis.hydro` raises on purpose."""
 
 

@@ -26,7 +26,7 @@ confirmed it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,7 +84,7 @@ def forecast_downstream(
     chain = config.network.chain(from_gauge_id)
     if same_river:
         river = config.gauges[from_gauge_id].river
-        chain = tuple(r for r in _until_river_changes(chain, config, river))
+        chain = tuple(_until_river_changes(chain, config, river))
     seen = sorted((p for p in upstream if p.time <= now), key=lambda p: p.time)
     if not chain or not seen:
         return ()
@@ -147,7 +147,9 @@ def _hours(delta: timedelta) -> float:
     return delta.total_seconds() / 3600.0
 
 
-def _upstream_flow(seen: list[Point], crest: Crest, t0: datetime, grid_h: np.ndarray, flow) -> np.ndarray:  # noqa: ANN001
+def _upstream_flow(
+    seen: list[Point], crest: Crest, t0: datetime, grid_h: np.ndarray, flow: Callable[[float], float]
+) -> np.ndarray:
     """Observed flow on the grid, then the mirrored rise scaled to meet the last observation."""
     obs_h = np.array([_hours(p.time - t0) for p in seen])
     obs_q = np.array([flow(p.stage) for p in seen])
@@ -169,7 +171,7 @@ def _upstream_flow(seen: list[Point], crest: Crest, t0: datetime, grid_h: np.nda
     return q
 
 
-def _until_river_changes(chain: tuple[Reach, ...], config: HydroConfig, river: str):  # noqa: ANN202
+def _until_river_changes(chain: tuple[Reach, ...], config: HydroConfig, river: str) -> Iterator[Reach]:
     for reach in chain:
         if config.gauges[reach.downstream].river != river:
             return

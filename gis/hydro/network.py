@@ -1,30 +1,18 @@
 """Gauges and the reaches between them: which gauge a wave reaches next, and how.
 
-Gauges come from the GIS layer set's ``gauges.csv`` (columns gauge_id, river,
-chainage_km, warning_m, guaranteed_m, record_m, downstream_gauge_id ...);
-reaches (Muskingum K and X, or only a travel-time lag, and their uncertainty)
+Gauges are the layer set's (:func:`gis.registry.load_gauges`); reaches (Muskingum K and X, or only a travel-time lag, and their uncertainty)
 from the hydrology configuration (:mod:`gis.hydro.config`).
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from gis.hydro.errors import HydroConfigError
+from gis.registry import Gauge
 
-
-@dataclass(frozen=True, slots=True)
-class Gauge:
-    gauge_id: str
-    river: str
-    chainage_km: float
-    warning_m: float
-    guaranteed_m: float
-    record_m: float
-    downstream_gauge_id: str | None
+__all__ = ["Gauge", "Reach", "RiverNetwork"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,28 +91,3 @@ class RiverNetwork:
             if reach.downstream == downstream:
                 return total
         return None
-
-
-def read_gauges(path: Path) -> dict[str, Gauge]:
-    """Gauges of a layer set's gauges.csv."""
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise HydroConfigError(f"cannot read gauges {str(path)!r}: {exc.strerror}") from None
-    gauges: dict[str, Gauge] = {}
-    for number, row in enumerate(rows, start=2):
-        try:
-            gauge = Gauge(
-                gauge_id=row["gauge_id"],
-                river=row["river"],
-                chainage_km=float(row["chainage_km"]),
-                warning_m=float(row["warning_m"]),
-                guaranteed_m=float(row["guaranteed_m"]),
-                record_m=float(row["record_m"]),
-                downstream_gauge_id=row["downstream_gauge_id"] or None,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise HydroConfigError(f"{path}:{number}: bad gauge row ({exc!r}): {row!r}") from None
-        gauges[gauge.gauge_id] = gauge
-    return gauges

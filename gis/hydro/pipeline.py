@@ -9,13 +9,15 @@ table keyed the way its work is partitioned):
 - :func:`refresh` — per open crest: forecasts at the gauges downstream, their
   alerts (raise / update / cancel) → :class:`ForecastReport`.
 
-:func:`process` runs all three for one reading over a :class:`HydroState`;
-drills and tests replay whole scenarios with it.
+:func:`step_river` runs all three for one reading with the river's state
+(:class:`RiverState`) and the gauge's (:class:`GaugeMemory`); the stream keeps
+each in a table. :func:`process` does the same over one :class:`HydroState`
+for drills and tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -44,6 +46,24 @@ class PipelineParams:
     approach_margin_m: float = 0.5
     hysteresis_m: float = 0.1
     alert_colour: Colour = Colour.YELLOW
+
+
+@dataclass(frozen=True, slots=True)
+class HydroContext:
+    """What every step reads and nobody changes: configuration, thresholds, exposed cells."""
+
+    config: HydroConfig
+    thresholds: Mapping[str, Thresholds]
+    cells: Mapping[str, CellExposure]
+    params: PipelineParams = PipelineParams()
+
+    @classmethod
+    def build(cls, config: HydroConfig, cells: Mapping[str, CellExposure],
+              params: PipelineParams = PipelineParams()) -> "HydroContext":
+        """Thresholds of every configured gauge, with the params' margin and hysteresis."""
+        thresholds = {g: Thresholds.of(gauge, params.approach_margin_m, params.hysteresis_m)
+                      for g, gauge in config.gauges.items()}
+        return cls(config, thresholds, cells, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +148,10 @@ def number(
 
 
 def refresh(
-    wave: OpenCrest,
-    histories: Mapping[str, tuple[Point, ...]],
-    config: HydroConfig,
-    thresholds: Mapping[str, Thresholds],
-    cells: Mapping[str, CellExposure],
-    now: datetime,
-    params: PipelineParams,
-    force: bool = False,
+    wave: OpenCrest, histories: Mapping[str, tuple[Point, ...]], ctx: HydroContext, now: datetime
 ) -> tuple[OpenCrest, tuple[ForecastReport, ...]]:
     """Re-issue the wave's forecasts below its lowest crest gauge; report what changed."""
-    if not force and wave.refreshed_at is not None and now - wave.refreshed_at < params.refresh:
-        return wave, ()
+    config, thresholds, cells, params = ctx.config, ctx.thresholds, ctx.cells, ctx.params
     forecasts = forecast_downstream(
         config, wave.gauge_id, wave.crest, histories.get(wave.gauge_id, ()), histories, now, z=params.z
     )
@@ -178,9 +190,11 @@ class NumberedReport:
 
 
 @dataclass(frozen=True, slots=True)
-class HydroState:
-    gauges: Mapping[str, GaugeMemory] = field(default_factory=dict)
-    seasons: Mapping[str, SeasonLog] = field(default_factory=dict)
+class RiverState:
+    """What one river remembers: its season's crest log and its open waves."""
+
+    river: str
+    log: SeasonLog | None = None
     waves: Mapping[str, OpenCrest] = field(default_factory=dict)
 
 
@@ -191,44 +205,70 @@ class Outputs:
     forecasts: tuple[ForecastReport, ...] = ()
 
 
-def process(
-    state: HydroState,
+Histories = Callable[[], Mapping[str, tuple[Point, ...]]]
+"""Smoothed histories of the river's gauges; called only when forecasts are due."""
+
+
+def step_river(
+    river: RiverState,
+    memory: GaugeMemory,
     gauge_id: str,
     point: Point,
-    config: HydroConfig,
-    thresholds: Mapping[str, Thresholds],
-    cells: Mapping[str, CellExposure],
-    params: PipelineParams,
-) -> tuple[HydroState, Outputs]:
-    """One reading through detection, numbering and forecasting; ``now`` is its event time."""
-    river = config.gauges[gauge_id].river
-    memory, report, crests = observe(state.gauges.get(gauge_id, GaugeMemory()), point, thresholds[gauge_id], params)
-    gauges = {**state.gauges, gauge_id: memory}
-    seasons, waves = dict(state.seasons), dict(state.waves)
+    histories: Histories,
+    ctx: HydroContext,
+) -> tuple[RiverState, GaugeMemory, Outputs]:
+    """One reading at ``gauge_id`` (on ``river``): detect, number, forecast; ``now`` is event time."""
+    config, params = ctx.config, ctx.params
+    memory, report, crests = observe(memory, point, ctx.thresholds[gauge_id], params)
+    log, waves = river.log, dict(river.waves)
     numbered_reports: list[NumberedReport] = []
     forced: set[str] = set()
     for crest in crests:
-        log, numbered = number(seasons.get(river), river, gauge_id, crest, config, params)
-        seasons[river] = log
-        numbered_reports.append(NumberedReport(river, numbered, crest))
-        key = open_crest_key(river, season_of(crest.time), numbered.crest_no)
+        log, numbered = number(log, river.river, gauge_id, crest, config, params)
+        numbered_reports.append(NumberedReport(river.river, numbered, crest))
+        key = open_crest_key(river.river, season_of(crest.time), numbered.crest_no)
         old = waves.get(key)
-        waves[key] = OpenCrest(river, season_of(crest.time), numbered.crest_no, gauge_id, crest,
+        waves[key] = OpenCrest(river.river, season_of(crest.time), numbered.crest_no, gauge_id, crest,
                                issued=old.issued if old else {})
         forced.add(key)
-    histories = {g: m.history for g, m in gauges.items()}
     now = memory.detector.newest_time or point.time
+    due = [
+        key for key, wave in waves.items()
+        if (key in forced or wave.refreshed_at is None or now - wave.refreshed_at >= params.refresh)
+        and (gauge_id == wave.gauge_id or config.network.travel_h(wave.gauge_id, gauge_id) is not None)
+    ]
     reports: list[ForecastReport] = []
-    for key, wave in list(waves.items()):
-        if wave.river != river:
-            continue
-        below = gauge_id == wave.gauge_id or config.network.travel_h(wave.gauge_id, gauge_id) is not None
-        if not below:
-            continue
-        wave, out = refresh(wave, histories, config, thresholds, cells, now, params, force=key in forced)
-        reports.extend(out)
-        if wave.issued or key in forced:
-            waves[key] = wave
-        else:
-            del waves[key]
-    return HydroState(gauges, seasons, waves), Outputs(report, tuple(numbered_reports), tuple(reports))
+    if due:
+        seen = {**histories(), gauge_id: memory.history}
+        for key in due:
+            wave, out = refresh(waves[key], seen, ctx, now)
+            reports.extend(out)
+            if wave.issued or key in forced:
+                waves[key] = wave
+            else:
+                del waves[key]  # nothing left to forecast: the wave has left the network
+    outputs = Outputs(report, tuple(numbered_reports), tuple(reports))
+    return RiverState(river.river, log, waves), memory, outputs
+
+
+@dataclass(frozen=True, slots=True)
+class HydroState:
+    """All rivers and gauges in one value: for drills and tests (the stream splits it by table)."""
+
+    gauges: Mapping[str, GaugeMemory] = field(default_factory=dict)
+    rivers: Mapping[str, RiverState] = field(default_factory=dict)
+
+
+def process(state: HydroState, gauge_id: str, point: Point, ctx: HydroContext) -> tuple[HydroState, Outputs]:
+    """:func:`step_river` over a :class:`HydroState`."""
+    config = ctx.config
+    name = config.gauges[gauge_id].river
+    river, memory, outputs = step_river(
+        state.rivers.get(name, RiverState(name)),
+        state.gauges.get(gauge_id, GaugeMemory()),
+        gauge_id,
+        point,
+        lambda: {g: m.history for g, m in state.gauges.items() if config.gauges[g].river == name},
+        ctx,
+    )
+    return HydroState({**state.gauges, gauge_id: memory}, {**state.rivers, name: river}), outputs

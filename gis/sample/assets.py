@@ -90,7 +90,8 @@ def sensors(pool: CellPool, cell_gauge: np.ndarray, rng: np.random.Generator) ->
     for kind, count in SENSOR_COUNTS.items():
         idx = pool.pick(weights[kind], count, rng)
         xy = pool.points_in(idx, rng)
-        xs.append(xy[:, 0]), ys.append(xy[:, 1])
+        xs.append(xy[:, 0])
+        ys.append(xy[:, 1])
         cols["sensor_id"] += [f"{kind}-{i:05d}" for i in range(1, count + 1)]
         cols["kind"] += [kind] * count
         cols["unit"] += [SENSOR_UNITS[kind]] * count
@@ -111,7 +112,8 @@ def facilities(pool: CellPool, rng: np.random.Generator) -> Columns:
     for kind, count in FACILITY_COUNTS.items():
         idx = pool.pick(pool.population ** exponent[kind] + 1e-6, count, rng)
         xy = pool.points_in(idx, rng)
-        xs.append(xy[:, 0]), ys.append(xy[:, 1])
+        xs.append(xy[:, 0])
+        ys.append(xy[:, 1])
         cols["facility_id"] += [f"{kind}-{i:04d}" for i in range(1, count + 1)]
         cols["kind"] += [kind] * count
         cols["name"] += [f"Sample {kind} {i:04d}" for i in range(1, count + 1)]
@@ -119,7 +121,7 @@ def facilities(pool: CellPool, rng: np.random.Generator) -> Columns:
     return {k: np.asarray(v) for k, v in cols.items()} | {"x": np.concatenate(xs), "y": np.concatenate(ys)}
 
 
-_SCENIC = [(126.12, 48.72), (127.50, 50.24), (127.48, 49.98)]  # Wudalianchi, Heihe riverside, Aihui site
+SCENIC_LONLAT = [(126.12, 48.72), (127.50, 50.24), (127.48, 49.98)]  # Wudalianchi, Heihe riverside, Aihui site
 
 
 def cameras(pool: CellPool, river_lines: list[shapely.LineString], scenic_xy: np.ndarray,
@@ -164,7 +166,8 @@ def cameras(pool: CellPool, river_lines: list[shapely.LineString], scenic_xy: np
         cols["heading_deg"] += list(np.round(heading, 1))
         cols["fov_deg"] += list(np.round(fov, 1))
         cols["range_m"] += list(np.round(rng_m, 0))
-        xs.append(xy[:, 0]), ys.append(xy[:, 1])
+        xs.append(xy[:, 0])
+        ys.append(xy[:, 1])
     out = {k: np.asarray(v) for k, v in cols.items()} | {"x": np.concatenate(xs), "y": np.concatenate(ys)}
     return out, np.array(views, dtype=object)
 

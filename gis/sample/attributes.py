@@ -8,8 +8,6 @@ controlling gauge that rises with distance from the water.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import shapely
 from numpy.typing import NDArray
@@ -20,17 +18,6 @@ from gis.sample.rivers import MAIN_RIVER, River
 TOTAL_POPULATION = 1_286_000  # order of Heihe's 2020 census total; the split is sample
 FLOOD_REACH_M = {MAIN_RIVER: 12_000.0}
 TRIBUTARY_REACH_M = 5_000.0
-
-
-@dataclass(frozen=True)
-class CellAttributes:
-    population: NDArray[np.int64]
-    forest_frac: NDArray[np.float64]
-    fuel_type: NDArray[np.str_]
-    river: NDArray[np.str_]
-    river_distance_m: NDArray[np.float64]
-    gauge_id: NDArray[np.str_]
-    inundation_stage_m: NDArray[np.float64]  # NaN: the cell does not flood from a river
 
 
 def population(cx: np.ndarray, cy: np.ndarray, area_m2: np.ndarray, centres: list[tuple[float, float, float, float]],
@@ -74,8 +61,9 @@ def fuel(cx: np.ndarray, cy: np.ndarray, lat: np.ndarray, lon: np.ndarray, densi
 
 
 def inundation(cx: np.ndarray, cy: np.ndarray, rivers: list[River], rows: list[GaugeRow],
-               gauge_xy: dict[str, tuple[float, float]], rng: np.random.Generator):  # type: ignore[no-untyped-def]
-    """Controlling gauge and flood stage per cell.
+               gauge_xy: dict[str, tuple[float, float]], rng: np.random.Generator
+               ) -> tuple[NDArray[np.str_], NDArray[np.float64], NDArray[np.str_], NDArray[np.float64]]:
+    """River, distance to it (m), controlling gauge and flood stage per cell.
 
     A cell within reach of a river is controlled by the gauge on that river
     nearest along the channel; it floods when that gauge reads

@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from gis.crs import geom_to_wgs84, to_wgs84
+from gis.crs import geom_to_wgs84, to_metric, to_wgs84
 from gis.sample import assets as A
 from gis.sample.boundaries import CITY_CODE, COUNTIES, RealBoundaries
 from gis.sample.divisions import CellPiece, Division
@@ -24,7 +24,7 @@ from gis.sample.rivers import River
 _PREC = 6
 
 
-def _round(obj):  # type: ignore[no-untyped-def]
+def _round(obj: object) -> object:
     if isinstance(obj, float):
         return round(obj, _PREC)
     if isinstance(obj, (list, tuple)):
@@ -97,7 +97,9 @@ class SampleWriter:
                   "urban": d.urban, "sample": True}, g) for d, g in zip(divs, wgs)])
         return n
 
-    def cells(self, cells: list[CellPiece], lon, lat, area, people, forest, fuel_type, river, river_d, gauge, stage) -> int:  # type: ignore[no-untyped-def]
+    def cells(self, cells: list[CellPiece], lon: np.ndarray, lat: np.ndarray, area: np.ndarray, people: np.ndarray,
+              forest: np.ndarray, fuel_type: np.ndarray, river: np.ndarray, river_d: np.ndarray, gauge: np.ndarray,
+              stage: np.ndarray) -> int:
         geoms = np.array([c.geometry for c in cells])
         codes = np.array([c.code for c in cells])
         self._cells = (geoms, codes)
@@ -119,9 +121,7 @@ class SampleWriter:
         return self.geojson("rivers.geojson", [({"river": r.river, "sample": r.sample}, g) for r, g in zip(rivers, wgs)])
 
     def cameras(self, pool: A.CellPool, rivers: list[River], rng: np.random.Generator) -> dict[str, int]:
-        from gis.crs import to_metric
-
-        scenic = np.column_stack(to_metric(*np.array(A._SCENIC).T))
+        scenic = np.column_stack(to_metric(*np.array(A.SCENIC_LONLAT).T))
         cams, views = A.cameras(pool, [r.line for r in rivers], scenic, rng)
         n = {"cameras": self.table("cameras_sample.csv", cams)}
         cov = A.coverage(views, np.column_stack([cams["x"], cams["y"]]), pool)
@@ -135,7 +135,7 @@ class SampleWriter:
         return n
 
 
-def _fmt(v) -> str:  # type: ignore[no-untyped-def]
+def _fmt(v: object) -> str:
     if isinstance(v, (float, np.floating)):
         return "" if np.isnan(v) else repr(float(v))
     if isinstance(v, (bool, np.bool_)):

@@ -22,7 +22,7 @@ import aiohttp
 
 from stream import schemas, topics
 from stream.audit import AuditLog, audit_path
-from stream.errors import InvalidEvent
+from stream.errors import AmurError, InvalidEvent
 from stream.incidents import evidence
 from stream.incidents.actions import command, delivered, tick
 from stream.incidents.fusion import Outcome, observe
@@ -48,7 +48,7 @@ def area_keys() -> list[str]:
 def register(rt: Any) -> None:
     settings = rt.settings
     app = rt.app
-    places = load_places(settings.incident_places)
+    places = load_places(settings.incident_places, settings.gis_manifest)
     directory = load_directory(settings.notify_contacts)
     policy = policy_from_settings(settings)
     inputs = rt.topic(topics.INCIDENT_INPUTS)
@@ -106,11 +106,20 @@ def register(rt: Any) -> None:
             except InvalidEvent as exc:
                 await dead_letter(topics.INCIDENT_INPUTS, payload, exc)
                 continue
-            stored = areas[key.encode()]
+            stored = areas.get(key.encode())
             area = decode_area(stored) if stored else Area(area_key=key)
-            outcome = decide(area, item)
-            if outcome.area != area:
+            try:
+                outcome = decide(area, item)
+            except AmurError as exc:  # a refused decision must not stall the partition
+                log.exception("incident decision failed area=%s", key)
+                await dead_letter(topics.INCIDENT_INPUTS, payload, InvalidEvent(str(exc), field=None, value=None))
+                continue
+            if outcome.area.incidents is not area.incidents and outcome.area.incidents != area.incidents:
+                # only real changes are written: a clock that merely advanced is not worth a changelog record
                 areas[key.encode()] = encode_area(outcome.area)
+            if isinstance(item, OperatorCommand) and not outcome.changes:
+                log.info("command ignored (unknown incident or already answered) command=%s incident=%s",
+                         item.command_id, item.incident_id)
             for incident in outcome.changes:
                 changed = to_event(incident, SOURCE)
                 await rt.topic(topics.INCIDENTS).send(key=changed.incident_id.encode(), value=schemas.encode(changed))
@@ -144,7 +153,7 @@ def register(rt: Any) -> None:
                 changed = schemas.decode(schemas.IncidentChanged, payload)
                 for pending in changed.notifications:
                     key = pending.notification_id.encode()
-                    if pending.status != "pending" or sent[key] is not None:
+                    if pending.status != "pending" or sent.get(key) is not None:
                         continue
                     contact = directory.contact(pending.contact)
                     if contact is None:

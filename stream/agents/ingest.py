@@ -19,6 +19,7 @@ import faust
 
 from stream import topics
 from stream.app import Runtime
+from stream.dedupe import remember
 from stream.health import Watched, health_changes, should_record
 from stream.intake import Intake, Rejection, Routed, dead_letter, partition_for, raw_text, reading_batch
 from stream.inventory import Inventory, load_inventory_or_unchecked
@@ -26,7 +27,7 @@ from stream.metrics import Outcome
 from stream.registry import Registry, load_registry
 from stream.errors import InvalidEvent
 from stream.schemas import SourceState, encode
-from stream.validation import TimeLimits
+from stream.validation import Observation, TimeLimits, identity
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
     intake = Intake(registry, inventory, TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s),
                     readings_partitions=topics.partitions_for(topics.READINGS, partitions),
                     dedupe_window_s=settings.ingest_dedupe_window_s, dedupe_max_keys=settings.ingest_dedupe_max_keys)
+    recent = app.Table("ingest-recent-times", default=None, partitions=partitions,
+                       schema=faust.Schema(key_type=str, value_type=list, key_serializer="json",
+                                           value_serializer="json"),
+                       help="source|station or gauge id -> event times seen within the dedupe window")
     last_seen = app.Table("ingest-last-seen", default=None, partitions=partitions,
                           schema=faust.Schema(key_type=str, value_type=float, key_serializer="json",
                                               value_serializer="json"),
@@ -71,6 +76,15 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
         await dlq.send(key=rejection.source.encode(), value=encode(dead_letter(rejection, raw_name, now)))
         metrics.count(rejection.source, Outcome.DEAD_LETTERED)
 
+    def remembered(obs: Observation) -> bool:
+        """Durable dedupe of the low-rate feeds (weather, gauges): survives restarts and rebalances."""
+        key = f"{obs.source}|{identity(obs)}"
+        times = remember(tuple(recent.get(key) or ()), obs.event_time.timestamp(), settings.ingest_dedupe_window_s)
+        if times is None:
+            return False
+        recent[key] = list(times)
+        return True
+
     @app.agent(raw_topic, name="ingest_raw")
     async def ingest_raw(stream: Any) -> None:
         async for event in stream.events():
@@ -85,6 +99,7 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
                 metrics.count(rejection.source, Outcome.REJECTED)
                 await send_dead_letter(rejection, now)
                 continue
+            routed.drop_duplicates(remembered)
             await publish(routed, now)
             for source in routed.seen:
                 if should_record(last_seen.get(source), now):

@@ -145,10 +145,11 @@ async def run(settings: Settings, readings: int) -> dict[str, float]:
     inventory = bench_inventory()
     start = datetime.now(timezone.utc) - timedelta(seconds=10 * (readings // (4 * SENSORS_PER_KIND) + 2))
     messages, total = bench_payloads(inventory, readings, start)
+    pure = intake_rate(inventory, messages, settings, now=time.time())
     single_topic = f"bench.{settings.drill_id}.single"
     await ensure_topics(bootstrap, {single_topic: settings.partitions})
     one = encode(SensorReading(source="forestry.smoke-sensors", event_time=start, sensor_id="smoke-00001",
-                               kind=SensorKind.SMOKE, value=0.1, unit="%/m"))
+                               kind=SensorKind.SMOKE, value=0.1, unit="%obs/m"))
     await produce(bootstrap, single_topic, [(f"smoke-{i % SENSORS_PER_KIND:05d}", one) for i in range(total)])
     raw_single = await raw_consume_rate(bootstrap, single_topic, settings.partitions, total)
     raw_topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
@@ -157,7 +158,6 @@ async def run(settings: Settings, readings: int) -> dict[str, float]:
     raw_batched = await raw_consume_rate(bootstrap, raw_topic, settings.partitions, len(messages)) \
         * (total / len(messages))
     worker, rejected = await worker_rate(settings, inventory, total)
-    pure = intake_rate(inventory, messages, settings, now=time.time())
     return {"readings": total, "messages": len(messages), "raw_single_msgs_s": raw_single,
             "raw_batched_readings_s": raw_batched, "worker_readings_s": worker, "intake_only_readings_s": pure,
             "rejected": rejected}

@@ -2,7 +2,7 @@
 
 The seed article says Heihe's centre takes in data from 53 departments in 1,389
 categories; it does not list them. This script writes a reproducible sample of
-that size: the six feeds the simulators produce (real to Amur: sensors, weather
+that size: the seven feeds the simulators produce (real to Amur: sensors, weather
 stations, river gauges) plus generated categories spread over the 29 domains and
 their departments. Run: ``python stream/data/generate_registry.py`` (same output
 every time).
@@ -24,13 +24,15 @@ COLUMNS = ["source_id", "category", "department_id", "dimension", "domain", "sch
 
 # The feeds `amur sim feeds` produces; every one is watched from the worker's start.
 FEEDS = [
-    ("forestry.smoke-sensors", "smoke sensor readings", "forestry", "forest_grassland",
-     "sensor_reading", "smoke", "%/m", 0, 100, 10),
-    ("emergency.temperature-sensors", "temperature sensor readings", "emergency", "emergency_management",
+    ("forestry.smoke-sensors", "forest smoke sensor readings", "forestry", "forest_grassland",
+     "sensor_reading", "smoke", "%obs/m", 0, 100, 10),
+    ("urban-management.smoke-sensors", "city smoke sensor readings", "urban-management", "municipal_facilities",
+     "sensor_reading", "smoke", "%obs/m", 0, 100, 10),
+    ("meteorology.temperature-sensors", "temperature sensor readings", "meteorology", "meteorology",
      "sensor_reading", "temperature", "degC", -55, 85, 10),
-    ("water-affairs.rain-sensors", "rain gauge readings (mm since previous)", "water-affairs",
-     "water_supply_drainage", "sensor_reading", "rain", "mm", 0, 50, 10),
-    ("water-affairs.water-level-sensors", "drainage water level sensor readings", "water-affairs",
+    ("meteorology.rain-sensors", "rain gauge readings (mm since previous)", "meteorology", "meteorology",
+     "sensor_reading", "rain", "mm", 0, 50, 10),
+    ("water-affairs.water-level-sensors", "riverside water level sensor readings", "water-affairs",
      "water_supply_drainage", "sensor_reading", "water_level", "m", 0, 30, 10),
     ("meteorology.weather-stations", "automatic weather station observations", "meteorology",
      "meteorology", "weather_observation", "", "degC", -55, 45, 60),

@@ -83,7 +83,7 @@ def _observed(ref: EvidenceRef, hazard: Hazard, source: str, lon: float | None =
 
 
 def from_gauge(event: GaugeState, places: PlaceIndex) -> list[EvidenceObserved]:
-    cells = list(places.cells_of_gauge(event.gauge_id))
+    cells = list(places.cells_of_gauge(event.gauge_id, event.stage_m))
     if not cells:
         return []  # a gauge outside the city: upstream information, not local evidence
     ref = EvidenceRef(evidence_id=f"gauge:{event.gauge_id}", kind="gauge", source=event.source,
@@ -93,7 +93,7 @@ def from_gauge(event: GaugeState, places: PlaceIndex) -> list[EvidenceObserved]:
 
 
 def from_forecast(event: CrestForecast, places: PlaceIndex) -> list[EvidenceObserved]:
-    cells = list(event.affected_cells) or list(places.cells_of_gauge(event.gauge_id))
+    cells = list(event.affected_cells) or list(places.cells_of_gauge(event.gauge_id, event.stage_m))
     if not cells:
         return []
     colour = Colour.GREEN if event.cancelled else event.colour

@@ -130,6 +130,8 @@ def observe(area: Area, observed: EvidenceObserved, places: PlaceIndex, policy: 
             return _update_evidence(area, holder, ref, now, places, policy, recipients)
     if ref.colour is Colour.GREEN:
         return Outcome(area)  # a clear signal with nothing open to clear
+    if now - ref.event_time >= policy.retain_closed:
+        return Outcome(area)  # older than anything remembered: a replay must not raise a closed incident again
     target = _merge_target(area, ref, now, places, policy)
     if target is not None:
         return _update_evidence(area, target, ref, now, places, policy, recipients)

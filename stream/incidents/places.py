@@ -1,8 +1,8 @@
 """Where evidence is: the small GIS interface the fusion needs, and a table-backed index.
 
 The fusion never imports GIS code; it asks a :class:`PlaceIndex`. Tests pass a
-:class:`TablePlaces` built from fixtures; a deployment loads one from a JSON
-export of the GIS registry (``AMUR_INCIDENT_PLACES``) via :func:`load_places`.
+:class:`TablePlaces` built from fixtures (or a JSON file, ``AMUR_INCIDENT_PLACES``);
+a deployment uses the GIS layer set (``stream.incidents.gis_places``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ LonLat = tuple[float, float]
 
 
 class PlaceIndex(Protocol):
-    def cells_of_gauge(self, gauge_id: str) -> tuple[str, ...]: ...
+    def cells_of_gauge(self, gauge_id: str, stage_m: float | None = None) -> tuple[str, ...]:
+        """Cells flooded at ``stage_m`` (or the gauge's own cell); empty for a gauge outside the city."""
+        ...
     def cells_of_camera(self, camera_id: str) -> tuple[str, ...]: ...
     def cell_at(self, lon: float, lat: float) -> str | None: ...
     def neighbours(self, cell: str) -> frozenset[str]: ...
@@ -44,7 +46,7 @@ class TablePlaces:
     outlines: Mapping[str, tuple[LonLat, ...]] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)
 
-    def cells_of_gauge(self, gauge_id: str) -> tuple[str, ...]:
+    def cells_of_gauge(self, gauge_id: str, stage_m: float | None = None) -> tuple[str, ...]:
         return tuple(self.gauges.get(gauge_id, ()))
 
     def cells_of_camera(self, camera_id: str) -> tuple[str, ...]:
@@ -112,6 +114,10 @@ def places_from_json(path: Path) -> TablePlaces:
     )
 
 
-def load_places(path: Path | None) -> PlaceIndex:
-    """The configured index; without a file, grid codes alone (same-village neighbours)."""
-    return places_from_json(path) if path else TablePlaces()
+def load_places(path: Path | None, manifest: Path | None = None) -> PlaceIndex:
+    """A JSON index when ``path`` is set, else the GIS layer set of ``manifest`` (None: the bundled sample)."""
+    if path:
+        return places_from_json(path)
+    from stream.incidents.gis_places import load_gis_places
+
+    return load_gis_places(manifest)

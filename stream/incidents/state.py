@@ -99,7 +99,9 @@ class Policy:
     downgrade_hold: timedelta = timedelta(minutes=15)
     ack_limits: Mapping[Colour, timedelta] = field(default_factory=default_ack_limits)
     expire_after: timedelta = timedelta(hours=24)
-    retain_closed: timedelta = timedelta(days=7)
+    retain_closed: timedelta = timedelta(hours=6)
+    """Closed incidents stay in the area's state this long (replays are recognised); evidence
+    older than this (against the area's clock) raises nothing."""
     auto_resolve: bool = True
     max_cameras: int = 8
     cap_sender: str = "amur@heihe.local"

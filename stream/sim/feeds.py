@@ -37,11 +37,17 @@ STEP_S = 10
 WEATHER_EVERY = 6  # steps: one observation per minute
 BATCH_SIZE = 1000
 LOCAL_UTC_OFFSET_H = 8
-SENSOR_SOURCES: dict[SensorKind, tuple[str, str]] = {
-    SensorKind.SMOKE: ("forestry.smoke-sensors", "%/m"),
-    SensorKind.TEMPERATURE: ("emergency.temperature-sensors", "degC"),
-    SensorKind.RAIN: ("water-affairs.rain-sensors", "mm"),
-    SensorKind.WATER_LEVEL: ("water-affairs.water-level-sensors", "m"),
+SENSOR_UNITS: dict[SensorKind, str] = {SensorKind.SMOKE: "%obs/m", SensorKind.TEMPERATURE: "degC",
+                                      SensorKind.RAIN: "mm", SensorKind.WATER_LEVEL: "m"}
+SENSOR_SOURCES: dict[SensorKind, str] = {
+    SensorKind.SMOKE: "forestry.smoke-sensors",
+    SensorKind.TEMPERATURE: "meteorology.temperature-sensors",
+    SensorKind.RAIN: "meteorology.rain-sensors",
+    SensorKind.WATER_LEVEL: "water-affairs.water-level-sensors",
+}
+"""The registered source of each kind's sensors; OWNER_SOURCES overrides by running department."""
+OWNER_SOURCES: dict[tuple[SensorKind, str], str] = {
+    (SensorKind.SMOKE, "city_management"): "urban-management.smoke-sensors",
 }
 WEATHER_SOURCE = "meteorology.weather-stations"
 BAD_KINDS = ("sentinel", "unit", "range", "unknown_id", "future")
@@ -84,7 +90,11 @@ class Step:
 
 
 @dataclass(frozen=True)
-class _KindSites:
+class _FeedSites:
+    """The sensors of one kind that one registered source sends."""
+
+    kind: SensorKind
+    source: str
     ids: list[str]
     lonlat: np.ndarray
     offset: np.ndarray
@@ -105,12 +115,14 @@ class FeedSimulator:
         self.scenario = scenario or Scenario()
         fixed = np.random.default_rng([seed, 0xFEED])
         sensors = inventory.sites.get("sensors", ())
-        self.kinds: dict[SensorKind, _KindSites] = {}
-        for kind in SENSOR_SOURCES:
-            sites = [s for s in sensors if s.kind is kind]
-            self.kinds[kind] = _KindSites([s.site_id for s in sites],
-                                          np.array([(s.lon, s.lat) for s in sites], dtype=float).reshape(-1, 2),
-                                          fixed.normal(0.0, 1.0, len(sites)))
+        self.feeds: list[_FeedSites] = []
+        for kind, default_source in SENSOR_SOURCES.items():
+            of_kind = [s for s in sensors if s.kind is kind]
+            for source in dict.fromkeys(OWNER_SOURCES.get((kind, s.owner or ""), default_source) for s in of_kind):
+                sites = [s for s in of_kind if OWNER_SOURCES.get((kind, s.owner or ""), default_source) == source]
+                self.feeds.append(_FeedSites(kind, source, [s.site_id for s in sites],
+                                             np.array([(s.lon, s.lat) for s in sites], dtype=float).reshape(-1, 2),
+                                             fixed.normal(0.0, 1.0, len(sites))))
         self.stations: tuple[Site, ...] = tuple(inventory.sites.get("stations", ()))
         self.station_offset = fixed.normal(0.0, 1.0, len(self.stations))
         self.gauges: tuple[Site, ...] = tuple(inventory.sites.get("gauges", ()))
@@ -122,16 +134,15 @@ class FeedSimulator:
         at = self.start + timedelta(seconds=k * STEP_S)
         rng = np.random.default_rng([self.seed, k])
         out = Step(at)
-        for kind, (source, unit) in SENSOR_SOURCES.items():
-            self._sensors(kind, source, unit, at, rng, out)
+        for feed in self.feeds:
+            self._sensors(feed, at, rng, out)
         if k % WEATHER_EVERY == 0 and self.stations:
             self._weather(at, rng, out)
         self._gauges(k, at, rng, out)
         return out
 
-    def _sensors(self, kind: SensorKind, source: str, unit: str, at: datetime, rng: np.random.Generator,
-                 out: Step) -> None:
-        sites = self.kinds[kind]
+    def _sensors(self, sites: _FeedSites, at: datetime, rng: np.random.Generator, out: Step) -> None:
+        kind, source, unit = sites.kind, sites.source, SENSOR_UNITS[sites.kind]
         n = len(sites.ids)
         if n == 0:
             return

@@ -74,7 +74,7 @@ class FireScenario(Scenario):
         k = self.intensity(at)
         if k == 0.0 or kind not in (SensorKind.SMOKE, SensorKind.TEMPERATURE):
             return values
-        rise = 25.0 * k if kind is SensorKind.SMOKE else 30.0 * k  # %/m obscuration, °C
+        rise = 25.0 * k if kind is SensorKind.SMOKE else 30.0 * k  # %obs/m obscuration, °C
         return np.where(self.inside(lonlat), values + rise, values)
 
     def adjust_weather(self, obs: WeatherObservation, lon: float, lat: float) -> WeatherObservation:

@@ -10,6 +10,7 @@ does not raise a storm of camera faults.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -21,8 +22,9 @@ from vision.analysis.decode import Frame
 from vision.analysis.image import Box, ImageAnalysis, analyse_image
 from vision.analysis.model import FireSmokeModel
 from vision.analysis.scene import (
-    THUMB_SIZE,
+    COLOUR_THUMB_SIZE,
     area_change,
+    colour_thumbnail,
     changed_share,
     masked_motion,
     mean_abs_difference,
@@ -31,7 +33,7 @@ from vision.analysis.scene import (
     structure_correlation,
     thumbnail,
 )
-from vision.analysis.state import Baseline, CameraState, pack, push_history, seen_count, unpack, with_sample
+from vision.analysis.state import Baseline, CameraState, pack, push_history, seen_count, unpack, unpack_colour, with_sample
 
 HAZARDS = (FindingKind.FIRE, FindingKind.SMOKE, FindingKind.WATER_RISE)
 FRAME_FAULTS = (
@@ -65,6 +67,7 @@ class _Thumbs:
     edges: np.ndarray
     fire: np.ndarray
     smoke: np.ndarray
+    colour: np.ndarray
 
 
 def _stored(thumb: np.ndarray) -> np.ndarray:
@@ -95,26 +98,42 @@ def _hazards(
     if previous is not None:
         fire *= _change_weight(area_change(thumbs.fire, previous.fire) / config.flicker_reference, config)
         motion = masked_motion(thumbs.gray, previous.gray, thumbs.smoke) / config.motion_reference
-        contrast_drop = 0.0
-        if baseline is not None and baseline.edge_mean > 0:
-            contrast_drop = 2.0 * (1.0 - float(thumbs.edges.mean()) / baseline.edge_mean)
+        contrast_drop = 0.0  # defocus lowers contrast everywhere; smoke only where it drifts
+        if baseline is not None and baseline.edge_mean > 0 and not image.flags.blurred:
+            # Edges relative to brightness, so dusk dimming the whole view is not a contrast drop.
+            then = baseline.edge_mean / max(1.0, float(unpack(baseline.gray).mean()))
+            now = float(thumbs.edges.mean()) / max(1.0, float(thumbs.gray.mean()))
+            contrast_drop = 2.0 * (1.0 - now / then)
         smoke *= _change_weight(max(motion, contrast_drop), config)
+    else:  # no recent sample to compare: no evidence of flicker or drift yet
+        fire *= config.static_weight
+        smoke *= config.static_weight
     out = {
         FindingKind.FIRE: (fire, fire >= model.card.fire_threshold, image.fire_region),
         FindingKind.SMOKE: (smoke, smoke >= model.card.smoke_threshold, image.smoke_region),
     }
-    if config.water_roi is not None and baseline is not None and not night:
-        share = changed_share(thumbs.gray, unpack(baseline.gray), config.water_roi, config.water_delta)
+    baseline_colour = unpack_colour(baseline.colour) if baseline is not None else None
+    if config.water_roi is not None and baseline_colour is not None and not night:
+        share = changed_share(thumbs.colour, baseline_colour, config.water_roi, config.water_delta)
         width, height = frame.original_size
-        x0, y0, x1, y1 = roi_pixels(config.water_roi)
-        sx, sy = width / THUMB_SIZE[0], height / THUMB_SIZE[1]
+        x0, y0, x1, y1 = roi_pixels(config.water_roi, COLOUR_THUMB_SIZE)
+        sx, sy = width / COLOUR_THUMB_SIZE[0], height / COLOUR_THUMB_SIZE[1]
         region = (round(x0 * sx), round(y0 * sy), round((x1 - x0) * sx), round((y1 - y0) * sy))
         out[FindingKind.WATER_RISE] = (share, share >= config.water_share, region)
     return out
 
 
+def _dark_run(image: ImageAnalysis, state: CameraState, now: datetime, recent: bool, config: AnalysisConfig) -> tuple[datetime | None, bool, bool]:
+    """(dark since, began suddenly, is a fault): dusk is not a fault, lights going out is."""
+    if not image.flags.dark:
+        return None, False, False
+    since = state.dark_since or now
+    sudden = state.dark_sudden or (state.dark_since is None and recent and state.luma is not None and state.luma >= config.night_luma)
+    return since, sudden, sudden or (now - since).total_seconds() >= config.max_dark_s
+
+
 def _faults(
-    image: ImageAnalysis, thumbs: _Thumbs, previous: _Thumbs | None, baseline: Baseline | None, config: AnalysisConfig
+    image: ImageAnalysis, thumbs: _Thumbs, previous: _Thumbs | None, baseline: Baseline | None, config: AnalysisConfig, dark_fault: bool
 ) -> dict[FindingKind, tuple[float, bool]]:
     """Score and detected? of each frame fault for this sample."""
     m, flags = image.health, image.flags
@@ -123,7 +142,7 @@ def _faults(
         blur_limit = max(blur_limit, config.blur_baseline_ratio * baseline.sharpness)
     blurred = flags.blurred or (m.sharpness < blur_limit and not (flags.night or flags.dark or flags.covered))
     out = {
-        FindingKind.DARK: (1.0 - m.luma_mean / 255.0, flags.dark),
+        FindingKind.DARK: (1.0 - m.luma_mean / 255.0, dark_fault),
         FindingKind.OVEREXPOSED: (m.clipped_share, flags.overexposed),
         FindingKind.BLURRED: (1.0 - m.sharpness / blur_limit if blur_limit else 0.0, blurred),
         FindingKind.COVERED: (1.0 - m.entropy / 8.0, flags.covered),
@@ -139,21 +158,22 @@ def _faults(
     return {kind: (_clip(score), bool(detected)) for kind, (score, detected) in out.items()}
 
 
-def _learn(baseline: Baseline | None, thumbs: _Thumbs, sharpness: float, config: AnalysisConfig, hold: bool) -> Baseline:
+def _learn(baseline: Baseline | None, thumbs: _Thumbs, sharpness: float, config: AnalysisConfig, hold: bool, dt_s: float) -> Baseline:
     """The baseline after this sample: EMA of healthy samples, held while something is detected."""
-    fresh = Baseline(1, pack(thumbs.gray), pack(thumbs.edges), sharpness, float(thumbs.edges.mean()))
+    fresh = Baseline(1, pack(thumbs.gray), pack(thumbs.edges), sharpness, float(thumbs.edges.mean()), 0, pack(thumbs.colour))
     if baseline is None:
         return fresh
     if hold:
         held = baseline.held + 1
         return fresh if held >= config.relearn_samples else replace(baseline, held=held)
-    a = config.baseline_alpha
+    a = min(0.5, 1.0 - math.exp(-max(0.0, dt_s) / config.baseline_tau_s))
     return Baseline(
         samples=baseline.samples + 1,
         gray=pack((1 - a) * unpack(baseline.gray) + a * thumbs.gray),
         edges=pack((1 - a) * unpack(baseline.edges) + a * thumbs.edges),
         sharpness=(1 - a) * baseline.sharpness + a * sharpness,
         edge_mean=(1 - a) * baseline.edge_mean + a * float(thumbs.edges.mean()),
+        colour=pack((1 - a) * unpack_colour(baseline.colour) + a * thumbs.colour) if baseline.colour else pack(thumbs.colour),
     )
 
 
@@ -186,19 +206,34 @@ def analyse_frame(
         edges=_stored(thumbnail(planes.edges)),
         fire=_stored(thumbnail(planes.fire.view(np.uint8))),
         smoke=_stored(thumbnail(planes.smoke.view(np.uint8))),
+        colour=_stored(colour_thumbnail(planes.bgr)),
     )
     previous = None
     if state.seen_at is not None and state.gray and 0 <= (now - state.seen_at).total_seconds() <= config.max_gap_s:
-        previous = _Thumbs(unpack(state.gray), thumbs.edges, unpack(state.fire), unpack(state.smoke))
+        previous = _Thumbs(unpack(state.gray), thumbs.edges, unpack(state.fire), unpack(state.smoke), thumbs.colour)
     baseline = state.baseline if state.baseline and state.baseline.samples >= config.baseline_min_samples else None
-    night = image.flags.night or image.flags.dark
-    detections = _hazards(image, thumbs, previous, baseline, model, frame, config, night)
-    detections.update({kind: (score, seen, None) for kind, (score, seen) in _faults(image, thumbs, previous, baseline, config).items()})
+    flags = image.flags
+    night = flags.night or flags.dark
+    unusable = flags.dark or flags.overexposed or flags.covered  # nothing else shows in such a frame
+    detections = {} if unusable else _hazards(image, thumbs, previous, baseline, model, frame, config, night)
+    dark_since, dark_sudden, dark_fault = _dark_run(image, state, now, previous is not None, config)
+    faults = _faults(image, thumbs, previous, baseline, config, dark_fault)
+    if unusable:
+        faults = {k: v for k, v in faults.items() if k in (FindingKind.DARK, FindingKind.OVEREXPOSED, FindingKind.COVERED)}
+    detections.update({kind: (score, seen, None) for kind, (score, seen) in faults.items()})
     detections.update({kind: (0.0, False, None) for kind in SAMPLE_FAULTS})
     findings, history = _confirm(state, detections, frame.ref, config)
     anything = any(seen for _, seen, _ in detections.values())
-    learnt = state.baseline if night else _learn(state.baseline, thumbs, image.health.sharpness, config, hold=anything)
-    new_state = replace(with_sample(state, now, thumbs.gray, thumbs.fire, thumbs.smoke), baseline=learnt, history=history)
+    dt_s = (now - state.seen_at).total_seconds() if state.seen_at else 0.0
+    learnt = state.baseline if night else _learn(state.baseline, thumbs, image.health.sharpness, config, anything, dt_s)
+    new_state = replace(
+        with_sample(state, now, thumbs.gray, thumbs.fire, thumbs.smoke),
+        baseline=learnt,
+        history=history,
+        luma=image.health.luma_mean,
+        dark_since=dark_since,
+        dark_sudden=dark_sudden,
+    )
     return findings, new_state
 
 

@@ -14,6 +14,7 @@ All functions take uint8 planes of one image and return boolean masks of the sam
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -38,28 +39,35 @@ class ColourRules:
     """Chen 2006 L2."""
 
 
+def _min_saturation(rules: ColourRules) -> np.ndarray:
+    """Lookup table R -> the least S that passes S >= (255 - R) * S_T / R_T (exact, as uint8)."""
+    red = np.arange(256)
+    return np.minimum(255, -((-(255 - red) * rules.saturation_threshold) // rules.red_threshold)).astype(np.uint8)
+
+
 def fire_mask_rgb(b: np.ndarray, g: np.ndarray, r: np.ndarray, s: np.ndarray, rules: ColourRules) -> np.ndarray:
     """Chen 2004: flame-coloured pixels in RGB with the saturation condition."""
-    r16, g16, b16, s16 = (p.astype(np.int16) for p in (r, g, b, s))
-    return (r16 > rules.red_threshold) & (r16 >= g16) & (g16 > b16) & (
-        s16 * rules.red_threshold >= (255 - r16) * rules.saturation_threshold
-    )
+    return (r > rules.red_threshold) & (r >= g) & (g > b) & (s >= cv2.LUT(r, _min_saturation(rules)))
 
 
 def fire_mask_ycbcr(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, rules: ColourRules) -> np.ndarray:
-    """Celik 2009: flame-coloured pixels in YCbCr relative to the frame means."""
-    y16, cr16, cb16 = (p.astype(np.int16) for p in (y, cr, cb))
+    """Celik 2009: flame-coloured pixels in YCbCr relative to the frame means.
+
+    For integer pixels, ``v > mean`` is ``v > floor(mean)`` and ``v < mean`` is ``v < ceil(mean)``,
+    which keeps every comparison in uint8.
+    """
+    y_mean, cr_mean, cb_mean = (cv2.mean(p)[0] for p in (y, cr, cb))
     return (
-        (y16 > cb16)
-        & (cr16 > cb16 + rules.cr_cb_margin)
-        & (y16 > y16.mean())
-        & (cr16 > cr16.mean())
-        & (cb16 < cb16.mean())
+        (y > cb)
+        & (cv2.subtract(cr, cb) > rules.cr_cb_margin)
+        & (y > math.floor(y_mean))
+        & (cr > math.floor(cr_mean))
+        & (cb < math.ceil(cb_mean))
     )
 
 
 def smoke_mask(b: np.ndarray, g: np.ndarray, r: np.ndarray, rules: ColourRules) -> np.ndarray:
-    """Chen 2006: greyish pixels of smoke-like intensity."""
+    """Chen 2006: greyish pixels of smoke-like intensity, I = (R + G + B) / 3 in [L1, L2]."""
     chroma = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
-    intensity = (b.astype(np.int16) + g + r) // 3
-    return (chroma < rules.smoke_chroma) & (intensity >= rules.smoke_low) & (intensity <= rules.smoke_high)
+    total = b.astype(np.uint16) + g + r
+    return (chroma < rules.smoke_chroma) & (total >= 3 * rules.smoke_low) & (total <= 3 * rules.smoke_high)

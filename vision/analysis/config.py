@@ -24,15 +24,16 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "frozen_max_diff": (0.0, 255.0),
     "moved_correlation": (-1.0, 1.0),
     "moved_shift": (0.0, 1.0),
-    "water_delta": (0, 255),
+    "water_delta": (0, 442),
     "water_share": (0.0, 1.0),
     "flicker_reference": (0.0, 1.0),
     "motion_reference": (0.0, 255.0),
     "static_weight": (0.0, 1.0),
-    "baseline_alpha": (0.0, 1.0),
+    "baseline_tau_s": (1.0, 30 * 86_400.0),
     "baseline_min_samples": (1, 10_000),
     "relearn_samples": (1, 1_000_000),
     "max_gap_s": (0.0, 86_400.0),
+    "max_dark_s": (0.0, 7 * 86_400.0),
     "confirm_k": (1, 32),
     "confirm_n": (1, 32),
     "fault_confirm_k": (1, 32),
@@ -73,22 +74,24 @@ class AnalysisConfig:
     """... a shift against the baseline larger than this share of the frame."""
     water_roi: tuple[float, float, float, float] | None = None
     """Region (x, y, w, h as shares of the frame) watched for water; None = not watched."""
-    water_delta: float = 25.0
+    water_delta: float = 30.0
     water_share: float = 0.35
-    """Water rise: this share of the ROI changed by more than water_delta grey levels vs baseline."""
+    """Water rise: this share of the ROI moved more than water_delta (BGR distance) from the baseline colour."""
     flicker_reference: float = 0.3
     """Flame-colour area change between samples that counts as full flicker."""
     motion_reference: float = 4.0
     """Mean grey-level change in the smoke-coloured area that counts as full motion."""
     static_weight: float = 0.5
     """A fire/smoke score is multiplied by this when the region did not change at all."""
-    baseline_alpha: float = 0.05
-    """EMA weight of a new healthy sample in the camera's baseline."""
+    baseline_tau_s: float = 1800.0
+    """Time constant of the baseline's EMA: a healthy sample dt after the last weighs 1 - exp(-dt / tau)."""
     baseline_min_samples: int = 5
     relearn_samples: int = 360
     """After this many samples in a row with a scene fault, the baseline is learnt anew."""
-    max_gap_s: float = 300.0
+    max_gap_s: float = 900.0
     """Samples further apart than this are not compared (flicker, motion, frozen)."""
+    max_dark_s: float = 17 * 3600.0
+    """A camera dark this long is faulty even if it went dark gradually (no night is longer here)."""
     confirm_k: int = 3
     confirm_n: int = 5
     """Fire, smoke, water: a finding is confirmed when seen in k of the last n samples."""

@@ -55,6 +55,8 @@ class Planes:
     """Sobel gradient magnitude of the luma, float32."""
     laplacian: np.ndarray
     """Absolute Laplacian of the luma, float32."""
+    gray_hist: np.ndarray
+    """256-bin histogram of the luma."""
     fire: np.ndarray
     """Pixels that pass both flame-colour rules."""
     fire_rgb: np.ndarray
@@ -89,6 +91,7 @@ def planes_of(bgr: np.ndarray, rules: ColourRules = ColourRules()) -> Planes:
         gray=gray,
         edges=cv2.magnitude(gx, gy),
         laplacian=np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=1)),
+        gray_hist=luma_histogram(gray),
         fire=fire_rgb & fire_ycbcr,
         fire_rgb=fire_rgb,
         fire_ycbcr=fire_ycbcr,
@@ -96,9 +99,14 @@ def planes_of(bgr: np.ndarray, rules: ColourRules = ColourRules()) -> Planes:
     )
 
 
-def entropy_bits(gray: np.ndarray) -> float:
+def luma_histogram(gray: np.ndarray) -> np.ndarray:
+    """256-bin histogram of a uint8 plane (float32 counts)."""
+    return cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+
+
+def entropy_bits(gray: np.ndarray, hist: np.ndarray | None = None) -> float:
     """Shannon entropy of the 256-bin luma histogram, in bits (0 = uniform image, 8 = max)."""
-    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    hist = luma_histogram(gray) if hist is None else hist
     p = hist[hist > 0] / hist.sum()
     return float(-(p * np.log2(p)).sum())
 
@@ -106,9 +114,9 @@ def entropy_bits(gray: np.ndarray) -> float:
 def colourfulness(bgr: np.ndarray) -> float:
     """Hasler & Suesstrunk 2003 colourfulness metric M (0 = grey; ~100+ = very colourful)."""
     b, g, r = (bgr[:, :, i].astype(np.float32) for i in range(3))
-    rg = r - g
-    yb = 0.5 * (r + g) - b
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+    (rg_mean, rg_std) = _mean_std(r - g)
+    (yb_mean, yb_std) = _mean_std(0.5 * (r + g) - b)
+    return float(np.hypot(rg_std, yb_std) + 0.3 * np.hypot(rg_mean, yb_mean))
 
 
 def _centroid_y(mask: np.ndarray, count: int) -> float:
@@ -203,7 +211,7 @@ def feature_vector(p: Planes) -> np.ndarray:
         cv2.mean(dark_channel)[0] / 255.0,
         np.count_nonzero(v < 40) / pixels,
         np.count_nonzero(v > 240) / pixels,
-        entropy_bits(p.gray) / 8.0,
+        entropy_bits(p.gray, p.gray_hist) / 8.0,
     ]
 
     band_feats: list[float] = []
@@ -264,9 +272,14 @@ def _shape_features(mask: np.ndarray, count: int, v: np.ndarray) -> list[float]:
 
 
 def _chromaticity_hist(bgr: np.ndarray) -> np.ndarray:
-    """3x3 histogram of normalised chromaticity r = R/(R+G+B), g = G/(R+G+B) over [0, 0.75)."""
-    total = bgr.astype(np.float32).sum(axis=2) + 1.0
-    r = bgr[:, :, 2] / total
-    g = bgr[:, :, 1] / total
-    hist = cv2.calcHist([r.astype(np.float32), g.astype(np.float32)], [0, 1], None, [3, 3], [0, 0.75, 0, 0.75]).ravel()
-    return hist / bgr.shape[0] / bgr.shape[1]
+    """3x3 histogram of chromaticity r = R/(R+G+B), g = G/(R+G+B) in bins of 0.25 over [0, 0.75).
+
+    Bin edges are compared in integers (4R >= S means r >= 0.25), so no division is needed.
+    """
+    b, g, r = (bgr[:, :, i].astype(np.uint16) for i in range(3))
+    total = b + g + r
+    r_bin = (4 * r >= total).view(np.uint8) + (2 * r >= total).view(np.uint8)
+    g_bin = (4 * g >= total).view(np.uint8) + (2 * g >= total).view(np.uint8)
+    inside = (4 * r < 3 * total) & (4 * g < 3 * total)
+    counts = np.bincount((r_bin * 3 + g_bin)[inside], minlength=9)
+    return counts.astype(np.float32) / bgr.shape[0] / bgr.shape[1]

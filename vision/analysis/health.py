@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vision.analysis.config import AnalysisConfig
-from vision.analysis.features import entropy_bits
+from vision.analysis.features import entropy_bits, luma_histogram
 
 _EDGE_LEVEL = 40.0
 """Sobel magnitude that counts a pixel as an edge (grey levels per pixel x 4)."""
@@ -49,12 +49,15 @@ def sharpness_of(gray: np.ndarray, width: int) -> float:
     if gray.shape[1] > width:
         gray = cv2.resize(gray, (width, max(1, round(gray.shape[0] * width / gray.shape[1]))), interpolation=cv2.INTER_AREA)
     lap = cv2.Laplacian(gray, cv2.CV_16S, ksize=1)
-    return float(np.abs(lap).mean()) / (float(gray.std()) + 1.0)
+    _, std = cv2.meanStdDev(gray)
+    return cv2.mean(np.abs(lap))[0] / (float(std[0, 0]) + 1.0)
 
 
-def health_metrics(gray_full: np.ndarray, gray_work: np.ndarray, edges_work: np.ndarray, config: AnalysisConfig) -> HealthMetrics:
-    """Metrics of one frame: ``gray_full`` at decode size, the others at the working size."""
-    hist = cv2.calcHist([gray_work], [0], None, [256], [0, 256]).ravel()
+def health_metrics(
+    gray_full: np.ndarray, gray_work: np.ndarray, edges_work: np.ndarray, config: AnalysisConfig, hist: np.ndarray | None = None
+) -> HealthMetrics:
+    """Metrics of one frame: ``gray_full`` at decode size, the others (and ``hist``) at the working size."""
+    hist = luma_histogram(gray_work) if hist is None else hist
     cumulative = np.cumsum(hist) / hist.sum()
     return HealthMetrics(
         luma_mean=float(gray_work.mean()),
@@ -62,7 +65,7 @@ def health_metrics(gray_full: np.ndarray, gray_work: np.ndarray, edges_work: np.
         clipped_share=float(hist[int(config.overexposed_luma):].sum() / hist.sum()),
         sharpness=sharpness_of(gray_full, config.blur_width),
         edge_density=float(np.count_nonzero(edges_work > _EDGE_LEVEL)) / edges_work.size,
-        entropy=entropy_bits(gray_work),
+        entropy=entropy_bits(gray_work, hist),
     )
 
 
@@ -70,14 +73,15 @@ def health_flags(m: HealthMetrics, config: AnalysisConfig, baseline_sharpness: f
     """Faults visible in one frame; blur is judged against the camera's baseline when there is one."""
     dark = m.luma_mean < config.dark_luma and m.luma_p99 < config.dark_p99
     night = m.luma_mean < config.night_luma
+    overexposed = m.clipped_share >= config.overexposed_share
     covered = m.entropy < config.covered_entropy and m.edge_density < config.covered_edge_density
     too_soft = m.sharpness < config.blur_sharpness
     if baseline_sharpness is not None:
         too_soft = too_soft or m.sharpness < config.blur_baseline_ratio * baseline_sharpness
     return HealthFlags(
         dark=dark,
-        overexposed=m.clipped_share >= config.overexposed_share,
+        overexposed=overexposed,
         blurred=too_soft and not night and not dark and not covered,
-        covered=covered and not dark,
+        covered=covered and not dark and not overexposed,
         night=night,
     )

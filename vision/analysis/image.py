@@ -71,7 +71,7 @@ def analyse_image(frame: Frame, model: FireSmokeModel, config: AnalysisConfig = 
     card = model.card
     same_size = frame.pixels.shape[:2] == planes.gray.shape
     gray_full = planes.gray if same_size else cv2.cvtColor(frame.pixels, cv2.COLOR_BGR2GRAY)
-    metrics = health_metrics(gray_full, planes.gray, planes.edges, config)
+    metrics = health_metrics(gray_full, planes.gray, planes.edges, config, planes.gray_hist)
     return ImageAnalysis(
         fire_probability=fire_p,
         smoke_probability=smoke_p,

@@ -11,6 +11,8 @@ import numpy as np
 
 THUMB_SIZE = (64, 36)
 """(width, height) of the thumbnails kept per camera."""
+COLOUR_THUMB_SIZE = (32, 18)
+"""(width, height) of the colour (BGR) thumbnail the water test compares."""
 
 
 def thumbnail(plane: np.ndarray) -> np.ndarray:
@@ -31,25 +33,53 @@ def structure_correlation(edges: np.ndarray, baseline_edges: np.ndarray) -> floa
     return float((a * b).sum()) / denominator if denominator > 1e-6 else 0.0
 
 
+_WINDOW = cv2.createHanningWindow(THUMB_SIZE, cv2.CV_32F)
+"""Hann window for phase correlation (a constant; never written)."""
+_WINDOW.flags.writeable = False
+
+
 def shift_share(gray: np.ndarray, baseline_gray: np.ndarray) -> float:
     """How far the view slid against the baseline (phase correlation), as a share of the frame size."""
-    window = cv2.createHanningWindow(THUMB_SIZE, cv2.CV_32F)
-    (dx, dy), response = cv2.phaseCorrelate(baseline_gray.astype(np.float32), gray.astype(np.float32), window)
+    (dx, dy), response = cv2.phaseCorrelate(baseline_gray.astype(np.float32), gray.astype(np.float32), _WINDOW)
     if response < 0.1:  # no clear peak: not a shift (the structure test covers a different scene)
         return 0.0
     return max(abs(dx) / THUMB_SIZE[0], abs(dy) / THUMB_SIZE[1])
 
 
-def changed_share(gray: np.ndarray, baseline_gray: np.ndarray, roi: tuple[float, float, float, float], delta: float) -> float:
-    """Share of a region (x, y, w, h as shares of the frame) that differs from the baseline by more than ``delta``."""
-    x0, y0, x1, y1 = roi_pixels(roi)
-    region = np.abs(gray[y0:y1, x0:x1] - baseline_gray[y0:y1, x0:x1])
-    return float(np.count_nonzero(region > delta)) / region.size
+def colour_thumbnail(bgr: np.ndarray) -> np.ndarray:
+    """A BGR image shrunk to :data:`COLOUR_THUMB_SIZE` as float32."""
+    return cv2.resize(bgr.astype(np.float32), COLOUR_THUMB_SIZE, interpolation=cv2.INTER_AREA)
 
 
-def roi_pixels(roi: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
-    """Thumbnail pixel bounds (x0, y0, x1, y1) of a region given as shares, at least one pixel."""
-    width, height = THUMB_SIZE
+def changed_share(colour: np.ndarray, baseline_colour: np.ndarray, roi: tuple[float, float, float, float], delta: float) -> float:
+    """Share of a region (x, y, w, h as shares of the frame) whose colour moved more than ``delta`` from the baseline.
+
+    Colour distance is Euclidean in BGR, so green bank turning into blue or brown water counts
+    even where the brightness hardly changes.
+    """
+    height, width = colour.shape[:2]
+    x0, y0, x1, y1 = roi_pixels(roi, (width, height))
+    colour = colour * _light_gain(colour, baseline_colour, (x0, y0, x1, y1))
+    difference = colour[y0:y1, x0:x1] - baseline_colour[y0:y1, x0:x1]
+    distance = np.sqrt((difference * difference).sum(axis=-1)) if difference.ndim == 3 else np.abs(difference)
+    return float(np.count_nonzero(distance > delta)) / distance.size
+
+
+def _light_gain(colour: np.ndarray, baseline_colour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Per-channel gain that brings the frame outside the region to the baseline's light (dusk, clouds)."""
+    x0, y0, x1, y1 = box
+    outside = np.ones(colour.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    if not outside.any():
+        outside[:] = True
+    now = colour[outside].mean(axis=0)
+    then = baseline_colour[outside].mean(axis=0)
+    return np.clip(then / np.maximum(now, 1.0), 0.25, 4.0)
+
+
+def roi_pixels(roi: tuple[float, float, float, float], size: tuple[int, int] = THUMB_SIZE) -> tuple[int, int, int, int]:
+    """Pixel bounds (x0, y0, x1, y1) in an image of ``size`` (w, h) of a region given as shares, at least one pixel."""
+    width, height = size
     x, y, w, h = roi
     x0, y0 = min(width - 1, int(x * width)), min(height - 1, int(y * height))
     return x0, y0, max(x0 + 1, round((x + w) * width)), max(y0 + 1, round((y + h) * height))
@@ -62,6 +92,12 @@ def area_change(current: np.ndarray, previous: np.ndarray) -> float:
 
 
 def masked_motion(gray: np.ndarray, previous_gray: np.ndarray, mask: np.ndarray) -> float:
-    """Mean grey-level change between samples inside a (0..1 density) mask thumbnail."""
+    """Mean grey-level change between samples inside a (0..1 density) mask thumbnail.
+
+    The frame's overall brightness change is taken out first: light fading at dusk is not motion.
+    """
     weight = float(mask.sum())
-    return float((np.abs(gray - previous_gray) * mask).sum()) / weight if weight > 1e-6 else 0.0
+    if weight <= 1e-6:
+        return 0.0
+    change = gray - previous_gray
+    return float((np.abs(change - change.mean()) * mask).sum()) / weight

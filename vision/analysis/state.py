@@ -1,7 +1,7 @@
 """Per-camera analysis state: small, frozen and serialisable (a stream table value).
 
 Thumbnails are stored as float16 bytes of :data:`~vision.analysis.scene.THUMB_SIZE`,
-so one camera's state is about 30 kB as JSON. ``history`` holds, per finding
+so one camera's state is about 35 kB as JSON. ``history`` holds, per finding
 kind, the last samples as bits (bit 0 = the latest sample) for k-of-n confirmation.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from stream.schemas import FindingKind
 from vision.analysis.errors import AnalysisError
-from vision.analysis.scene import THUMB_SIZE
+from vision.analysis.scene import COLOUR_THUMB_SIZE, THUMB_SIZE
 
 _EMPTY = b""
 
@@ -32,6 +32,13 @@ def unpack(data: bytes) -> np.ndarray | None:
     return np.frombuffer(data, dtype=np.float16).astype(np.float32).reshape(THUMB_SIZE[1], THUMB_SIZE[0])
 
 
+def unpack_colour(data: bytes) -> np.ndarray | None:
+    """The float32 BGR colour thumbnail stored in ``data``, or None when nothing is stored."""
+    if not data:
+        return None
+    return np.frombuffer(data, dtype=np.float16).astype(np.float32).reshape(COLOUR_THUMB_SIZE[1], COLOUR_THUMB_SIZE[0], 3)
+
+
 @dataclass(frozen=True)
 class Baseline:
     """What the camera normally sees, learnt slowly (EMA) from healthy daylight samples."""
@@ -43,6 +50,8 @@ class Baseline:
     edge_mean: float
     held: int = 0
     """Samples in a row not learnt because something was detected (re-learnt past a limit)."""
+    colour: bytes = _EMPTY
+    """BGR colour thumbnail (for the water region)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,12 @@ class CameraState:
     """Previous sample's smoke-colour density thumbnail."""
     baseline: Baseline | None = None
     history: tuple[tuple[FindingKind, int], ...] = ()
+    luma: float | None = None
+    """Previous sample's mean luma."""
+    dark_since: datetime | None = None
+    """Start of the current run of dark samples (None when lit)."""
+    dark_sudden: bool = False
+    """The current dark run began with a lit sample just before (lights off, not dusk)."""
 
     def bits(self, kind: FindingKind) -> int:
         return dict(self.history).get(kind, 0)
@@ -89,8 +104,11 @@ def state_to_json(state: CameraState) -> bytes:
         "smoke": b64(state.smoke),
         "baseline": None
         if baseline is None
-        else {**baseline.__dict__, "gray": b64(baseline.gray), "edges": b64(baseline.edges)},
+        else {**baseline.__dict__, "gray": b64(baseline.gray), "edges": b64(baseline.edges), "colour": b64(baseline.colour)},
         "history": [[kind.value, bits] for kind, bits in state.history],
+        "luma": state.luma,
+        "dark_since": state.dark_since.isoformat() if state.dark_since else None,
+        "dark_sudden": state.dark_sudden,
     }
     return json.dumps(document, separators=(",", ":")).encode()
 
@@ -102,7 +120,10 @@ def state_from_json(data: bytes) -> CameraState:
         baseline = None
         if raw_baseline is not None:
             baseline = Baseline(
-                **{**raw_baseline, "gray": base64.b64decode(raw_baseline["gray"]), "edges": base64.b64decode(raw_baseline["edges"])}
+                **{
+                    **raw_baseline,
+                    **{name: base64.b64decode(raw_baseline[name]) for name in ("gray", "edges", "colour")},
+                }
             )
         return CameraState(
             seen_at=datetime.fromisoformat(doc["seen_at"]) if doc["seen_at"] else None,
@@ -111,6 +132,9 @@ def state_from_json(data: bytes) -> CameraState:
             smoke=base64.b64decode(doc["smoke"]),
             baseline=baseline,
             history=tuple((FindingKind(kind), int(bits)) for kind, bits in doc["history"]),
+            luma=None if doc["luma"] is None else float(doc["luma"]),
+            dark_since=datetime.fromisoformat(doc["dark_since"]) if doc["dark_since"] else None,
+            dark_sudden=bool(doc["dark_sudden"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AnalysisError(f"camera state does not decode: {exc!r} in {data[:80]!r}") from exc

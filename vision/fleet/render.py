@@ -36,14 +36,15 @@ def step_of(at: datetime) -> int:
     return int(math.floor(at.timestamp() / FRAME_STEP_S))
 
 
-def _seed(*parts: object) -> int:
+def seed_of(*parts: object) -> int:
+    """A stable non-negative 64-bit seed from any parts (Python's hash() is salted per process)."""
     return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
 
 
 class FrameRenderer:
     """Renders frames; holds the panoramas (LRU) and noise tiles it reuses across cameras."""
 
-    def __init__(self, *, seed: int, max_panoramas: int = 48) -> None:
+    def __init__(self, *, seed: int, max_panoramas: int = 64) -> None:
         self.seed = seed
         self.max_panoramas = max_panoramas
         self._panoramas: OrderedDict[tuple[SceneKind, int, int, int], Panorama] = OrderedDict()
@@ -63,8 +64,8 @@ class FrameRenderer:
     def _noise_tile(self, width: int, height: int) -> np.ndarray:
         tile = self._noise.get((width, height))
         if tile is None:
-            rng = np.random.default_rng(_seed(self.seed, "noise", width, height))
-            tile = np.clip(rng.normal(NOISE_MEAN, 3.0, (2 * height, width, 3)), 0, 2 * NOISE_MEAN).astype(np.uint8)
+            rng = np.random.default_rng(seed_of(self.seed, "noise", width, height))
+            tile = np.clip(rng.normal(NOISE_MEAN, 3.0, (2 * height, 2 * width, 3)), 0, 2 * NOISE_MEAN).astype(np.uint8)
             self._noise[(width, height)] = tile
         return tile
 
@@ -83,7 +84,7 @@ class FrameRenderer:
         frame = cv2.multiply(view, (level * (1 + 0.25 * night), level, level * (1 - 0.15 * night), 0.0))
         if EventKind.TURNED_AWAY in kinds:
             frame = cv2.flip(frame, 1)
-        rng = np.random.default_rng(_seed(self.seed, camera.camera_id, step))
+        rng = np.random.default_rng(seed_of(self.seed, camera.camera_id, step))
         for event in events:
             if event.kind is EventKind.WATER_RISE:
                 _water_rise(frame, pano, offset, at, event)
@@ -94,8 +95,8 @@ class FrameRenderer:
             if event.kind is EventKind.FLAME:
                 _flame(frame, pano, camera, event, rng)
         noise = self._noise_tile(camera.width, camera.height)
-        row = int(rng.integers(0, camera.height))
-        cv2.add(frame, noise[row:row + camera.height], dst=frame)
+        row, col = int(rng.integers(0, camera.height)), int(rng.integers(0, camera.width))
+        cv2.add(frame, noise[row:row + camera.height, col:col + camera.width], dst=frame)
         cv2.subtract(frame, (NOISE_MEAN, NOISE_MEAN, NOISE_MEAN, 0), dst=frame)
         return _image_faults(frame, kinds, rng)
 
@@ -118,7 +119,7 @@ def _image_faults(frame: np.ndarray, kinds: set[EventKind], rng: np.random.Gener
 
 def _spot(camera: FleetCamera, pano: Panorama, salt: str) -> tuple[int, int]:
     """A stable point on the ground of the camera's frame where its fire starts."""
-    u = (_seed(camera.camera_id, salt) % 1000) / 1000.0
+    u = (seed_of(camera.camera_id, salt) % 1000) / 1000.0
     x = int(camera.width * (0.25 + 0.5 * u))
     return x, min(camera.height - 2, pano.geometry.ground_y + camera.height // 20)
 

@@ -35,7 +35,7 @@ from aiohttp import web
 from vision.fleet.camera import FleetCamera, fleet_from_registry
 from vision.fleet.errors import InvalidEventRequest
 from vision.fleet.events import SERVER_FAULTS, EventBook, EventKind, ScriptedEvent, parse_event_request
-from vision.fleet.render import FrameRenderer, corrupt_jpeg, encode_jpeg, step_of
+from vision.fleet.render import FrameRenderer, corrupt_jpeg, encode_jpeg, seed_of, step_of
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,13 @@ class Fleet:
         self._ids = itertools.count(1)
         self.served = self.cache_hits = self.faults = 0
 
+    def warm(self) -> int:
+        """Render every panorama the fleet's cameras look at (blocking; a few seconds for 5,000 cameras)."""
+        needed = {(c.scene, c.variant, c.width, c.height) for c in self.cameras.values()}
+        for key in sorted(needed):
+            self.renderer.panorama(*key)
+        return len(needed)
+
     def stats(self) -> FleetStats:
         return FleetStats(self.served, self.cache_hits, self.faults)
 
@@ -109,7 +116,7 @@ class Fleet:
         """Blocking: render and encode (runs in the pool)."""
         data = encode_jpeg(self.renderer.render(camera, at, events))
         if any(e.kind is EventKind.CORRUPT for e in events):
-            data = corrupt_jpeg(data, hash((self.seed, camera.camera_id, step_of(at))))
+            data = corrupt_jpeg(data, seed_of(self.seed, camera.camera_id, step_of(at)))
         return data
 
     async def snapshot(self, camera: FleetCamera, at: datetime, events: tuple[ScriptedEvent, ...]) -> bytes:
@@ -273,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"amur sim cameras: --start needs a zone, got {args.start!r}", file=sys.stderr)
         return 2
     fleet = load_fleet(args.seed, args.speed, start)
+    fleet.warm()
     print(f"simulated fleet: {len(fleet.cameras)} cameras on http://{args.host}:{args.port}/cameras/{{id}}/snapshot.jpg",
           flush=True)
-    web.run_app(build_web_app(fleet), host=args.host, port=args.port, print=None, access_log=None)
+    web.run_app(build_web_app(fleet), host=args.host, port=args.port, print=None, access_log=None,
+                shutdown_timeout=2.0)
     return 0

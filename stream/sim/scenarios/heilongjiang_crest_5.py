@@ -1,8 +1,8 @@
 """Scenario ``heilongjiang-crest-5``: the season's fifth flood crest of the Heilongjiang.
 
 A storm between Kaikukang and Oupu sends a flood wave into the main stem at
-Oupu, the upstream gauge where it enters (its crest 1.5 days into the
-scenario: above the record stage there); it passes Huma (above the guaranteed
+Oupu, the upstream gauge where it enters (already rising when the scenario
+starts; its crest 1.5 days in, above the record stage there); it passes Huma (above the guaranteed
 stage), Sandaoka and Dawujiazi, reaches Heihe about 4.5 days later (above the
 warning stage) and goes on towards Xunke. The Fabiela carries a modest wave of
 its own that joins the main stem at Heihe on the rising limb there; the gauges

@@ -1,0 +1,89 @@
+// The websocket link: hello with token and resume positions, snapshot/update into the store, commands out.
+export const CHANNELS = ["incidents", "cells", "gauges", "crests", "forecasts", "cameras", "camera_faults", "sources"];
+
+export class Store {
+  constructor() {
+    this.channels = Object.fromEntries(CHANNELS.map((c) => [c, new Map()]));
+    this.seq = null;          // last sequence per channel, null = ask for a snapshot
+    this.me = null;
+    this.kpi = null;
+    this.dirty = new Set();
+  }
+
+  snapshot(message) {
+    for (const c of CHANNELS) {
+      this.channels[c] = new Map(Object.entries(message.channels[c] || {}));
+      this.dirty.add(c);
+    }
+    this.seq = { ...message.seq };
+    this.me = message.me;
+    this.dirty.add("me");
+  }
+
+  update(message) {
+    const entries = this.channels[message.ch];
+    if (message.data === null) entries.delete(message.key); else entries.set(message.key, message.data);
+    if (this.seq) this.seq[message.ch] = Math.max(this.seq[message.ch] || 0, message.seq);
+    this.dirty.add(message.ch);
+  }
+
+  position(message) {
+    if (!this.seq) return;
+    for (const [c, n] of Object.entries(message.seq)) this.seq[c] = Math.max(this.seq[c] || 0, n);
+  }
+
+  take(name) {
+    const had = this.dirty.has(name);
+    this.dirty.delete(name);
+    return had;
+  }
+}
+
+export class Link {
+  constructor(store, token, port, handlers) {
+    this.store = store;
+    this.token = token;
+    this.url = `ws://${location.hostname}:${port}/`;
+    this.handlers = handlers;
+    this.pending = new Map();
+    this.socket = null;
+    this.retry = 500;
+  }
+
+  connect() {
+    const ws = new WebSocket(this.url);
+    this.socket = ws;
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: "hello", token: this.token, resume: this.store.seq }));
+      this.retry = 500;
+    };
+    ws.onmessage = (event) => {
+      for (const message of JSON.parse(event.data)) this.dispatch(message);
+    };
+    ws.onclose = (event) => {
+      this.handlers.status(false, event.code);
+      if (event.code === 4001) return this.handlers.unauthorized();
+      setTimeout(() => this.connect(), this.retry);
+      this.retry = Math.min(this.retry * 2, 10000);
+    };
+  }
+
+  dispatch(message) {
+    const store = this.store;
+    switch (message.type) {
+      case "snapshot": store.snapshot(message); this.handlers.status(true); break;
+      case "update": store.update(message); break;
+      case "position": store.position(message); break;
+      case "coalesced": store.seq = null; break;  // positions no longer exact: resume with a snapshot
+      case "kpi": store.kpi = message; store.dirty.add("kpi"); break;
+      case "command_result": this.handlers.commandResult(message); break;
+      case "error": if (message.code === "auth") this.handlers.unauthorized(message.reason); break;
+    }
+  }
+
+  command(incidentId, action, extra = {}) {
+    const command_id = crypto.randomUUID();
+    this.socket.send(JSON.stringify({ type: "command", command_id, incident_id: incidentId, action, ...extra }));
+    return command_id;
+  }
+}

@@ -1,0 +1,56 @@
+"""``amur vision analyze`` (vision/cli.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.cli import main
+
+KEYS = {"path", "fire", "fire_score", "smoke", "smoke_score", "dark", "overexposed", "blurred"}
+
+
+def _write(path: Path, image: np.ndarray) -> str:
+    cv2.imwrite(str(path), image)
+    return str(path)
+
+
+def test_one_json_object_per_image_and_errors_do_not_stop_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(3)
+    scene = cv2.resize(rng.integers(30, 220, (45, 80, 3), dtype=np.uint8), (1280, 720), interpolation=cv2.INTER_CUBIC)
+    scene = np.clip(scene + rng.normal(0, 12, scene.shape), 0, 255).astype(np.uint8)
+    good = _write(tmp_path / "scene.jpg", scene)
+    black = _write(tmp_path / "black.jpg", np.zeros((360, 640, 3), np.uint8))
+    white = _write(tmp_path / "white.png", np.full((360, 640, 3), 255, np.uint8))
+    blurred = _write(tmp_path / "blurred.jpg", cv2.GaussianBlur(scene, (0, 0), 14))
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0" + bytes(500))
+    missing = str(tmp_path / "missing.jpg")
+
+    code = main([good, str(corrupt), black, missing, white, blurred])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    assert code == 1
+    assert [line["path"] for line in lines] == [good, str(corrupt), black, missing, white, blurred]
+    by_path = {line["path"]: line for line in lines}
+    assert set(by_path[str(corrupt)]) == {"path", "error"} and "does not decode" in by_path[str(corrupt)]["error"]
+    assert "missing.jpg" in by_path[missing]["error"]
+    for path in (good, black, white, blurred):
+        assert KEYS <= set(by_path[path])
+        assert 0.0 <= by_path[path]["fire_score"] <= 1.0 and 0.0 <= by_path[path]["smoke_score"] <= 1.0
+    assert not any(by_path[good][flag] for flag in ("dark", "overexposed", "blurred"))
+    assert by_path[black]["dark"] and by_path[white]["overexposed"] and by_path[blurred]["blurred"]
+
+
+def test_all_readable_images_exit_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([_write(tmp_path / "a.jpg", np.full((100, 100, 3), 90, np.uint8))]) == 0
+    assert json.loads(capsys.readouterr().out)["path"].endswith("a.jpg")
+
+
+def test_missing_model_is_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--model", str(tmp_path / "none.onnx"), "x.jpg"]) == 2
+    assert "none.onnx" in capsys.readouterr().err
