@@ -24,6 +24,7 @@ from pathlib import Path
 
 from stream.embedded import (
     RunningService,
+    die_with_parent,
     require_free_port,
     start_broker,
     start_redis,
@@ -128,7 +129,8 @@ class Supervisor:
         env.update(state.spec.env)
         state.process = await asyncio.create_subprocess_exec(
             *state.spec.argv, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=self._log(state.spec.name), stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+            stdout=self._log(state.spec.name), stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent)
         state.pid, state.status, state.started_at = state.process.pid, "running", time.monotonic()
 
     async def _watch(self, state: PartState) -> None:
