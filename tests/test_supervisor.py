@@ -55,3 +55,54 @@ def test_a_taken_port_is_a_one_line_error_that_says_what_to_do(tmp_path: Path) -
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert f"port {port}" in lines[0] and "AMUR_EMBEDDED_BROKER_PORT" in lines[0]
+
+
+def _wait_for(predicate, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _state(run_dir: Path) -> dict[str, dict]:
+    import json
+
+    try:
+        return {row["name"]: row for row in json.loads((run_dir / "latest" / "state.json").read_text())}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+@pytest.mark.integration
+def test_amur_run_serves_the_page_restarts_a_killed_worker_and_stops_cleanly(tmp_path: Path) -> None:
+    import urllib.request
+
+    http_port = free_port()
+    env = _env(AMUR_EMBEDDED_BROKER_PORT=str(free_port()), AMUR_EMBEDDED_REDIS_PORT=str(free_port()),
+               AMUR_HTTP_PORT=str(http_port), AMUR_WORKER_WEB_PORT=str(free_port()), AMUR_RUN_DIR=str(tmp_path))
+    run = subprocess.Popen([sys.executable, "-m", "stream.cli", "run", "--no-simulators"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        def page_answers() -> bool:
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{http_port}/", timeout=2).status == 200
+            except OSError:
+                return False
+
+        _wait_for(page_answers, 60, "the command view to answer within 60 s")
+        worker = _wait_for(lambda: _state(tmp_path).get("worker-1"), 10, "worker state")
+        os.kill(worker["pid"], signal.SIGKILL)
+        restarted = _wait_for(lambda: (s := _state(tmp_path).get("worker-1")) and s["restarts"] == 1
+                              and s["status"] == "running" and s, 30, "the worker to be restarted")
+        assert restarted["pid"] != worker["pid"]
+        pids = [row["pid"] for row in _state(tmp_path).values()]
+    finally:
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=60)
+    assert run.returncode == 0, output
+    assert "exited with -9" in output and "stopped" in output
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids), "a part outlived amur run"
+    assert not page_answers()
