@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench vision": ("vision.bench:main", "decode+analysis frames/s vs decode alone"),
     "bench fleet": ("stream.bench.fleet:main", "end-to-end fleet sampling rate and frame age"),
     "bench hydro": ("stream.bench.hydro:main", "hydrology pipeline readings/s on the crest-5 scenario"),
+    "bench incidents": ("stream.bench.incidents:main", "incident fusion cost per evidence input"),
     "bench screen": ("command_ui.bench:main", "reading -> incident-on-screen latency"),
     "gis generate": ("gis.sample.generate:main", "regenerate the bundled Heihe sample layers"),
     "gis check": ("gis.cli:check_main", "load and validate a layer set"),

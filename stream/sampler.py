@@ -132,11 +132,15 @@ class Sampler:
                                                   settings.vision_min_interval_s))
         self.breaker_policy = BreakerPolicy()
         self.breakers: dict[str, Breaker] = {}
+        self._announced: dict[str, float] = {}
+        self._fetching: set[str] = set()
         self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=settings.vision_queue_size)
         self.stats = SamplerStats()
         self.owned: frozenset[str] = frozenset()
         self._busy: set[str] = set()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._workers: list[asyncio.Task[None]] = []
+        self._stopped = False
         self._random = random.Random(settings.sim_seed)
         self.http: SnapshotClient | None = None
         self.keyframes: KeyframeClient | None = None
@@ -150,9 +154,11 @@ class Sampler:
         self.pool = ThreadPoolExecutor(max_workers=s.vision_analysis_threads, thread_name_prefix="vision-analysis")
 
     async def stop(self) -> None:
-        for task in list(self._inflight):
+        self._stopped = True
+        pending = [*self._inflight, *self._workers]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._inflight, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
         if self.http is not None:
             await self.http.close()
         if self.keyframes is not None:
@@ -162,15 +168,16 @@ class Sampler:
 
     async def run(self) -> None:
         """Dispatch due cameras every tick and analyse what comes back, until cancelled."""
-        workers = [asyncio.create_task(self._analyse_forever()) for _ in range(self.settings.vision_analysis_threads)]
+        self._workers = [asyncio.create_task(self._analyse_forever())
+                         for _ in range(self.settings.vision_analysis_threads)]
         try:
-            while True:
+            while not self._stopped:
                 self.tick(self.clock())
                 await asyncio.sleep(TICK_S)
         finally:
-            for worker in workers:
+            for worker in self._workers:
                 worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await asyncio.gather(*self._workers, return_exceptions=True)
 
     # -- inputs ------------------------------------------------------------------------
     def assign(self, camera_ids: Iterable[str], now: float) -> None:
@@ -178,6 +185,7 @@ class Sampler:
         owned = frozenset(c for c in camera_ids if c in self.targets)
         for gone in self.owned - owned:
             self.breakers.pop(gone, None)
+            self._announced.pop(gone, None)
             if self.analyser is not None:
                 self.analyser.forget(gone)
         self.owned = owned
@@ -191,17 +199,27 @@ class Sampler:
 
     # -- sampling ----------------------------------------------------------------------
     def tick(self, now: float) -> int:
-        free = self.settings.vision_concurrency - len(self._inflight)
+        if self._stopped:
+            return 0
+        # back-pressure: fetch no more than the analysis queue can take, so a slow analysis
+        # shows up as cameras sampled late (measured) rather than frames fetched and dropped
+        room = self.queue.maxsize - self.queue.qsize() - len(self._inflight)
+        free = min(self.settings.vision_concurrency - len(self._inflight), room)
         due = self.scheduler.take_due(now, max(0, free))
         for camera_id, due_at in due:
+            if camera_id in self._fetching:  # its previous fetch still hangs: one at a time per camera
+                self.metrics.dropped.labels(queue="vision_fetch_busy").inc()
+                continue
             lateness = now - due_at
             self.stats.lateness_s.append(lateness)
             if lateness > self.scheduler.intervals.get(camera_id, float("inf")):
                 self.stats.late_over_interval += 1
             task = asyncio.create_task(self._sample(self.targets[camera_id], now))
             self._inflight.add(task)
+            self._fetching.add(camera_id)
             task.add_done_callback(self._inflight.discard)
-        self.stats.dispatched += len(due)
+            task.add_done_callback(lambda _, c=camera_id: self._fetching.discard(c))
+            self.stats.dispatched += 1
         return len(due)
 
     async def _fetch(self, target: CameraTarget, started: float) -> Fetched:
@@ -219,6 +237,9 @@ class Sampler:
         breaker = self.breakers.get(camera_id, Breaker())
         mono = time.monotonic()
         if not allows(breaker, mono):
+            if self._announced.get(camera_id) == breaker.retry_at:
+                return  # one circuit_open sample per open period is enough: skip the rest quietly
+            self._announced[camera_id] = breaker.retry_at
             fetched = Fetched(camera_id, FetchOutcome.CIRCUIT_OPEN, detail="circuit open")
         else:
             self.breakers[camera_id] = on_attempt(breaker, mono)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +63,13 @@ class Settings(BaseSettings):
 
     # --- gis ------------------------------------------------------------------
     gis_manifest: Path | None = Field(None, description="layer-set manifest; unset = bundled Heihe sample")
+    gis_rescore_interval_s: float = Field(5.0, gt=0, description="the grid is rescored at most this often (debounce)")
+    gis_risk_min_change: float = Field(0.05, gt=0, description="a cell's risk is republished when its score moves this much")
+    gis_risk_blue: float = Field(0.15, gt=0, description="lowest risk score coloured blue (below: green)")
+    gis_risk_yellow: float = Field(0.35, gt=0, description="lowest risk score coloured yellow")
+    gis_risk_orange: float = Field(0.6, gt=0, description="lowest risk score coloured orange")
+    gis_risk_red: float = Field(0.9, gt=0, description="lowest risk score coloured red")
+    gis_fwi_timezone: str = Field("Asia/Shanghai", description="local standard time of the daily noon FWI observation")
 
     # --- vision ---------------------------------------------------------------
     vision_frame_budget_fps: float = Field(500.0, gt=0, description="global frames/s the sampler may fetch")
@@ -73,6 +80,7 @@ class Settings(BaseSettings):
     vision_evidence_dir: Path = Field(REPO_ROOT / ".amur" / "evidence", description="evidence frames")
     vision_evidence_max_mb: int = Field(512, ge=1, description="retention limit of evidence frames")
     vision_min_interval_s: float = Field(1.0, gt=0, description="no camera is sampled more often than this")
+    vision_sampling: bool = Field(True, description="run the camera sampler in workers that load stream.agents.vision")
     vision_simulated_fleet: bool = Field(
         True, description="fetch every camera as an HTTP snapshot from `amur sim cameras`, whatever its protocol"
     )
@@ -82,7 +90,7 @@ class Settings(BaseSettings):
     vision_rtsp_url: str = Field("rtsp://127.0.0.1:8554/{camera_id}", description="RTSP URL template")
     vision_recordings_dir: Path = Field(REPO_ROOT / ".amur" / "recordings", description="{camera_id}.mp4 for drills")
     vision_retries: int = Field(1, ge=0, le=5, description="retries of a failed fetch (reset, HTTP 5xx)")
-    vision_queue_size: int = Field(256, ge=1, description="fetched frames waiting for analysis (drops counted)")
+    vision_queue_size: int = Field(64, ge=1, description="fetched frames waiting for analysis (drops counted)")
     vision_analysis_threads: int = Field(2, ge=1, le=32, description="threads decoding and analysing frames")
     vision_rtsp_threads: int = Field(4, ge=1, le=64, description="threads grabbing RTSP/file keyframes")
 
@@ -105,7 +113,7 @@ class Settings(BaseSettings):
 
     # --- incidents, CAP and audit ---------------------------------------------
     incident_places: Path | None = Field(
-        None, description="JSON export of gauges/cameras/cells for the fusion; unset = grid codes only")
+        None, description="JSON gauges/cameras/cells index for the fusion; unset = the GIS layer set")
     incident_merge_window_s: float = Field(3600.0, gt=0, description="evidence this close to an incident joins it")
     incident_downgrade_hold_s: float = Field(900.0, ge=0, description="evidence must stay lower this long to downgrade")
     incident_ack_red_s: float = Field(300.0, gt=0, description="unacknowledged red escalates after this")
@@ -118,6 +126,8 @@ class Settings(BaseSettings):
     incident_auto_resolve: bool = Field(True, description="resolve automatically when all evidence clears")
     incident_tick_s: float = Field(5.0, gt=0, description="escalation/expiry clock tick of the leader worker")
     incident_max_cameras: int = Field(8, ge=0, le=64, description="cameras listed per incident")
+    incident_risk_raise_colour: Literal["blue", "yellow", "orange", "red"] = Field(
+        "orange", description="a cell risk raises an incident from this colour; below it only joins one")
     cap_sender: str = Field("amur@heihe.local", description="CAP <sender> of every message")
     cap_timezone: str = Field("Asia/Shanghai", description="zone of CAP times (+08:00 for Heihe)")
     audit_log: Path | None = Field(None, description="hash-chained audit log; unset = <run_dir>/audit/<app id>.jsonl")

@@ -42,6 +42,11 @@ INCIDENT_INPUTS = TopicSpec(
     schemas.EvidenceObserved,  # also OperatorCommand, IncidentTick, NotificationStatus
 )
 CAMERA_PRIORITY = TopicSpec("camera.priority", "camera id", schemas.CameraPriority)
+RISK_INPUTS = TopicSpec(
+    "risk.inputs", "source key (one partition: the one risk scorer hears every input)",
+    schemas.GaugeState,  # also CrestForecast, ReadingBatch (rain only), WeatherObservation, VisionFinding (fire/smoke)
+    keyed=False,
+)
 SOURCE_HEALTH = TopicSpec("sources.health", "source id", schemas.SourceHealth)
 DEAD_LETTER = TopicSpec("deadletter", "source id", schemas.DeadLetter)
 
@@ -62,6 +67,7 @@ ALL: tuple[TopicSpec, ...] = (
     COMMANDS,
     INCIDENT_INPUTS,
     CAMERA_PRIORITY,
+    RISK_INPUTS,
     SOURCE_HEALTH,
     DEAD_LETTER,
 )

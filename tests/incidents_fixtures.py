@@ -59,8 +59,8 @@ def report(minutes: float, report_id: str = "r-1", service: str = "fire_report",
 
 
 def observed(minutes: float, evidence_id: str, colour: Colour, cells: list[str], hazard: Hazard = Hazard.FIRE,
-             area: str = "231102/fire") -> EvidenceObserved:
-    ref = EvidenceRef(evidence_id=evidence_id, kind="cell_risk", source="test", event_time=at(minutes),
+             area: str = "231102/fire", kind: str = "grid_report") -> EvidenceObserved:
+    ref = EvidenceRef(evidence_id=evidence_id, kind=kind, source="test", event_time=at(minutes),
                       colour=colour, cells=cells, cell_code=cells[0] if cells else None, hazard=hazard)
     return EvidenceObserved(source="test", event_time=at(minutes), area_key=area, evidence=ref)
 

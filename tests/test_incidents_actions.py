@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from incidents_fixtures import CELL_A, CELL_B, PLACES, POLICY, VILLAGE, at, cmd, observed, recipients
 from stream.incidents.actions import command, delivered, tick
 from stream.incidents.fusion import observe
-from stream.incidents.state import Area
+from stream.incidents.lifecycle import TRANSITIONS
+from stream.incidents.state import Area, Incident
 from stream.schemas import CommandAction, Colour, IncidentState, NotificationStatus, Role
 
 
@@ -100,3 +103,44 @@ def test_delivery_status_is_recorded_once() -> None:
     assert outcome.changes[0].change == "notified"
     assert outcome.changes[0].notifications[0].status == "delivered"
     assert delivered(outcome.area, done, POLICY, recipients).changes == ()
+
+
+# ------------------------------------------------------------------ properties
+
+anything = st.one_of(
+    st.tuples(st.just("evidence"), st.sampled_from(["risk:1", "risk:2", "report:3"]), st.sampled_from(list(Colour)),
+              st.sampled_from([CELL_A, CELL_B])),
+    st.tuples(st.just("tick")),
+    st.tuples(st.just("command"), st.sampled_from(list(CommandAction)), st.sampled_from(list(Role)),
+              st.sampled_from(["231102", "231123", "231100"])),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(anything, st.integers(0, 20)), max_size=40))
+def test_published_history_follows_the_table_revision_by_revision(steps: list) -> None:
+    area, minute, history = Area(area_key="231102/fire"), 0.0, []
+    for n, (step, gap) in enumerate(steps):
+        minute += gap
+        if step[0] == "evidence":
+            outcome = observe(area, observed(minute, step[1], step[2], [step[3]]), PLACES, POLICY, recipients)
+        elif step[0] == "tick":
+            outcome = tick(area, at(minute), POLICY, recipients)
+        else:
+            target = area.incidents[-1].incident_id if area.incidents else "231102-fire-000000000000"
+            outcome = command(area, cmd(minute, target, step[1], command_id=f"c{n}", role=step[2], scope=step[3],
+                                        assignee="aihui-emergency", comment="note"), POLICY, recipients)
+        area, history = outcome.area, history + list(outcome.changes)
+    last: dict[str, Incident] = {}
+    for snapshot in history:
+        before = last.get(snapshot.incident_id)
+        if snapshot.change == "command_refused":
+            assert before is not None and snapshot.revision == before.revision and snapshot.state == before.state
+            assert snapshot.refusal
+            continue
+        if before is None:
+            assert snapshot.revision == 1 and snapshot.state is IncidentState.RAISED
+        else:
+            assert snapshot.revision == before.revision + 1
+            assert any(s == before.state and t == snapshot.state for (s, _), t in TRANSITIONS.items())
+        last[snapshot.incident_id] = snapshot

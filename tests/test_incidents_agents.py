@@ -24,7 +24,7 @@ from conftest import settings_env
 from incidents_fixtures import CELL_A, CELL_B, CELL_C
 from stream import schemas, topics
 from stream.admin import bootstrap_servers, prepare_topics_async
-from stream.alerts_cli import cap_main, list_main, read_incidents
+from stream.alerts_cli import cap_main, latest_revisions, list_main, read_incidents
 from stream.app import build_app, kafka_url
 from stream.audit import read_lines, verify_lines
 from stream.cap import validate_cap
@@ -74,7 +74,8 @@ async def test_three_sources_become_one_incident_each_and_operators_act(make_set
     receiver = TestServer(app, host="127.0.0.1")
     await receiver.start_server()
     settings = make_settings(partitions=2, incident_places=write_places(tmp_path / "places.json"),
-                             notify_contacts=write_contacts(tmp_path / "contacts.yaml", str(receiver.make_url("/robot"))),
+                             notify_contacts=write_contacts(tmp_path / "contacts.yaml",
+                                                            str(receiver.make_url("/robot"))),
                              notify_backoff_s=0.05, incident_tick_s=1.0, audit_log=tmp_path / "audit.jsonl")
     await prepare_topics_async(settings, agent_modules=MODULES)
     rt = build_app(settings, agent_modules=MODULES)
@@ -84,6 +85,13 @@ async def test_three_sources_become_one_incident_each_and_operators_act(make_set
     async def collect(stream):  # type: ignore[no-untyped-def]
         async for payload in stream:
             await seen.put(schemas.decode(IncidentChanged, payload))
+
+    letters: asyncio.Queue[schemas.DeadLetter] = asyncio.Queue()
+
+    @rt.app.agent(rt.topic(topics.DEAD_LETTER), name="test_collect_dead_letters")
+    async def collect_letters(stream):  # type: ignore[no-untyped-def]
+        async for payload in stream:
+            await letters.put(schemas.decode(schemas.DeadLetter, payload))
 
     async def wait_for(predicate, timeout: float = 60.0) -> IncidentChanged:  # type: ignore[no-untyped-def]
         async def scan() -> IncidentChanged:
@@ -134,6 +142,21 @@ async def test_three_sources_become_one_incident_each_and_operators_act(make_set
             command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE, role=Role.DUTY_OFFICER, **base))
         acked = await wait_for(lambda e: e.change == "acknowledged")
         assert acked.state is schemas.IncidentState.ACKNOWLEDGED and acked.incident_id == flood.incident_id
+
+        # what cannot be placed is dead-lettered with the value, and the agents keep running
+        await send(topics.COMMANDS, "bogus", OperatorCommand(
+            command_id=uuid.uuid4().hex, action=CommandAction.RESOLVE, role=Role.DUTY_OFFICER,
+            **{**base, "incident_id": "bogus"}))
+        await send(topics.GRID_EVENTS, "x", GridEvent(
+            source="open311", event_time=now, report_id="r-harbin", service_code="fire_report", lon=126.6,
+            lat=45.7, cell_code="230102001001001"))
+        got = [await asyncio.wait_for(letters.get(), 30) for _ in range(2)]
+        assert sorted(letter.field for letter in got) == ["cells", "incident_id"]
+        assert any("230102001001001" in letter.reason for letter in got)
+        await send(topics.GRID_EVENTS, CELL_A, GridEvent(
+            source="open311", event_time=now, report_id="r-flood-2", service_code="flood_report", lon=127.505,
+            lat=50.205, cell_code=CELL_A))
+        assert len((await wait_for(lambda e: e.change == "evidence_added")).evidence) == 4
     finally:
         await rt.app.stop()
         await receiver.close()
@@ -150,7 +173,7 @@ async def test_three_sources_become_one_incident_each_and_operators_act(make_set
 
 def test_cli_prints_latest_revisions_and_cap(make_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture) -> None:
-    settings = make_settings(partitions=2)
+    settings = make_settings(partitions=2, incident_places=write_places(tmp_path / "places.json"))
     asyncio.run(prepare_topics_async(settings, agent_modules=[]))
 
     async def publish() -> None:
@@ -253,9 +276,7 @@ async def test_sigkill_mid_burst_loses_and_duplicates_nothing(make_settings, tmp
         second = start_worker(settings, tmp_path / "worker-b.log")
 
         def complete(events: list[IncidentChanged]) -> bool:
-            latest: dict[str, IncidentChanged] = {}
-            for e in events:
-                latest[e.incident_id] = e if e.revision >= latest.get(e.incident_id, e).revision else latest[e.incident_id]
+            latest = latest_revisions(events)
             return len(latest) >= 30 and all(len(e.evidence) == 4 for e in latest.values())
 
         events = await wait_until(settings, complete, 120)
@@ -268,15 +289,21 @@ async def test_sigkill_mid_burst_loses_and_duplicates_nothing(make_settings, tmp
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
+    def logs() -> str:
+        return "\n".join(f"--- {name}\n" + (tmp_path / name).read_text(errors="replace")[-1500:]
+                         for name in ("worker-a.log", "worker-b.log"))
+
     by_id: dict[str, dict[int, set[bytes]]] = defaultdict(lambda: defaultdict(set))
     for event in events:
         by_id[event.incident_id][event.revision].add(schemas.encode(msgspec.structs.replace(event, source="x")))
-    assert len(by_id) == 30, f"{len(by_id)} incidents for 30 places: " + (tmp_path / "worker-b.log").read_text()[-2000:]
+    assert len(by_id) == 30, f"{len(by_id)} incidents for 30 places\n{logs()}"
     owners: dict[str, set[str]] = defaultdict(set)
     for event in events:
         for ref in event.evidence:
             owners[ref.evidence_id].add(event.incident_id)
-    assert len(owners) == 120 and all(len(ids) == 1 for ids in owners.values())  # nothing lost, nothing split
+    assert len(owners) == 120, f"{len(owners)} of 120 reports\n{logs()}"  # nothing lost
+    assert all(len(ids) == 1 for ids in owners.values())  # nothing split over two incidents
     # a revision re-published after the crash is the same snapshot, never a different one
-    assert all(len(copies) == 1 for revisions in by_id.values() for copies in revisions.values())
-    assert all(sorted(revisions) == list(range(1, 5)) for revisions in by_id.values())
+    differing = {i: r for i, revisions in by_id.items() for r, copies in revisions.items() if len(copies) > 1}
+    assert not differing, f"revisions re-published with other content: {differing}\n{logs()}"
+    assert all(sorted(revisions) == list(range(1, 5)) for revisions in by_id.values()), logs()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from incidents_fixtures import CELL_A, CELL_B, PLACES, T0, XUNKE_CELL, finding, gauge, report
@@ -69,8 +70,6 @@ def test_forecast_cancellation_clears_its_evidence() -> None:
                              colour=Colour.ORANGE, affected_cells=[CELL_A, CELL_B])
     [item] = evidence.from_forecast(forecast, PLACES)
     assert item.evidence.colour is Colour.ORANGE and item.evidence.cells == [CELL_A, CELL_B]
-    import msgspec
-
     [cancelled] = evidence.from_forecast(msgspec.structs.replace(forecast, cancelled=True), PLACES)
     assert cancelled.evidence.colour is Colour.GREEN
 

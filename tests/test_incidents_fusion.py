@@ -19,7 +19,8 @@ from stream.incidents.state import Area, Incident, Policy
 from stream.schemas import Colour, EvidenceObserved, FindingKind, IncidentState
 
 
-def run(inputs: list[EvidenceObserved | datetime], area_key: str, policy: Policy = POLICY) -> tuple[Area, list[Incident]]:
+def run(inputs: list[EvidenceObserved | datetime], area_key: str,
+        policy: Policy = POLICY) -> tuple[Area, list[Incident]]:
     area, published = Area(area_key=area_key), []
     for item in inputs:
         if isinstance(item, datetime):
@@ -191,3 +192,14 @@ def test_every_incident_reaches_a_final_state_once_evidence_stops(steps: list[tu
     area, _ = run(build(steps), "231102/fire")
     area = tick(area, at(55) + timedelta(days=2), POLICY, recipients).area
     assert all(i.state not in OPEN_STATES for i in area.incidents)
+
+
+def test_a_modelled_risk_below_orange_only_supports_an_incident() -> None:
+    yellow_risk = observed(0, "risk:a", Colour.YELLOW, [CELL_A], kind="cell_risk")
+    area, published = run([yellow_risk], "231102/fire")
+    assert area.incidents == () and published == []
+    area, _ = run([observed(1, "report:1", Colour.BLUE, [CELL_B]), observed(2, "risk:a", Colour.YELLOW, [CELL_A],
+                                                                             kind="cell_risk")], "231102/fire")
+    assert len(area.incidents) == 1 and area.incidents[0].colour is Colour.YELLOW  # joined, and it is the worst
+    area, _ = run([observed(0, "risk:a", Colour.ORANGE, [CELL_A], kind="cell_risk")], "231102/fire")
+    assert len(area.incidents) == 1

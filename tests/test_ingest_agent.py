@@ -16,6 +16,7 @@ from stream import topics
 from stream.admin import bootstrap_servers, ensure_topics
 from stream.agents.ingest import install
 from stream.app import build_app, expected_topics, kafka_url
+from stream.embedded import free_port
 from stream.inventory import Inventory, Site
 from stream.registry import BUNDLED_SOURCES, load_registry
 from stream.schemas import DeadLetter, ReadingBatch, SensorKind, SensorReading, SourceHealth, SourceState, decode, encode
@@ -111,7 +112,8 @@ async def test_worker_routes_dead_letters_dedupes_counts_and_watches(make_settin
         await producer.stop()
 
 
-async def test_gauge_level_repeated_after_a_restart_is_still_a_duplicate(make_settings) -> None:
+def test_gauge_level_repeated_after_a_restart_is_still_a_duplicate(make_settings) -> None:
+    """Two workers one after the other (each in its own event loop, as two processes would be)."""
     from stream.metrics import Outcome
     from stream.schemas import WaterLevel
 
@@ -120,9 +122,9 @@ async def test_gauge_level_repeated_after_a_restart_is_still_a_duplicate(make_se
     level = WaterLevel(source="hydrology.river-gauges", event_time=datetime.now(timezone.utc).replace(microsecond=0),
                        gauge_id="hlj-heihe", stage_m=7.3)
     bootstrap = bootstrap_servers(kafka_url(settings))
-    outcomes = []
-    for attempt in range(2):  # the second worker has an empty in-memory window: only the table can know
-        rt = build_app(settings, agent_modules=[])
+
+    async def one_worker() -> tuple[float, float]:
+        rt = build_app(settings.model_copy(update={"worker_web_port": free_port()}), agent_modules=[])
         install(rt, load_registry(), inventory)
         await ensure_topics(bootstrap, expected_topics(rt))
         await rt.app.start()
@@ -130,20 +132,27 @@ async def test_gauge_level_repeated_after_a_restart_is_still_a_duplicate(make_se
             async with AIOKafkaProducer(bootstrap_servers=bootstrap) as producer:
                 await producer.send_and_wait(rt.topic_name(topics.RAW_INGEST), key=b"hydrology.river-gauges",
                                              value=encode([level]))
-            counter = rt.metrics.events.labels(source="hydrology.river-gauges", outcome=Outcome.DUPLICATE.value)
-            accepted = rt.metrics.events.labels(source="hydrology.river-gauges", outcome=Outcome.ACCEPTED.value)
+            events = rt.metrics.events
+            accepted = events.labels(source="hydrology.river-gauges", outcome=Outcome.ACCEPTED.value)
+            duplicate = events.labels(source="hydrology.river-gauges", outcome=Outcome.DUPLICATE.value)
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and counter._value.get() + accepted._value.get() == 0:
+            while time.monotonic() < deadline and accepted._value.get() + duplicate._value.get() == 0:
                 await asyncio.sleep(0.05)
-            outcomes.append((accepted._value.get(), counter._value.get()))
+            return accepted._value.get(), duplicate._value.get()
         finally:
             await rt.app.stop()
-    assert outcomes[0] == (1.0, 0.0) and outcomes[1][0] == 0.0 and outcomes[1][1] >= 1.0
-    consumer = AIOKafkaConsumer(rt.topic_name(topics.WATER_LEVELS), bootstrap_servers=bootstrap,
-                                auto_offset_reset="earliest", fetch_max_wait_ms=10)
-    await consumer.start()
-    try:
-        got = await collect(consumer, time.monotonic() + 3, lambda got: False)
-    finally:
-        await consumer.stop()
-    assert [decode(WaterLevel, m) for m in got] == [level]
+
+    async def routed_levels() -> list[WaterLevel]:
+        name = f"drill.{settings.drill_id}.{topics.WATER_LEVELS.name}"
+        consumer = AIOKafkaConsumer(name, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                    fetch_max_wait_ms=10)
+        await consumer.start()
+        try:
+            return [decode(WaterLevel, m) for m in await collect(consumer, time.monotonic() + 3, lambda got: False)]
+        finally:
+            await consumer.stop()
+
+    first = asyncio.run(one_worker())
+    second = asyncio.run(one_worker())  # its in-memory window is empty: only the table can know
+    assert first == (1.0, 0.0) and second[0] == 0.0 and second[1] >= 1.0
+    assert asyncio.run(routed_levels()) == [level]

@@ -10,11 +10,10 @@ import pytest
 from incidents_fixtures import CELL_A, PLACES, POLICY, observed
 from stream.errors import ConfigError
 from stream.incidents.fusion import observe
-from stream.incidents.state import Area
+from stream.incidents.state import Area, to_event
 from stream.notify.contacts import load_directory
 from stream.notify.payloads import payload
-from stream.incidents.state import to_event
-from stream.schemas import Colour, Hazard
+from stream.schemas import Colour, Hazard, Notification
 
 DIRECTORY = load_directory()  # the bundled sample
 
@@ -52,8 +51,6 @@ def test_wecom_robot_payload_is_markdown_content() -> None:
     contact = DIRECTORY.contact("heihe-water/flood-office")
     assert contact is not None and contact.style == "wecom"
     snapshot = to_event(an_incident(), "amur")
-    from stream.schemas import Notification
-
     body = payload(contact, snapshot, Notification(notification_id="n-1", channel="robot",
                                                    contact=contact.contact_id, reason="raised", status="pending"))
     assert body["msgtype"] == "markdown" and "黄色预警" in body["markdown"]["content"]

@@ -3,7 +3,8 @@
 Samples of the 5,000 registry cameras are published on the frames topic, the
 latest thumbnail of each sampled camera is in Redis with its TTL, a
 CameraPriority raise makes its camera sampled within seconds, and a scripted
-fault on the fleet comes back as the right decode status.
+fault on the fleet comes back as the right decode status and an offline
+finding carrying the camera's cells.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp
         )
         await prepare_topics_async(settings, agent_modules=AGENTS)
         rt = build_app(settings, agent_modules=AGENTS)
-        consumer = AIOKafkaConsumer(rt.topic_name(topics.FRAMES), bootstrap_servers=settings.broker_url.split("://")[1],
+        consumer = AIOKafkaConsumer(rt.topic_name(topics.FRAMES), rt.topic_name(topics.FINDINGS),
+                                    bootstrap_servers=settings.broker_url.split("://")[1],
                                     auto_offset_reset="earliest", group_id=None)
         redis = aioredis.Redis.from_url(settings.redis_url)
         await rt.app.start()
@@ -59,13 +61,15 @@ async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp
                                                   camera_id=camera_id, priority=100.0, reason=f"test {camera_id}")
                 await rt.topic(topics.CAMERA_PRIORITY).send(key=camera_id.encode(), value=schemas.encode(priority))
             seen: dict[str, list[schemas.FrameSample]] = {}
-            while time.monotonic() < deadline and not (seen.get(watched) and seen.get(broken)):
+            found: dict[str, list[schemas.VisionFinding]] = {}
+            while time.monotonic() < deadline and not (seen.get(watched) and seen.get(broken) and found.get(broken)):
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():
                     for record in records:
-                        sample = schemas.decode(schemas.FrameSample, record.value)
-                        assert record.key == sample.camera_id.encode()
-                        seen.setdefault(sample.camera_id, []).append(sample)
+                        event = schemas.decode(schemas.AnyEvent, record.value)
+                        assert record.key == event.camera_id.encode()
+                        into = seen if isinstance(event, schemas.FrameSample) else found
+                        into.setdefault(event.camera_id, []).append(event)
             assert seen.get(watched), "the prioritised camera was sampled"
             first = seen[watched][0]
             # sampled within a few seconds of the raise (its phase alone could have been up to 600 s)
@@ -74,6 +78,9 @@ async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp
             assert (first.width, first.height) == (fleet.cameras[watched].width, fleet.cameras[watched].height)
             assert first.image_ref and first.size_bytes > 1000
             assert seen[broken][0].status is schemas.DecodeStatus.HTTP_ERROR
+            offline = found[broken][0]
+            assert offline.kind is schemas.FindingKind.OFFLINE and not offline.confirmed
+            assert offline.cells[0] == cameras[1].cell_code  # the camera's own cell, then the cells it sees
             key = thumbnail_key(settings, watched)
             thumb = await redis.get(key)
             ttl = await redis.ttl(key)

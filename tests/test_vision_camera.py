@@ -18,6 +18,7 @@ from stream.schemas import FindingKind, VisionFinding, decode, encode
 from vision.analysis.camera import Finding, analyse_frame, record_failure
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import decode_frame
+from vision.analysis.errors import AnalysisError
 from vision.analysis.model import FireSmokeModel
 from vision.analysis.state import CameraState, state_from_json, state_to_json
 from vision.analysis.synthetic import EVAL_VARIANTS, HEIHE
@@ -126,6 +127,9 @@ def test_camera_fault_is_confirmed_after_k_samples(model: FireSmokeModel, fault:
     assert all(not findings for findings in history[:ONSET])
     first_confirmed = next(i for i, findings in enumerate(history) if kind in _kinds(findings, confirmed_only=True))
     assert first_confirmed == ONSET + CONFIG.fault_confirm_k - 1
+    fault = next(f for f in history[-1] if f.kind is kind)
+    assert fault.region == (0, 0, 640, 360) and 0.0 < fault.score <= 1.0
+    assert fault.evidence_ref == f"cam-{scene.value}/{len(history) - 1}"
     assert not {FindingKind.FIRE, FindingKind.SMOKE} & _kinds(history[-1], confirmed_only=True)
 
 
@@ -178,7 +182,7 @@ def test_offline_samples_are_confirmed_k_of_n() -> None:
         findings, state = record_failure(FindingKind.OFFLINE, state, NOON + timedelta(seconds=10 * i), CONFIG)
         confirmed.append(findings[0].confirmed)
     assert confirmed == [False, False, True, True]
-    with pytest.raises(ValueError, match="kind="):
+    with pytest.raises(AnalysisError, match="kind='fire'"):
         record_failure(FindingKind.FIRE, state, NOON, CONFIG)
 
 

@@ -61,3 +61,17 @@ def test_missing_file_names_the_path(tmp_path) -> None:
     missing = tmp_path / "nope.jpg"
     with pytest.raises(UndecodableFrame, match="nope.jpg"):
         read_frame(missing)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=600), st.integers(0, 599), st.binary(min_size=1, max_size=8))
+def test_any_bytes_decode_or_raise_the_documented_error(noise: bytes, cut: int, patch: bytes) -> None:
+    """Fuzz: random bytes, and a real JPEG truncated or patched, give a Frame or UndecodableFrame."""
+    jpeg = _jpeg(64, 48)
+    cut = min(cut, len(jpeg) - 1)
+    for data in (noise, jpeg[:cut], jpeg[:cut] + patch + jpeg[cut + len(patch):]):
+        try:
+            frame = decode_frame(data)
+        except UndecodableFrame:
+            continue
+        assert frame.pixels.ndim == 3 and frame.pixels.shape[2] == 3 and frame.pixels.dtype == np.uint8

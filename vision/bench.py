@@ -1,7 +1,8 @@
 """``amur bench vision``: decode + analysis frames/s against decode alone, one core and two.
 
-Frames are JPEGs rendered by the simulated fleet (natural-looking scenes at
-640x360 and 1280x720). Every figure comes from the same run on the same frames:
+Frames are JPEGs rendered by the simulated fleet (``--source fleet``) or real
+photos of the labelled set re-encoded at each size (``--source photos``), at
+640x360 and 1280x720. Every figure comes from the same run on the same frames:
 
 - ``decode full``: ``cv2.imdecode`` at full resolution (what a naive sampler does);
 - ``decode reduced``: :func:`decode_frame` (libjpeg scales by 1/2 or 1/4 in the IDCT);
@@ -50,44 +51,77 @@ def fleet_jpegs(width: int, height: int, count: int, seed: int = 1) -> list[byte
     return frames
 
 
-def _loop(mode: str, jpegs: list[bytes], seconds: float) -> float:
-    """Frames/s of one mode in this process for about ``seconds``."""
-    cv2.setNumThreads(1)
+def photo_jpegs(width: int, height: int, count: int) -> list[bytes]:
+    """``count`` real photos of the labelled set, resized to one size and re-encoded (quality 80).
+
+    Real pictures carry more detail and noise than rendered scenes, so they decode slower.
+    """
+    from vision.analysis.dataset import DEFAULT_DATASET_DIR, load_dataset
+
+    images = load_dataset(DEFAULT_DATASET_DIR)
+    picked = images[:: max(1, len(images) // count)][:count]
+    frames = []
+    for image in picked:
+        pixels = cv2.resize(cv2.imread(str(image.path), cv2.IMREAD_COLOR), (width, height), interpolation=cv2.INTER_AREA)
+        frames.append(cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
+    return frames
+
+
+def _steps(jpegs: list[bytes]) -> dict[str, Callable[[int], None]]:
+    """One call per mode that processes frame ``i`` (cycling through ``jpegs``)."""
     config = AnalysisConfig()
-    step: Callable[[bytes, int], None]
-    if mode == "decode full":
-        def step(data: bytes, i: int) -> None:
-            cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    elif mode == "decode reduced":
-        def step(data: bytes, i: int) -> None:
-            decode_frame(data, target_width=config.decode_width)
-    else:
-        model = FireSmokeModel.load()
-        states = [CameraState() for _ in jpegs]
+    model = FireSmokeModel.load()
+    states = [CameraState() for _ in jpegs]
 
-        def step(data: bytes, i: int) -> None:
-            camera = i % len(jpegs)
-            now = _START + timedelta(seconds=10 * i)
-            _, states[camera] = analyse_frame(decode_frame(data, target_width=config.decode_width), states[camera], now, config, model)
-    for i in range(min(len(jpegs), 20)):  # warm-up
-        step(jpegs[i % len(jpegs)], i)
-    done, begin = 0, time.perf_counter()
-    while time.perf_counter() - begin < seconds:
-        step(jpegs[done % len(jpegs)], done)
-        done += 1
-    return done / (time.perf_counter() - begin)
+    def full(i: int) -> None:
+        cv2.imdecode(np.frombuffer(jpegs[i % len(jpegs)], np.uint8), cv2.IMREAD_COLOR)
+
+    def reduced(i: int) -> None:
+        decode_frame(jpegs[i % len(jpegs)], target_width=config.decode_width)
+
+    def analysed(i: int) -> None:
+        camera = i % len(jpegs)
+        frame = decode_frame(jpegs[camera], target_width=config.decode_width)
+        now = _START + timedelta(seconds=10 * i)
+        _, states[camera] = analyse_frame(frame, states[camera], now, config, model)
+
+    return dict(zip(MODES, (full, reduced, analysed)))
 
 
-def _worker(args: tuple[str, list[bytes], float]) -> float:
-    return _loop(*args)
+def _interleaved(jpegs: list[bytes], seconds: float) -> dict[str, float]:
+    """Frames/s of every mode in this process, measured in alternating slices of 0.2 s.
+
+    Alternating spreads any load from other processes evenly over the modes, so the
+    ratios stay fair on a shared machine even when the absolute figures move.
+    """
+    cv2.setNumThreads(1)
+    steps = _steps(jpegs)
+    for step in steps.values():  # warm-up
+        for i in range(len(jpegs)):
+            step(i)
+    done = dict.fromkeys(MODES, 0)
+    spent = dict.fromkeys(MODES, 0.0)
+    while min(spent.values()) < seconds:
+        for mode, step in steps.items():
+            begin = time.perf_counter()
+            while time.perf_counter() - begin < 0.2:
+                step(done[mode])
+                done[mode] += 1
+            spent[mode] += time.perf_counter() - begin
+    return {mode: done[mode] / spent[mode] for mode in MODES}
 
 
-def measure(mode: str, jpegs: list[bytes], seconds: float, processes: int) -> float:
-    """Total frames/s of ``processes`` processes running ``mode`` side by side."""
+def _worker(args: tuple[list[bytes], float]) -> dict[str, float]:
+    return _interleaved(*args)
+
+
+def measure(jpegs: list[bytes], seconds: float, processes: int) -> dict[str, float]:
+    """Total frames/s per mode of ``processes`` processes running side by side."""
     if processes == 1:
-        return _loop(mode, jpegs, seconds)
+        return _interleaved(jpegs, seconds)
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        return sum(pool.map(_worker, [(mode, jpegs, seconds)] * processes))
+        results = pool.map(_worker, [(jpegs, seconds)] * processes)
+    return {mode: sum(r[mode] for r in results) for mode in MODES}
 
 
 def main(argv: list[str]) -> int:
@@ -95,15 +129,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
     parser.add_argument("--frames", type=int, default=16, help="distinct frames per size")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--source", choices=("fleet", "photos"), default="fleet",
+                        help="rendered fleet frames, or real photos of the labelled set (needs ../shared/datasets)")
     args = parser.parse_args(argv)
-    print(f"amur bench vision: {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, {args.seconds:g} s per figure")
+    make_jpegs = fleet_jpegs if args.source == "fleet" else photo_jpegs
+    print(f"amur bench vision: {args.source} frames, {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, {args.seconds:g} s per figure")
     print("| size | processes | decode full (f/s) | decode reduced (f/s) | decode + analysis (f/s) | analysis ms/frame | reduced decode ms/frame | full decode ms/frame |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     verdicts = []
     for width, height in SIZES:
-        jpegs = fleet_jpegs(width, height, args.frames)
+        jpegs = make_jpegs(width, height, args.frames)
         for processes in args.processes:
-            rates = {mode: measure(mode, jpegs, args.seconds, processes) for mode in MODES}
+            rates = measure(jpegs, args.seconds, processes)
             per_process = {mode: rate / processes for mode, rate in rates.items()}
             reduced_ms = 1000 / per_process["decode reduced"]
             full_ms = 1000 / per_process["decode full"]

@@ -26,6 +26,9 @@ from vision.sources.outcome import Fetched, FetchOutcome
 
 THUMB_WIDTH = 320
 THUMB_QUALITY = 70
+RIVERSIDE_WATER_ROI = (0.0, 0.36, 1.0, 0.14)
+"""Region (x, y, w, h as shares of the frame) a river-bank camera watches for rising water: the band
+just above its normal water line. A default per scene until the registry carries one per camera."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,10 +64,13 @@ class FrameAnalyser:
     network is not safe to run from two threads at once), one analysis state per camera."""
 
     def __init__(self, load_model: Callable[[], FireSmokeModel], evidence: EvidenceStore,
-                 config: AnalysisConfig = AnalysisConfig()) -> None:
+                 config: AnalysisConfig = AnalysisConfig(), *, riverside: frozenset[str] = frozenset(),
+                 water_roi: tuple[float, float, float, float] = RIVERSIDE_WATER_ROI) -> None:
         self.load_model = load_model
         self.evidence = evidence
         self.config = config
+        self.riverside = riverside
+        self.water_config = replace(config, water_roi=water_roi)
         self.states: dict[str, CameraState] = {}
         self._local = threading.local()
 
@@ -95,8 +101,9 @@ class FrameAnalyser:
         except UndecodableFrame:
             return self._failure(camera_id, FetchOutcome.CORRUPT, at)
         width, height = jpeg_dimensions(fetched.data) or frame.original_size
+        config = self.water_config if camera_id in self.riverside else self.config
         findings, self.states[camera_id] = analyse_frame(frame, self.states.get(camera_id, CameraState()), at,
-                                                         self.config, self.model)
+                                                         config, self.model)
         image_ref = None
         if keeps_evidence(findings):
             self.evidence.save(ref, fetched.data, started)

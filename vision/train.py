@@ -22,9 +22,10 @@ import numpy as np
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.dataset import DEFAULT_DATASET_DIR, LabelledImage, load_dataset, split_held_out
 from vision.analysis.evaluation import evaluate, features_of, frame_features
-from vision.analysis.features import FEATURE_NAMES
-from vision.analysis.synthetic import EVAL_VARIANTS, TRAIN_VARIANTS, synthetic_frames
+from vision.analysis.features import FEATURE_NAMES, FIRE_SHARE, SMOKE_SHARE
+from vision.analysis.metrics import score_detections
 from vision.analysis.model import DEFAULT_MODEL_PATH, FireSmokeModel, card_path
+from vision.analysis.synthetic import EVAL_VARIANTS, TRAIN_VARIANTS, synthetic_frames
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,6 @@ _ALPHAS = (1e-2, 1e-1, 1.0)
 _FOLDS = 5
 _SYNTHETIC_PER_CASE = 6
 """Rendered frames per scene x panorama variant x (nothing, flame, smoke)."""
-_FIRE_SHARE = FEATURE_NAMES.index("fire_frac")
-_SMOKE_SHARE = FEATURE_NAMES.index("smoke_frac")
 
 
 def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
@@ -137,9 +136,7 @@ def fit(x: np.ndarray, y: np.ndarray, groups: list[str], seed: int) -> tuple[Net
 
 
 def _f1(flagged: np.ndarray, truth: np.ndarray) -> float:
-    tp = float(np.sum(flagged & truth))
-    total = flagged.sum() + truth.sum()
-    return 2 * tp / total if total else 0.0
+    return score_detections(flagged.tolist(), truth.tolist()).f1
 
 
 def export_onnx(network: Network, path: Path) -> None:
@@ -194,8 +191,8 @@ def train(dataset: Path, out: Path, seed: int, limit: int | None = None) -> str:
         "fire_threshold": fire_cut,
         "smoke_threshold": smoke_cut,
         # The colour rule's one parameter, tuned on the real training photos (its best case there).
-        "baseline_fire_frac": best_threshold(x[:real, _FIRE_SHARE], y[:real, 0] > 0),
-        "baseline_smoke_frac": best_threshold(x[:real, _SMOKE_SHARE], y[:real, 1] > 0),
+        "baseline_fire_frac": best_threshold(x[:real, FIRE_SHARE], y[:real, 0] > 0),
+        "baseline_smoke_frac": best_threshold(x[:real, SMOKE_SHARE], y[:real, 1] > 0),
         "work_width": config.work_width,
         "seed": seed,
         "training_images": len(training),

@@ -13,14 +13,17 @@ ticks every area (escalation, hysteresis, expiry) on the worker clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Union
 
 import aiohttp
+import msgspec
 
 from stream import schemas, topics
+from stream.agents.deadletter import send_dead_letter
 from stream.audit import AuditLog, audit_path
 from stream.errors import AmurError, InvalidEvent
 from stream.incidents import evidence
@@ -58,23 +61,19 @@ def register(rt: Any) -> None:
                      key_type=bytes, value_type=bytes)
 
     async def dead_letter(spec: topics.TopicSpec, payload: bytes, exc: InvalidEvent) -> None:
-        rt.metrics.count(spec.name, Counted.DEAD_LETTERED)
-        letter = schemas.DeadLetter(source=SOURCE, event_time=datetime.now(timezone.utc), topic=rt.topic_name(spec),
-                                    reason=exc.reason, field=exc.field, value=exc.value,
-                                    raw=payload.decode("utf-8", "replace"))
-        await rt.topic(topics.DEAD_LETTER).send(key=SOURCE.encode(), value=schemas.encode(letter))
+        await send_dead_letter(rt, spec, payload, exc, SOURCE)
 
     def route(spec: topics.TopicSpec, kind: type, normalise: Callable[[Any], list[Any]]) -> None:
         async def router(stream: Any) -> None:
             async for payload in stream:
                 try:
-                    found = normalise(schemas.decode(kind, payload))
+                    keyed = [(_area_of(item), item) for item in normalise(schemas.decode(kind, payload))]
                 except InvalidEvent as exc:
                     await dead_letter(spec, payload, exc)
                     continue
                 rt.metrics.count(spec.name, Counted.ACCEPTED)
-                for item in found:
-                    await inputs.send(key=_area_of(item).encode(), value=schemas.encode(item))
+                for key, item in keyed:
+                    await inputs.send(key=key.encode(), value=schemas.encode(item))
 
         router.__name__ = router.__qualname__ = f"route_{spec.name.replace('.', '_')}_to_incidents"
         app.agent(rt.topic(spec), name=router.__name__)(router)
@@ -127,13 +126,12 @@ def register(rt: Any) -> None:
                     await rt.topic(topics.CAMERA_PRIORITY).send(key=priority.camera_id.encode(),
                                                                 value=schemas.encode(priority))
 
-    if settings.incident_tick_s > 0:
-        @app.timer(interval=settings.incident_tick_s, on_leader=True, name="tick_incident_areas")
-        async def tick_incident_areas() -> None:
-            now = datetime.now(timezone.utc)
-            for key in area_keys():
-                ping = IncidentTick(source=SOURCE, event_time=now, area_key=key)
-                await inputs.send(key=key.encode(), value=schemas.encode(ping))
+    @app.timer(interval=settings.incident_tick_s, on_leader=True, name="tick_incident_areas")
+    async def tick_incident_areas() -> None:
+        now = datetime.now(timezone.utc)  # the worker clock, at the edge; decisions take it as input
+        for key in area_keys():
+            ping = IncidentTick(source=SOURCE, event_time=now, area_key=key)
+            await inputs.send(key=key.encode(), value=schemas.encode(ping))
 
     audit = AuditLog(audit_path(settings))
 
@@ -149,23 +147,24 @@ def register(rt: Any) -> None:
     @app.agent(rt.topic(topics.INCIDENTS), name="notify_responders")
     async def notify_responders(stream: Any) -> None:
         async with aiohttp.ClientSession() as session:
+
+            async def send_one(changed: schemas.IncidentChanged, pending: schemas.Notification) -> None:
+                contact = directory.contact(pending.contact)
+                if contact is None:
+                    result = msgspec.structs.replace(pending, status="failed", detail="contact not in the directory")
+                else:
+                    result = await deliver(session, contact, changed, pending, retry)
+                sent[pending.notification_id.encode()] = schemas.encode(result)
+                status = NotificationStatus(source=SOURCE, event_time=changed.event_time,
+                                            area_key=changed.area_key or "", incident_id=changed.incident_id,
+                                            notification=result)
+                await inputs.send(key=status.area_key.encode(), value=schemas.encode(status))
+
             async for payload in stream:
                 changed = schemas.decode(schemas.IncidentChanged, payload)
-                for pending in changed.notifications:
-                    key = pending.notification_id.encode()
-                    if pending.status != "pending" or sent.get(key) is not None:
-                        continue
-                    contact = directory.contact(pending.contact)
-                    if contact is None:
-                        result = schemas.Notification(**{**schemas.to_builtins(pending), "status": "failed",
-                                                          "detail": "contact not in the directory"})
-                    else:
-                        result = await deliver(session, contact, changed, pending, retry)
-                    sent[key] = schemas.encode(result)
-                    status = NotificationStatus(source=SOURCE, event_time=changed.event_time,
-                                                area_key=changed.area_key or "", incident_id=changed.incident_id,
-                                                notification=result)
-                    await inputs.send(key=status.area_key.encode(), value=schemas.encode(status))
+                due = [n for n in changed.notifications
+                       if n.status == "pending" and sent.get(n.notification_id.encode()) is None]
+                await asyncio.gather(*(send_one(changed, pending) for pending in due))  # contacts in parallel
 
 
 def _area_of(item: Any) -> str:

@@ -72,7 +72,8 @@ def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
             by_cell.setdefault(cell, []).append(target.camera_id)
     FireSmokeModel.load()  # fail at start-up, not in the first frame, if the model is missing
     analyser = FrameAnalyser(FireSmokeModel.load,
-                             EvidenceStore(settings.vision_evidence_dir, settings.vision_evidence_max_mb * 1024 * 1024))
+                             EvidenceStore(settings.vision_evidence_dir, settings.vision_evidence_max_mb * 1024 * 1024),
+                             riverside=frozenset(c.camera_id for c in cameras if c.scene == "river"))
     thumbnails = aioredis.Redis.from_url(rt.redis_url()) if settings.redis_url else None
     return Sampler(settings, targets, _Outputs(rt), rt.metrics, thumbnails, analyser=analyser), by_cell
 
@@ -147,6 +148,10 @@ def register(rt: Any) -> None:
     async def own_cameras(sender: Any, assigned: Any, **_: Any) -> None:
         owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == priority_name}
         sampler.assign([c for c, p in partition_of.items() if p in owned], time.time())
+
+    if not settings.vision_sampling:
+        log.info("camera sampling is off in this worker (AMUR_VISION_SAMPLING=false)")
+        return
 
     @app.service
     class SamplerService(mode.Service):

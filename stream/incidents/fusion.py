@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import msgspec
 
@@ -34,8 +35,11 @@ class Outcome:
     changes: tuple[Incident, ...] = ()
 
 
-def replace(incident: Incident, **fields: object) -> Incident:
-    return msgspec.structs.replace(incident, **fields)
+S = TypeVar("S", Incident, Area)
+
+
+def replace(struct: S, **fields: object) -> S:
+    return msgspec.structs.replace(struct, **fields)
 
 
 def advance(clock: datetime | None, when: datetime) -> datetime:
@@ -47,7 +51,7 @@ def publish(incident: Incident, change: str, now: datetime, policy: Policy, reci
     """A new revision: bump, stamp, issue a CAP reference and notifications where the change calls for them."""
     revision = incident.revision + 1 if bump else incident.revision
     out = replace(incident, change=change, revision=revision, updated_at=now, command_id=None, refusal=None,
-                   **fields)
+                  **fields)
     if change in CAP_CHANGES:
         ref = cap_reference(policy.cap_sender, f"{out.incident_id}.r{out.revision}", now, policy.zone)
         out = replace(out, cap_refs=out.cap_refs + (ref,))
@@ -99,7 +103,7 @@ def _settle_colour(incident: Incident, now: datetime, policy: Policy) -> tuple[C
 
 
 def recolour(incident: Incident, now: datetime, policy: Policy, recipients: Recipients,
-              change: str | None) -> Incident | None:
+             change: str | None) -> Incident | None:
     """Apply the colour rule; returns the published revision, or None if nothing visible changed."""
     colour, since, cleared = _settle_colour(incident, now, policy)
     if cleared:
@@ -120,10 +124,9 @@ def observe(area: Area, observed: EvidenceObserved, places: PlaceIndex, policy: 
     ref = observed.evidence
     now = advance(area.clock, observed.event_time)
     area = replace(area, clock=now)
-    holder = next((i for i in reversed(area.incidents) if i.evidence_by_id(ref.evidence_id)), None)
-    if holder is not None:
-        known = holder.evidence_by_id(ref.evidence_id)
-        assert known is not None
+    held = next(((i, known) for i in reversed(area.incidents) if (known := i.evidence_by_id(ref.evidence_id))), None)
+    if held is not None:
+        holder, known = held
         if ref.event_time <= known.event_time:
             return Outcome(area)  # replay or out of order: already counted
         if holder.state not in FINAL_STATES:
@@ -135,6 +138,8 @@ def observe(area: Area, observed: EvidenceObserved, places: PlaceIndex, policy: 
     target = _merge_target(area, ref, now, places, policy)
     if target is not None:
         return _update_evidence(area, target, ref, now, places, policy, recipients)
+    if ref.colour.rank < policy.raise_floor.get(ref.kind, Colour.BLUE).rank:
+        return Outcome(area)  # supporting evidence only: too weak to raise an incident by itself
     return _raise(area, observed, now, places, policy, recipients)
 
 
@@ -158,14 +163,14 @@ def _update_evidence(area: Area, incident: Incident, ref: EvidenceRef, now: date
     evidence = (incident.evidence + (ref,)) if added else tuple(
         ref if e.evidence_id == ref.evidence_id else e for e in incident.evidence)
     updated = replace(incident, evidence=evidence, last_evidence_at=max(incident.last_evidence_at, ref.event_time),
-                       last_activity_at=incident.last_activity_at if ref.colour is Colour.GREEN else now,
-                       cameras=_cameras(evidence, places, policy))
+                      last_activity_at=incident.last_activity_at if ref.colour is Colour.GREEN else now,
+                      cameras=_cameras(evidence, places, policy))
     updated = replace(updated, title=_title(updated, places))
     change = "extended" if updated.cells != old_cells else ("evidence_added" if added else None)
     published = recolour(updated, now, policy, recipients, change)
     final = published or updated
-    return Outcome(with_incident(area, final), (final,) if published is not None and final.revision != incident.revision
-                   else ())
+    visible = published is not None and final.revision != incident.revision
+    return Outcome(with_incident(area, final), (final,) if visible else ())
 
 
 def _raise(area: Area, observed: EvidenceObserved, now: datetime, places: PlaceIndex, policy: Policy,

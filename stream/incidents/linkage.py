@@ -17,6 +17,6 @@ def camera_priorities(incident: IncidentChanged, source: str) -> list[CameraPrio
         return []
     closed = incident.state in FINAL_STATES
     priority = 0.0 if closed else PRIORITY[incident.colour]
-    reason = f"incident {incident.incident_id} {'closed' if closed else incident.colour.value}"
+    reason = f"incident {incident.incident_id}"  # one claim per incident: replaced on each change, 0 withdraws it
     return [CameraPriority(source=source, event_time=incident.event_time, camera_id=camera, priority=priority,
                            reason=reason) for camera in incident.cameras]

@@ -104,6 +104,9 @@ class Policy:
     older than this (against the area's clock) raises nothing."""
     auto_resolve: bool = True
     max_cameras: int = 8
+    raise_floor: Mapping[str, Colour] = field(default_factory=lambda: {"cell_risk": Colour.ORANGE})
+    """Evidence kind -> lowest colour at which it raises an incident by itself (below: it only joins one).
+    A modelled risk is not an event: a yellow risk only supports an incident that observations raised."""
     cap_sender: str = "amur@heihe.local"
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     drill: bool = False
@@ -162,6 +165,7 @@ def policy_from_settings(settings: "Settings") -> Policy:
         retain_closed=seconds(settings.incident_retain_closed_s),
         auto_resolve=settings.incident_auto_resolve,
         max_cameras=settings.incident_max_cameras,
+        raise_floor={"cell_risk": Colour(settings.incident_risk_raise_colour)},
         cap_sender=settings.cap_sender,
         zone=ZoneInfo(settings.cap_timezone),
         drill=settings.drill_id is not None,

@@ -19,12 +19,12 @@ import numpy as np
 from stream.schemas import FindingKind
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import Frame
+from vision.analysis.errors import AnalysisError
 from vision.analysis.image import Box, ImageAnalysis, analyse_image
 from vision.analysis.model import FireSmokeModel
 from vision.analysis.scene import (
-    COLOUR_THUMB_SIZE,
+    BASELINE_SIZE,
     area_change,
-    colour_thumbnail,
     changed_share,
     masked_motion,
     mean_abs_difference,
@@ -33,7 +33,17 @@ from vision.analysis.scene import (
     structure_correlation,
     thumbnail,
 )
-from vision.analysis.state import Baseline, CameraState, pack, push_history, seen_count, unpack, unpack_colour, with_sample
+from vision.analysis.state import (
+    Baseline,
+    CameraState,
+    pack_exact,
+    push_history,
+    seen_count,
+    unpack,
+    unpack_exact,
+    unpack_share,
+    with_sample,
+)
 
 HAZARDS = (FindingKind.FIRE, FindingKind.SMOKE, FindingKind.WATER_RISE)
 FRAME_FAULTS = (
@@ -57,21 +67,27 @@ class Finding:
     confirmed: bool
     """Seen in at least k of the last n samples of this camera."""
     region: Box | None
-    """x, y, w, h in original-frame pixels (None for whole-frame faults)."""
+    """x, y, w, h in original-frame pixels; the whole frame for frame faults; None when there was no frame."""
     evidence_ref: str | None
 
 
 @dataclass(frozen=True)
 class _Thumbs:
     gray: np.ndarray
-    edges: np.ndarray
+    """Luma at THUMB_SIZE (compared with the previous sample)."""
     fire: np.ndarray
     smoke: np.ndarray
+    """Flame- and smoke-coloured densities (0..1) at THUMB_SIZE."""
+    base_gray: np.ndarray
+    base_edges: np.ndarray
     colour: np.ndarray
+    """Luma, edges and BGR at BASELINE_SIZE (compared with the baseline)."""
 
 
-def _stored(thumb: np.ndarray) -> np.ndarray:
-    return thumb.astype(np.float16).astype(np.float32)
+def _whole(frame: Frame) -> Box:
+    """The region of a whole-frame finding: the full original frame."""
+    width, height = frame.original_size
+    return (0, 0, width, height)
 
 
 def _clip(value: float) -> float:
@@ -90,7 +106,14 @@ def _window(config: AnalysisConfig, kind: FindingKind) -> tuple[int, int]:
 
 
 def _hazards(
-    image: ImageAnalysis, thumbs: _Thumbs, previous: _Thumbs | None, baseline: Baseline | None, model: FireSmokeModel, frame: Frame, config: AnalysisConfig, night: bool
+    image: ImageAnalysis,
+    thumbs: _Thumbs,
+    previous: _Thumbs | None,
+    baseline: Baseline | None,
+    model: FireSmokeModel,
+    frame: Frame,
+    config: AnalysisConfig,
+    night: bool,
 ) -> dict[FindingKind, tuple[float, bool, Box | None]]:
     """Score, detected?, region of fire, smoke and water for this sample."""
     fire = image.fire_probability
@@ -101,39 +124,48 @@ def _hazards(
         contrast_drop = 0.0  # defocus lowers contrast everywhere; smoke only where it drifts
         if baseline is not None and baseline.edge_mean > 0 and not image.flags.blurred:
             # Edges relative to brightness, so dusk dimming the whole view is not a contrast drop.
-            then = baseline.edge_mean / max(1.0, float(unpack(baseline.gray).mean()))
-            now = float(thumbs.edges.mean()) / max(1.0, float(thumbs.gray.mean()))
+            then = baseline.edge_mean / max(1.0, float(unpack_exact(baseline.gray).mean()))
+            now = float(thumbs.base_edges.mean()) / max(1.0, float(thumbs.base_gray.mean()))
             contrast_drop = 2.0 * (1.0 - now / then)
         smoke *= _change_weight(max(motion, contrast_drop), config)
     else:  # no recent sample to compare: no evidence of flicker or drift yet
         fire *= config.static_weight
         smoke *= config.static_weight
+    whole = _whole(frame)
     out = {
-        FindingKind.FIRE: (fire, fire >= model.card.fire_threshold, image.fire_region),
-        FindingKind.SMOKE: (smoke, smoke >= model.card.smoke_threshold, image.smoke_region),
+        FindingKind.FIRE: (fire, fire >= model.card.fire_threshold, image.fire_region or whole),
+        FindingKind.SMOKE: (smoke, smoke >= model.card.smoke_threshold, image.smoke_region or whole),
     }
-    baseline_colour = unpack_colour(baseline.colour) if baseline is not None else None
+    baseline_colour = unpack_exact(baseline.colour, channels=3) if baseline is not None else None
     if config.water_roi is not None and baseline_colour is not None and not night:
         share = changed_share(thumbs.colour, baseline_colour, config.water_roi, config.water_delta)
         width, height = frame.original_size
-        x0, y0, x1, y1 = roi_pixels(config.water_roi, COLOUR_THUMB_SIZE)
-        sx, sy = width / COLOUR_THUMB_SIZE[0], height / COLOUR_THUMB_SIZE[1]
+        x0, y0, x1, y1 = roi_pixels(config.water_roi, BASELINE_SIZE)
+        sx, sy = width / BASELINE_SIZE[0], height / BASELINE_SIZE[1]
         region = (round(x0 * sx), round(y0 * sy), round((x1 - x0) * sx), round((y1 - y0) * sy))
         out[FindingKind.WATER_RISE] = (share, share >= config.water_share, region)
     return out
 
 
-def _dark_run(image: ImageAnalysis, state: CameraState, now: datetime, recent: bool, config: AnalysisConfig) -> tuple[datetime | None, bool, bool]:
+def _dark_run(
+    image: ImageAnalysis, state: CameraState, now: datetime, recent: bool, config: AnalysisConfig
+) -> tuple[datetime | None, bool, bool]:
     """(dark since, began suddenly, is a fault): dusk is not a fault, lights going out is."""
     if not image.flags.dark:
         return None, False, False
     since = state.dark_since or now
-    sudden = state.dark_sudden or (state.dark_since is None and recent and state.luma is not None and state.luma >= config.night_luma)
+    was_lit = recent and state.luma is not None and state.luma >= config.night_luma
+    sudden = state.dark_sudden or (state.dark_since is None and was_lit)
     return since, sudden, sudden or (now - since).total_seconds() >= config.max_dark_s
 
 
 def _faults(
-    image: ImageAnalysis, thumbs: _Thumbs, previous: _Thumbs | None, baseline: Baseline | None, config: AnalysisConfig, dark_fault: bool
+    image: ImageAnalysis,
+    thumbs: _Thumbs,
+    previous: _Thumbs | None,
+    baseline: Baseline | None,
+    config: AnalysisConfig,
+    dark_fault: bool,
 ) -> dict[FindingKind, tuple[float, bool]]:
     """Score and detected? of each frame fault for this sample."""
     m, flags = image.health, image.flags
@@ -151,16 +183,26 @@ def _faults(
         diff = mean_abs_difference(thumbs.gray, previous.gray)
         out[FindingKind.FROZEN] = (1.0 - diff / (10 * config.frozen_max_diff), diff <= config.frozen_max_diff)
     if baseline is not None and not (flags.night or flags.dark or flags.covered):
-        correlation = structure_correlation(thumbs.edges, unpack(baseline.edges))
-        shift = shift_share(thumbs.gray, unpack(baseline.gray))
+        correlation = structure_correlation(thumbs.base_edges, unpack_exact(baseline.edges))
+        shift = shift_share(thumbs.base_gray, unpack_exact(baseline.gray))
         moved = correlation < config.moved_correlation or shift > config.moved_shift
         out[FindingKind.MOVED] = (max(1.0 - correlation, shift / config.moved_shift / 2), moved)
     return {kind: (_clip(score), bool(detected)) for kind, (score, detected) in out.items()}
 
 
-def _learn(baseline: Baseline | None, thumbs: _Thumbs, sharpness: float, config: AnalysisConfig, hold: bool, dt_s: float) -> Baseline:
+def _learn(
+    baseline: Baseline | None, thumbs: _Thumbs, sharpness: float, config: AnalysisConfig, hold: bool, dt_s: float
+) -> Baseline:
     """The baseline after this sample: EMA of healthy samples, held while something is detected."""
-    fresh = Baseline(1, pack(thumbs.gray), pack(thumbs.edges), sharpness, float(thumbs.edges.mean()), 0, pack(thumbs.colour))
+    edge_mean = float(thumbs.base_edges.mean())
+    fresh = Baseline(
+        samples=1,
+        gray=pack_exact(thumbs.base_gray),
+        edges=pack_exact(thumbs.base_edges),
+        sharpness=sharpness,
+        edge_mean=edge_mean,
+        colour=pack_exact(thumbs.colour),
+    )
     if baseline is None:
         return fresh
     if hold:
@@ -169,19 +211,23 @@ def _learn(baseline: Baseline | None, thumbs: _Thumbs, sharpness: float, config:
     a = min(0.5, 1.0 - math.exp(-max(0.0, dt_s) / config.baseline_tau_s))
     return Baseline(
         samples=baseline.samples + 1,
-        gray=pack((1 - a) * unpack(baseline.gray) + a * thumbs.gray),
-        edges=pack((1 - a) * unpack(baseline.edges) + a * thumbs.edges),
+        gray=pack_exact((1 - a) * unpack_exact(baseline.gray) + a * thumbs.base_gray),
+        edges=pack_exact((1 - a) * unpack_exact(baseline.edges) + a * thumbs.base_edges),
         sharpness=(1 - a) * baseline.sharpness + a * sharpness,
-        edge_mean=(1 - a) * baseline.edge_mean + a * float(thumbs.edges.mean()),
-        colour=pack((1 - a) * unpack_colour(baseline.colour) + a * thumbs.colour) if baseline.colour else pack(thumbs.colour),
+        edge_mean=(1 - a) * baseline.edge_mean + a * edge_mean,
+        colour=pack_exact((1 - a) * unpack_exact(baseline.colour, channels=3) + a * thumbs.colour),
     )
 
 
 def _confirm(
-    state: CameraState, detections: dict[FindingKind, tuple[float, bool, Box | None]], ref: str | None, config: AnalysisConfig
+    state: CameraState,
+    detections: dict[FindingKind, tuple[float, bool, Box | None]],
+    ref: str | None,
+    config: AnalysisConfig,
 ) -> tuple[tuple[Finding, ...], tuple[tuple[FindingKind, int], ...]]:
     windows = {kind: _window(config, kind) for kind in detections}
-    history = push_history(state.history, {k: d for k, (_, d, _) in detections.items()}, {k: n for k, (_, n) in windows.items()})
+    observed = {kind: seen for kind, (_, seen, _) in detections.items()}
+    history = push_history(state.history, observed, {kind: n for kind, (_, n) in windows.items()})
     bits = dict(history)
     findings = tuple(
         Finding(kind, round(score, 4), seen_count(bits.get(kind, 0)) >= windows[kind][0], region, ref)
@@ -202,15 +248,16 @@ def analyse_frame(
     image = analyse_image(frame, model, config)
     planes = image.planes
     thumbs = _Thumbs(  # at storage precision, so an identical frame compares as identical
-        gray=_stored(thumbnail(planes.gray)),
-        edges=_stored(thumbnail(planes.edges)),
-        fire=_stored(thumbnail(planes.fire.view(np.uint8))),
-        smoke=_stored(thumbnail(planes.smoke.view(np.uint8))),
-        colour=_stored(colour_thumbnail(planes.bgr)),
+        gray=thumbnail(planes.gray).astype(np.float16).astype(np.float32),
+        fire=np.rint(thumbnail(planes.fire.view(np.uint8)) * 255) / 255,
+        smoke=np.rint(thumbnail(planes.smoke.view(np.uint8)) * 255) / 255,
+        base_gray=thumbnail(planes.gray, BASELINE_SIZE),
+        base_edges=thumbnail(planes.edges, BASELINE_SIZE),
+        colour=thumbnail(planes.bgr, BASELINE_SIZE),
     )
     previous = None
     if state.seen_at is not None and state.gray and 0 <= (now - state.seen_at).total_seconds() <= config.max_gap_s:
-        previous = _Thumbs(unpack(state.gray), thumbs.edges, unpack(state.fire), unpack(state.smoke), thumbs.colour)
+        previous = replace(thumbs, gray=unpack(state.gray), fire=unpack_share(state.fire), smoke=unpack_share(state.smoke))
     baseline = state.baseline if state.baseline and state.baseline.samples >= config.baseline_min_samples else None
     flags = image.flags
     night = flags.night or flags.dark
@@ -220,7 +267,7 @@ def analyse_frame(
     faults = _faults(image, thumbs, previous, baseline, config, dark_fault)
     if unusable:
         faults = {k: v for k, v in faults.items() if k in (FindingKind.DARK, FindingKind.OVEREXPOSED, FindingKind.COVERED)}
-    detections.update({kind: (score, seen, None) for kind, (score, seen) in faults.items()})
+    detections.update({kind: (score, seen, _whole(frame)) for kind, (score, seen) in faults.items()})
     detections.update({kind: (0.0, False, None) for kind in SAMPLE_FAULTS})
     findings, history = _confirm(state, detections, frame.ref, config)
     anything = any(seen for _, seen, _ in detections.values())
@@ -242,7 +289,7 @@ def record_failure(
 ) -> tuple[tuple[Finding, ...], CameraState]:
     """A sample that gave no frame (OFFLINE: no answer or timeout; CORRUPT: bytes that do not decode)."""
     if kind not in SAMPLE_FAULTS:
-        raise ValueError(f"record_failure takes OFFLINE or CORRUPT, got kind={kind!r}")
+        raise AnalysisError(f"record_failure takes OFFLINE or CORRUPT, got kind={kind.value!r}")
     detections = {k: (1.0 if k is kind else 0.0, k is kind, None) for k in SAMPLE_FAULTS}
     findings, history = _confirm(state, detections, ref, config)
     return findings, replace(state, history=history)

@@ -68,7 +68,7 @@ class AnalysisConfig:
     """... share of edge pixels below this."""
     frozen_max_diff: float = 0.1
     """Frozen: mean absolute difference (grey levels) of the thumbnail vs the previous sample."""
-    moved_correlation: float = 0.35
+    moved_correlation: float = 0.5
     """Moved: structure correlation with the baseline below this, or ..."""
     moved_shift: float = 0.12
     """... a shift against the baseline larger than this share of the frame."""

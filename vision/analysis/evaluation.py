@@ -10,13 +10,11 @@ import numpy as np
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.dataset import LabelledImage
 from vision.analysis.decode import decode_frame, read_frame
-from vision.analysis.features import FEATURE_NAMES
+from vision.analysis.features import FEATURE_NAMES, FIRE_SHARE, SMOKE_SHARE
 from vision.analysis.image import image_features
 from vision.analysis.metrics import DetectionScores, score_detections
 from vision.analysis.model import FireSmokeModel
 
-_FIRE_SHARE = FEATURE_NAMES.index("fire_frac")
-_SMOKE_SHARE = FEATURE_NAMES.index("smoke_frac")
 
 
 @dataclass(frozen=True)
@@ -62,8 +60,8 @@ def evaluate(model: FireSmokeModel, truth: Sequence[tuple[bool, bool]], features
     probabilities = model.predict(features) if len(truth) else np.zeros((0, 2))
     return Evaluation(
         images=len(truth),
-        baseline_fire=score_detections(list(features[:, _FIRE_SHARE] >= card.baseline_fire_frac), fire_truth),
-        baseline_smoke=score_detections(list(features[:, _SMOKE_SHARE] >= card.baseline_smoke_frac), smoke_truth),
+        baseline_fire=score_detections(list(features[:, FIRE_SHARE] >= card.baseline_fire_frac), fire_truth),
+        baseline_smoke=score_detections(list(features[:, SMOKE_SHARE] >= card.baseline_smoke_frac), smoke_truth),
         model_fire=score_detections(list(probabilities[:, 0] >= card.fire_threshold), fire_truth),
         model_smoke=score_detections(list(probabilities[:, 1] >= card.smoke_threshold), smoke_truth),
     )

@@ -40,6 +40,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"chroma_r{r}_g{g}" for r in range(3) for g in range(3)),
 )
 _TILES = 4
+FIRE_SHARE = FEATURE_NAMES.index("fire_frac")
+"""Index of the flame-coloured share of the frame (the colour-rule baseline's score)."""
+SMOKE_SHARE = FEATURE_NAMES.index("smoke_frac")
+"""Index of the smoke-coloured share of the frame."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,13 +13,11 @@ import numpy as np
 
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import Frame
-from vision.analysis.features import FEATURE_NAMES, Planes, feature_vector, planes_of, work_image
+from vision.analysis.features import FIRE_SHARE, SMOKE_SHARE, Planes, feature_vector, planes_of, work_image
 from vision.analysis.health import HealthFlags, HealthMetrics, health_flags, health_metrics
 from vision.analysis.model import FireSmokeModel
 
 Box = tuple[int, int, int, int]
-_FIRE_SHARE = FEATURE_NAMES.index("fire_frac")
-_SMOKE_SHARE = FEATURE_NAMES.index("smoke_frac")
 _MIN_BLOB = 3
 """Working-size pixels a colour blob needs to count towards a region."""
 
@@ -75,8 +73,8 @@ def analyse_image(frame: Frame, model: FireSmokeModel, config: AnalysisConfig = 
     return ImageAnalysis(
         fire_probability=fire_p,
         smoke_probability=smoke_p,
-        fire_colour_share=float(features[_FIRE_SHARE]),
-        smoke_colour_share=float(features[_SMOKE_SHARE]),
+        fire_colour_share=float(features[FIRE_SHARE]),
+        smoke_colour_share=float(features[SMOKE_SHARE]),
         fire_region=region_of(planes.fire, to_original) if fire_p >= card.fire_threshold / 2 else None,
         smoke_region=region_of(planes.smoke, to_original) if smoke_p >= card.smoke_threshold / 2 else None,
         health=metrics,

@@ -10,14 +10,14 @@ import cv2
 import numpy as np
 
 THUMB_SIZE = (64, 36)
-"""(width, height) of the thumbnails kept per camera."""
-COLOUR_THUMB_SIZE = (32, 18)
-"""(width, height) of the colour (BGR) thumbnail the water test compares."""
+"""(width, height) of the previous sample's thumbnails (frozen, flicker, drift)."""
+BASELINE_SIZE = (32, 18)
+"""(width, height) of the baseline's luma, edge and colour (BGR) thumbnails."""
 
 
-def thumbnail(plane: np.ndarray) -> np.ndarray:
-    """A plane (uint8 or float) shrunk to :data:`THUMB_SIZE` as float32."""
-    return cv2.resize(plane.astype(np.float32), THUMB_SIZE, interpolation=cv2.INTER_AREA)
+def thumbnail(plane: np.ndarray, size: tuple[int, int] = THUMB_SIZE) -> np.ndarray:
+    """A plane or BGR image (uint8 or float) shrunk to ``size`` (w, h) as float32."""
+    return cv2.resize(plane.astype(np.float32), size, interpolation=cv2.INTER_AREA)
 
 
 def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -33,22 +33,14 @@ def structure_correlation(edges: np.ndarray, baseline_edges: np.ndarray) -> floa
     return float((a * b).sum()) / denominator if denominator > 1e-6 else 0.0
 
 
-_WINDOW = cv2.createHanningWindow(THUMB_SIZE, cv2.CV_32F)
-"""Hann window for phase correlation (a constant; never written)."""
-_WINDOW.flags.writeable = False
-
-
 def shift_share(gray: np.ndarray, baseline_gray: np.ndarray) -> float:
     """How far the view slid against the baseline (phase correlation), as a share of the frame size."""
-    (dx, dy), response = cv2.phaseCorrelate(baseline_gray.astype(np.float32), gray.astype(np.float32), _WINDOW)
+    height, width = gray.shape
+    window = cv2.createHanningWindow((width, height), cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(baseline_gray.astype(np.float32), gray.astype(np.float32), window)
     if response < 0.1:  # no clear peak: not a shift (the structure test covers a different scene)
         return 0.0
-    return max(abs(dx) / THUMB_SIZE[0], abs(dy) / THUMB_SIZE[1])
-
-
-def colour_thumbnail(bgr: np.ndarray) -> np.ndarray:
-    """A BGR image shrunk to :data:`COLOUR_THUMB_SIZE` as float32."""
-    return cv2.resize(bgr.astype(np.float32), COLOUR_THUMB_SIZE, interpolation=cv2.INTER_AREA)
+    return max(abs(dx) / width, abs(dy) / height)
 
 
 def changed_share(colour: np.ndarray, baseline_colour: np.ndarray, roi: tuple[float, float, float, float], delta: float) -> float:

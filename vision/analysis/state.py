@@ -1,7 +1,10 @@
 """Per-camera analysis state: small, frozen and serialisable (a stream table value).
 
-Thumbnails are stored as float16 bytes of :data:`~vision.analysis.scene.THUMB_SIZE`,
-so one camera's state is about 35 kB as JSON. ``history`` holds, per finding
+The previous sample's luma thumbnail is stored as float16 and its flame/smoke
+densities as uint8 (:data:`~vision.analysis.scene.THUMB_SIZE`); the baseline's
+thumbnails as float32 (:data:`~vision.analysis.scene.BASELINE_SIZE`), since a
+slow EMA moves them by less than float16 can resolve. One camera's state is
+about 28 kB as JSON. ``history`` holds, per finding
 kind, the last samples as bits (bit 0 = the latest sample) for k-of-n confirmation.
 """
 
@@ -16,27 +19,45 @@ import numpy as np
 
 from stream.schemas import FindingKind
 from vision.analysis.errors import AnalysisError
-from vision.analysis.scene import COLOUR_THUMB_SIZE, THUMB_SIZE
+from vision.analysis.scene import BASELINE_SIZE, THUMB_SIZE
 
 _EMPTY = b""
 
 
 def pack(thumb: np.ndarray) -> bytes:
+    """A previous-sample luma thumbnail as float16 bytes."""
     return thumb.astype(np.float16).tobytes()
 
 
 def unpack(data: bytes) -> np.ndarray | None:
-    """The float32 thumbnail stored in ``data``, or None when nothing is stored."""
+    """The float32 luma thumbnail stored by :func:`pack`, or None when nothing is stored."""
     if not data:
         return None
     return np.frombuffer(data, dtype=np.float16).astype(np.float32).reshape(THUMB_SIZE[1], THUMB_SIZE[0])
 
 
-def unpack_colour(data: bytes) -> np.ndarray | None:
-    """The float32 BGR colour thumbnail stored in ``data``, or None when nothing is stored."""
+def pack_share(density: np.ndarray) -> bytes:
+    """A 0..1 density thumbnail (share of flame- or smoke-coloured pixels) as uint8 bytes."""
+    return np.rint(np.clip(density, 0.0, 1.0) * 255).astype(np.uint8).tobytes()
+
+
+def unpack_share(data: bytes) -> np.ndarray | None:
     if not data:
         return None
-    return np.frombuffer(data, dtype=np.float16).astype(np.float32).reshape(COLOUR_THUMB_SIZE[1], COLOUR_THUMB_SIZE[0], 3)
+    return np.frombuffer(data, dtype=np.uint8).astype(np.float32).reshape(THUMB_SIZE[1], THUMB_SIZE[0]) / 255.0
+
+
+def pack_exact(thumb: np.ndarray) -> bytes:
+    """A baseline thumbnail as float32 bytes."""
+    return thumb.astype(np.float32).tobytes()
+
+
+def unpack_exact(data: bytes, channels: int = 1) -> np.ndarray | None:
+    """A baseline thumbnail (``channels`` 1: luma or edges, 3: BGR colour), or None when nothing is stored."""
+    if not data:
+        return None
+    shape = (BASELINE_SIZE[1], BASELINE_SIZE[0]) + ((channels,) if channels > 1 else ())
+    return np.frombuffer(data, dtype=np.float32).reshape(shape).copy()
 
 
 @dataclass(frozen=True)
@@ -141,4 +162,4 @@ def state_from_json(data: bytes) -> CameraState:
 
 
 def with_sample(state: CameraState, now: datetime, gray: np.ndarray, fire: np.ndarray, smoke: np.ndarray) -> CameraState:
-    return replace(state, seen_at=now, gray=pack(gray), fire=pack(fire), smoke=pack(smoke))
+    return replace(state, seen_at=now, gray=pack(gray), fire=pack_share(fire), smoke=pack_share(smoke))

@@ -19,7 +19,7 @@ import numpy as np
 
 from vision.fleet.camera import FleetCamera
 from vision.fleet.events import EventKind, ScriptedEvent
-from vision.fleet.light import brightness, solar_elevation_deg
+from vision.fleet.light import NIGHT_LEVEL, brightness, solar_elevation_deg
 from vision.fleet.scene import Panorama, SceneKind, render_panorama, view_of
 
 FRAME_STEP_S = 0.5
@@ -80,11 +80,17 @@ class FrameRenderer:
             offset = pano.pixels.shape[1] - camera.width - offset
         view = view_of(pano, offset, camera.width)
         level = brightness(solar_elevation_deg(at, camera.lon, camera.lat))
-        night = 1.0 - min(1.0, (level - 0.18) / 0.82)
-        frame = cv2.multiply(view, (level * (1 + 0.25 * night), level, level * (1 - 0.15 * night), 0.0))
+        night = 1.0 - min(1.0, (level - NIGHT_LEVEL) / (1.0 - NIGHT_LEVEL))
+        rng = np.random.default_rng(seed_of(self.seed, camera.camera_id, step))
+        noise = self._noise_tile(camera.width, camera.height)
+        row, col = int(rng.integers(0, camera.height)), int(rng.integers(0, camera.width))
+        # daylight and sensor noise in one pass: view * level + noise - mean
+        frame = cv2.addWeighted(view, level, noise[row:row + camera.height, col:col + camera.width], 1.0,
+                                -NOISE_MEAN)
+        if night > 0.05:  # moonlight and sodium lamps: bluer shadows, fewer reds
+            cv2.multiply(frame, (1 + 0.25 * night, 1.0, 1 - 0.15 * night, 0.0), dst=frame)
         if EventKind.TURNED_AWAY in kinds:
             frame = cv2.flip(frame, 1)
-        rng = np.random.default_rng(seed_of(self.seed, camera.camera_id, step))
         for event in events:
             if event.kind is EventKind.WATER_RISE:
                 _water_rise(frame, pano, offset, at, event)
@@ -94,10 +100,6 @@ class FrameRenderer:
         for event in events:
             if event.kind is EventKind.FLAME:
                 _flame(frame, pano, camera, event, rng)
-        noise = self._noise_tile(camera.width, camera.height)
-        row, col = int(rng.integers(0, camera.height)), int(rng.integers(0, camera.width))
-        cv2.add(frame, noise[row:row + camera.height, col:col + camera.width], dst=frame)
-        cv2.subtract(frame, (NOISE_MEAN, NOISE_MEAN, NOISE_MEAN, 0), dst=frame)
         return _image_faults(frame, kinds, rng)
 
 

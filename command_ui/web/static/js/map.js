@@ -188,7 +188,7 @@ export class CityMap {
 
   focus(point) {
     if (!point) return;
-    this.chart.setOption({ geo: { center: point, zoom: Math.max(this.zoom, 2) } });
+    this.chart.setOption({ geo: { center: point, zoom: Math.max(this.zoom, 1.6) } });
     this.onRoam();
   }
 
