@@ -11,7 +11,7 @@ WEB    := command_ui/web
 run: install web
 	$(BIN)/amur run
 
-test: install web browser
+test: install web browser rtsp-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.installed

@@ -76,9 +76,11 @@ class Gateway:
     ws_port: int
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        pending = set(self.tasks)
+        while pending:  # cancel until done: the Redis client can swallow a cancellation mid-command
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.5)
         self.ws_server.close()
         await self.ws_server.wait_closed()
         await self.runner.cleanup()

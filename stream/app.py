@@ -27,8 +27,14 @@ from stream.transport import faust_broker_url
 log = logging.getLogger(__name__)
 
 #: Agent modules wired into a worker, in dependency order.
-AGENT_MODULES: tuple[str, ...] = ("stream.agents.ingest", "stream.agents.hydro", "stream.agents.risk", "stream.agents.incidents",
-                                  "stream.agents.projection")
+AGENT_MODULES: tuple[str, ...] = (
+    "stream.agents.ingest",
+    "stream.agents.hydro",
+    "stream.agents.risk",
+    "stream.agents.vision",
+    "stream.agents.incidents",
+    "stream.agents.projection",
+)
 
 
 @dataclass

@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("stream.admin:main", "create and verify every topic"),
     "ingest": ("stream.ingest_http:main", "run the HTTP batch-ingest adapter"),
     "sim feeds": ("stream.sim.feeds:main", "simulate sensors, weather stations and river gauges"),
-    "sim cameras": ("vision.fleet.server:main", "serve the simulated 5,000-camera fleet on loopback"),
+    "sim cameras": ("stream.sim.cameras:main", "serve the simulated 5,000-camera fleet on loopback"),
     "sampler": ("stream.sampler:main", "sample camera frames under the risk-driven budget"),
     "bench ingest": ("stream.bench.ingest:main", "readings/s through validation and routing vs raw consume"),
     "bench grid": ("gis.bench:main", "point->cell assignment and grid rescoring speed"),

@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     gis_fwi_timezone: str = Field("Asia/Shanghai", description="local standard time of the daily noon FWI observation")
 
     # --- vision ---------------------------------------------------------------
-    vision_frame_budget_fps: float = Field(500.0, gt=0, description="global frames/s the sampler may fetch")
+    vision_frame_budget_fps: float = Field(
+        100.0, gt=0, description="global frames/s the sampler may fetch (Heihe design point: 500 on a production cluster)"
+    )
     vision_max_interval_s: float = Field(60.0, gt=0, description="every camera is sampled at least this often")
     vision_concurrency: int = Field(200, ge=1, description="concurrent camera fetches")
     vision_fetch_timeout_s: float = Field(3.0, gt=0, description="per-request timeout")

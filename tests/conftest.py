@@ -54,6 +54,8 @@ def make_settings(broker: RunningService, redis_server: RunningService, tmp_path
             "http_port": free_port(),
             "run_dir": tmp_path / "run",
             "partitions": 4,
+            # tests that want the camera sampler turn it on and start a fleet themselves
+            "vision_sampling": False,
         }
         values.update(overrides)
         return load_settings(**values)

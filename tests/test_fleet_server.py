@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+import urllib.request
 from datetime import timedelta
 
 import aiohttp
@@ -10,6 +14,8 @@ import numpy as np
 import pytest
 
 from fleet_helpers import NOON_HEIHE, serve_fleet, small_fleet, snapshot_url
+from gis.registry import load_cameras
+from stream.embedded import free_port
 from vision.fleet.errors import InvalidEventRequest
 from vision.fleet.events import CameraPlace, select_cameras
 
@@ -79,3 +85,25 @@ def test_area_selection_by_bbox_and_unknown_ids() -> None:
     assert select_cameras(places, bbox=(127.0, 50.0, 128.0, 51.0)) == {"a"}
     with pytest.raises(InvalidEventRequest, match="unknown camera"):
         select_cameras(places, camera_ids=["zz"])
+
+
+def test_amur_sim_cameras_serves_the_registry_fleet() -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "stream.cli", "sim", "cameras", "--port", str(port),
+                               "--start", NOON_HEIHE.isoformat()], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        assert "5000 cameras" in banner
+        camera_id = load_cameras()[-1].camera_id
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/cameras/{camera_id}/snapshot.jpg") as reply:
+                    data = reply.read()
+                break
+            except OSError:  # listening a moment after the banner
+                time.sleep(0.1)
+        assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is not None
+    finally:
+        server.terminate()
+        server.wait(10)

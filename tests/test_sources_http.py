@@ -13,7 +13,6 @@ from vision.sources.breaker import (
     BreakerPhase,
     BreakerPolicy,
     allows,
-    backoff_s,
     on_attempt,
     on_result,
 )
@@ -106,17 +105,3 @@ async def test_breaker_stops_calling_a_dead_camera_then_tries_again() -> None:
     # 3 failures open it at t=2 (until 12); the trial at 12 fails (open until 32); the trial at 32 succeeds
     assert calls == 3 + 1 + 1 + 7
     assert breaker.phase is BreakerPhase.CLOSED
-
-
-def test_breaker_cooldown_doubles_and_is_capped() -> None:
-    policy = BreakerPolicy(threshold=1, cooldown_s=10.0, max_cooldown_s=25.0)
-    b = on_result(Breaker(), False, 0.0, policy)
-    assert (b.phase, b.retry_at) == (BreakerPhase.OPEN, 10.0)
-    b = on_result(on_attempt(b, 10.0), False, 10.0, policy)
-    assert b.retry_at == 30.0
-    b = on_result(on_attempt(b, 30.0), False, 30.0, policy)
-    assert b.retry_at == 55.0  # capped at 25 s
-    assert on_result(b, True, 60.0, policy) == Breaker()
-    assert backoff_s(0, 0.999, base_s=0.1, cap_s=2.0) < 0.1 and backoff_s(10, 0.5, base_s=0.1, cap_s=2.0) == 1.0
-    with pytest.raises(ValueError, match="threshold"):
-        BreakerPolicy(threshold=0)

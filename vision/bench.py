@@ -133,8 +133,10 @@ def main(argv: list[str]) -> int:
                         help="rendered fleet frames, or real photos of the labelled set (needs ../shared/datasets)")
     args = parser.parse_args(argv)
     make_jpegs = fleet_jpegs if args.source == "fleet" else photo_jpegs
-    print(f"amur bench vision: {args.source} frames, {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, {args.seconds:g} s per figure")
-    print("| size | processes | decode full (f/s) | decode reduced (f/s) | decode + analysis (f/s) | analysis ms/frame | reduced decode ms/frame | full decode ms/frame |")
+    print(f"amur bench vision: {args.source} frames, {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, "
+          f"{args.seconds:g} s per figure")
+    print("| size | processes | decode full (f/s) | decode reduced (f/s) | decode + analysis (f/s) "
+          "| analysis ms/frame | reduced decode ms/frame | full decode ms/frame |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     verdicts = []
     for width, height in SIZES:

@@ -85,13 +85,16 @@ def fit_network(x: np.ndarray, y: np.ndarray, hidden: int, alpha: float, seed: i
     """Fit ``_ENSEMBLE`` MLPs on standardised features and fold them into one network."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits
 
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
     xs = (x - mean) / scale
-    with warnings.catch_warnings():  # max_iter is the training budget; stopping there is expected
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    # One BLAS thread: multi-threaded sums round differently run to run, and thousands of
+    # optimiser steps turn that into different weights; one thread makes a seed reproducible.
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter is the training budget
         members = [
             MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=3000, random_state=seed + i, tol=1e-5).fit(
                 xs, y, sample_weight=_weights(y)
@@ -224,7 +227,8 @@ def main(argv: list[str]) -> int:
         import onnx  # noqa: F401
         import sklearn  # noqa: F401
     except ImportError as exc:
-        print(f"amur vision train: needs the training extra ({exc.name} missing): pip install -e '.[train]'", file=sys.stderr)
+        print(f"amur vision train: needs the training extra ({exc.name} missing): pip install -e '.[train]'",
+              file=sys.stderr)
         return 2
     print(train(args.dataset, args.out, args.seed, args.limit))
     return 0

@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Union
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -44,17 +43,14 @@ from gis.risk import RiskScores, Thresholds
 from stream import schemas, topics
 from stream.errors import InvalidEvent
 from stream.metrics import Outcome
-from stream.riskscore import FireWeatherMemo, RiskGrid, RiskInputs, changes, published_from, score_grid
-from stream.riskstate import RainBuckets, RiskInputError, StationFwi, add_rain, observe_weather
+from stream.riskinputs import InputTables, RiskInput, clock, fold_input, snapshot
+from stream.riskscore import FireWeatherMemo, RiskGrid, changes, published_from, score_grid
+from stream.riskstate import RiskInputError
 from stream.schemas import Colour, CrestForecast, GaugeState, ReadingBatch, SensorKind, VisionFinding, WeatherObservation
 
 log = logging.getLogger(__name__)
 SOURCE = "amur.risk"
-RiskInput = Union[GaugeState, CrestForecast, ReadingBatch, WeatherObservation, VisionFinding]
 
-_rain = msgspec.json.Decoder(RainBuckets)
-_station = msgspec.json.Decoder(StationFwi)
-_time = msgspec.json.Decoder(datetime)
 _published = msgspec.json.Decoder(tuple[float, int])
 
 
@@ -80,12 +76,6 @@ def scored_finding(finding: VisionFinding) -> bool:
     return finding.kind.value in FINDING_WEIGHT
 
 
-def newest_time(item: RiskInput) -> datetime:
-    if isinstance(item, ReadingBatch):
-        return max(r.event_time for r in item.readings)
-    return item.event_time
-
-
 @dataclass
 class Published:
     """What this worker last published per hazard (missing: read ``risk-published`` first)."""
@@ -98,9 +88,8 @@ def install(rt: Any, grid: RiskGrid) -> None:
     app, settings = rt.app, rt.settings
     tz = ZoneInfo(settings.gis_fwi_timezone)
     inputs = rt.topic(topics.RISK_INPUTS)
-    tables = {name: app.Table(f"risk-{name}", default=None, partitions=1, key_type=bytes, value_type=bytes)
-              for name in ("gauges", "forecasts", "rain", "stations", "findings", "clock")}
-    gauges, forecasts, rain, stations, findings, clock = tables.values()
+    stored = InputTables(*(app.Table(f"risk-{name}", default=None, partitions=1, key_type=bytes, value_type=bytes)
+                           for name in ("gauges", "forecasts", "rain", "stations", "findings", "clock")))
     # written by the rescoring timer, outside any stream: its one changelog partition is picked by the partitioner
     last_published = app.Table("risk-published", default=None, partitions=1, use_partitioner=True,
                                key_type=bytes, value_type=bytes)
@@ -136,52 +125,12 @@ def install(rt: Any, grid: RiskGrid) -> None:
     route(topics.FINDINGS, VisionFinding, lambda e: e if scored_finding(e) else None)
     route(topics.READINGS, ReadingBatch, rain_only)
 
-    def newer(table: Any, key: bytes, event: GaugeState | VisionFinding) -> bool:
-        stored = table.get(key)
-        return stored is None or schemas.decode(type(event), stored).event_time <= event.event_time
-
-    def apply(item: RiskInput, payload: bytes) -> None:
-        if isinstance(item, GaugeState):
-            if newer(gauges, item.gauge_id.encode(), item):
-                gauges[item.gauge_id.encode()] = payload
-        elif isinstance(item, CrestForecast):
-            key = item.forecast_id.encode()
-            if item.cancelled:
-                if forecasts.get(key) is not None:
-                    del forecasts[key]
-            else:
-                forecasts[key] = payload
-        elif isinstance(item, ReadingBatch):
-            by_sensor: dict[str, list[schemas.SensorReading]] = defaultdict(list)
-            for r in item.readings:
-                by_sensor[r.sensor_id].append(r)
-            for sensor_id, readings in by_sensor.items():
-                stored = rain.get(sensor_id.encode())
-                state = _rain.decode(stored) if stored else RainBuckets()
-                for r in readings:
-                    state = add_rain(state, r.event_time, r.value)
-                rain[sensor_id.encode()] = msgspec.json.encode(state)
-        elif isinstance(item, WeatherObservation):
-            stored = stations.get(item.station_id.encode())
-            state = _station.decode(stored) if stored else StationFwi(item.station_id)
-            after = observe_weather(state, item.event_time, item.temp_c, item.rh_pct, item.wind_kmh, item.rain_mm, tz)
-            if after is not state:
-                stations[item.station_id.encode()] = msgspec.json.encode(after)
-        elif isinstance(item, VisionFinding):
-            key = f"{item.camera_id}/{item.kind.value}".encode()
-            if newer(findings, key, item):
-                findings[key] = payload
-        t = newest_time(item)
-        stored = clock.get(b"now")
-        if stored is None or _time.decode(stored) < t:
-            clock[b"now"] = msgspec.json.encode(t)
-
     @app.agent(inputs, name="keep_risk_inputs")
     async def keep_risk_inputs(stream: Any) -> None:
         async for payload in stream:
             try:
                 item = schemas.decode(RiskInput, payload)  # type: ignore[arg-type]
-                apply(item, payload)
+                fold_input(stored, item, payload, tz)
             except InvalidEvent as exc:
                 await dead_letter(topics.RISK_INPUTS, payload, exc)
                 continue
@@ -190,15 +139,6 @@ def install(rt: Any, grid: RiskGrid) -> None:
                 continue
             rt.metrics.count(topics.RISK_INPUTS.name, Outcome.ACCEPTED)
             published.dirty = True
-
-    def snapshot() -> RiskInputs:
-        return RiskInputs(
-            gauges={k.decode(): schemas.decode(GaugeState, v) for k, v in gauges.items()},
-            forecasts=[schemas.decode(CrestForecast, v) for v in forecasts.values()],
-            rain={k.decode(): _rain.decode(v) for k, v in rain.items()},
-            stations={k.decode(): _station.decode(v) for k, v in stations.items()},
-            findings=[schemas.decode(VisionFinding, v) for v in findings.values()],
-        )
 
     def recall(like: RiskScores) -> RiskScores:
         """What this scorer's predecessor (or an earlier run) last published for ``like``'s hazard."""
@@ -212,13 +152,12 @@ def install(rt: Any, grid: RiskGrid) -> None:
             published.by_hazard.clear()
             published.dirty = False
             return
-        stored = clock.get(b"now")
-        if not published.dirty or stored is None:
+        now = clock(stored)
+        if not published.dirty or now is None:
             return
         published.dirty = False
-        now = _time.decode(stored)
         started = time.perf_counter()
-        scores = score_grid(grid, snapshot(), now=now, tz=tz, memo=memo)
+        scores = score_grid(grid, snapshot(stored), now=now, tz=tz, memo=memo)
         to_send = []
         for current in (scores.flood, scores.fire):
             last = published.by_hazard.get(current.hazard) or recall(current)

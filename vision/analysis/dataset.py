@@ -76,7 +76,9 @@ def _hash(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def split_held_out(images: list[LabelledImage], share: float = HELD_OUT_SHARE) -> tuple[list[LabelledImage], list[LabelledImage]]:
+def split_held_out(
+    images: list[LabelledImage], share: float = HELD_OUT_SHARE
+) -> tuple[list[LabelledImage], list[LabelledImage]]:
     """(training, held-out): whole scenes, about ``share`` of each (source, label) stratum held out."""
     scenes: dict[tuple[str, str], list[LabelledImage]] = defaultdict(list)
     for image in images:

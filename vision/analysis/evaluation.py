@@ -35,7 +35,8 @@ class Evaluation:
             ("classifier", "smoke", self.model_smoke),
         ):
             rows.append(
-                f"| {name} | {finding} | {s.precision:.2f} | {s.recall:.2f} | {s.f1:.2f} | {s.true_pos} | {s.false_pos} | {s.false_neg} |"
+                f"| {name} | {finding} | {s.precision:.2f} | {s.recall:.2f} | {s.f1:.2f} "
+                f"| {s.true_pos} | {s.false_pos} | {s.false_neg} |"
             )
         return "\n".join(rows)
 

@@ -54,7 +54,11 @@ def sharpness_of(gray: np.ndarray, width: int) -> float:
 
 
 def health_metrics(
-    gray_full: np.ndarray, gray_work: np.ndarray, edges_work: np.ndarray, config: AnalysisConfig, hist: np.ndarray | None = None
+    gray_full: np.ndarray,
+    gray_work: np.ndarray,
+    edges_work: np.ndarray,
+    config: AnalysisConfig,
+    hist: np.ndarray | None = None,
 ) -> HealthMetrics:
     """Metrics of one frame: ``gray_full`` at decode size, the others (and ``hist``) at the working size."""
     hist = luma_histogram(gray_work) if hist is None else hist

@@ -43,7 +43,9 @@ def shift_share(gray: np.ndarray, baseline_gray: np.ndarray) -> float:
     return max(abs(dx) / width, abs(dy) / height)
 
 
-def changed_share(colour: np.ndarray, baseline_colour: np.ndarray, roi: tuple[float, float, float, float], delta: float) -> float:
+def changed_share(
+    colour: np.ndarray, baseline_colour: np.ndarray, roi: tuple[float, float, float, float], delta: float
+) -> float:
     """Share of a region (x, y, w, h as shares of the frame) whose colour moved more than ``delta`` from the baseline.
 
     Colour distance is Euclidean in BGR, so green bank turning into blue or brown water counts

@@ -264,17 +264,17 @@ def load_fleet(seed: int, speed: float, start: datetime) -> Fleet:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stream.settings import load_settings
-
-    settings = load_settings()
+    """Flags only (vision/ reads no environment): the supervisor passes AMUR_SIM_CAMERAS_PORT,
+    AMUR_SIM_SEED and AMUR_SIM_SPEED as --port, --seed and --speed."""
     parser = argparse.ArgumentParser(prog="amur sim cameras", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=settings.sim_cameras_port)
+    parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--seed", type=int, default=settings.sim_seed)
-    parser.add_argument("--speed", type=float, default=settings.sim_speed, help="virtual seconds per wall second")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--speed", type=float, default=1.0, help="virtual seconds per wall second")
     parser.add_argument("--start", help="virtual start time, ISO 8601 with zone (default: now)")
+    parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     start = datetime.fromisoformat(args.start) if args.start else datetime.now(timezone.utc)
     if start.tzinfo is None:
         print(f"amur sim cameras: --start needs a zone, got {args.start!r}", file=sys.stderr)

@@ -56,6 +56,7 @@ export class IncidentList {
       row.setAttribute("role", "listitem");
       row.dataset.id = inc.incident_id;
       row.dataset.state = inc.state;
+      row.dataset.revision = inc.revision;
       row.append(el("div", `bar colour-${inc.colour}`));
       row.append(el("div", "head", `${t(inc.hazard)} · ${inc.title}`));
       row.append(el("div", `state state-${inc.state}`, t(inc.state)));

@@ -1,6 +1,11 @@
 // The websocket link: hello with token and resume positions, snapshot/update into the store, commands out.
 export const CHANNELS = ["incidents", "cells", "gauges", "crests", "forecasts", "cameras", "camera_faults", "sources"];
 
+function newId() {  // crypto.randomUUID needs a secure context; a wall on a LAN address may not be one
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 export class Store {
   constructor() {
     this.channels = Object.fromEntries(CHANNELS.map((c) => [c, new Map()]));
@@ -45,7 +50,7 @@ export class Link {
     this.token = token;
     this.url = `ws://${location.hostname}:${port}/`;
     this.handlers = handlers;
-    this.pending = new Map();
+    this.pending = new Set();
     this.socket = null;
     this.retry = 500;
   }
@@ -59,6 +64,7 @@ export class Link {
     };
     ws.onmessage = (event) => {
       for (const message of JSON.parse(event.data)) this.dispatch(message);
+      this.handlers.changed();
     };
     ws.onclose = (event) => {
       this.handlers.status(false, event.code);
@@ -72,17 +78,28 @@ export class Link {
     const store = this.store;
     switch (message.type) {
       case "snapshot": store.snapshot(message); this.handlers.status(true); break;
-      case "update": store.update(message); break;
+      case "update":
+        store.update(message);
+        // the incident agent refuses what the gateway could not know (e.g. an illegal transition)
+        if (message.ch === "incidents" && message.data?.change === "command_refused" && this.pending.has(message.data.command_id)) {
+          this.pending.delete(message.data.command_id);
+          this.handlers.commandResult({ ok: false, reason: message.data.refusal });
+        }
+        break;
       case "position": store.position(message); break;
       case "coalesced": store.seq = null; break;  // positions no longer exact: resume with a snapshot
       case "kpi": store.kpi = message; store.dirty.add("kpi"); break;
-      case "command_result": this.handlers.commandResult(message); break;
+      case "command_result":
+        if (!message.ok) this.pending.delete(message.command_id);
+        this.handlers.commandResult(message);
+        break;
       case "error": if (message.code === "auth") this.handlers.unauthorized(message.reason); break;
     }
   }
 
   command(incidentId, action, extra = {}) {
-    const command_id = crypto.randomUUID();
+    const command_id = newId();
+    this.pending.add(command_id);
     this.socket.send(JSON.stringify({ type: "command", command_id, incident_id: incidentId, action, ...extra }));
     return command_id;
   }

@@ -63,11 +63,20 @@ async function boot() {
     status: (up) => { $("link").className = `link ${up ? "up" : "down"}`; },
     unauthorized: (reason) => { sessionStorage.removeItem("amur-token"); askForToken(reason); },
     commandResult: (m) => toast(m.ok ? `${t("accepted")}` : `${t("refused")}: ${m.reason}`, !m.ok),
+    changed: () => scheduleRender(),
   });
+
+  let renderPending = false;
+  function scheduleRender() {  // draw once per frame, only when something arrived
+    if (renderPending) return;
+    renderPending = true;
+    requestAnimationFrame(() => { renderPending = false; render(); });
+  }
 
   function selectIncident(id) {
     selectedIncident = id;
     store.dirty.add("incidents");
+    scheduleRender();
     const inc = store.channels.incidents.get(id);
     if (!inc) return;
     video.show(inc);
@@ -154,13 +163,14 @@ async function boot() {
     $("map-legend").textContent = t(`hazard_${map.hazard}`);
     map.relabel();
     for (const name of ["me", "incidents", "gauges", "kpi"]) store.dirty.add(name);
+    scheduleRender();
     hydro.draw();
   };
 
   map.drawCameras(new Set());
   map.drawGauges(new Map(), new Map());
   link.connect();
-  setInterval(render, 200);
+  setInterval(scheduleRender, 1000);
   setInterval(() => { renderClock(Date.now()); list.tickAges(Date.now()); }, 1000);
   renderClock(Date.now());
   window.amur = { store, link, map, selectIncident, COLOURS };  // for consoles and browser tests
