@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench fleet": ("stream.bench.fleet:main", "end-to-end fleet sampling rate and frame age"),
     "bench hydro": ("stream.bench.hydro:main", "hydrology pipeline readings/s on the crest-5 scenario"),
     "bench incidents": ("stream.bench.incidents:main", "incident fusion cost per evidence input"),
+    "bench risk": ("stream.bench.risk:main", "whole-grid risk rescoring from a Heihe-scale input snapshot"),
     "bench screen": ("command_ui.bench:main", "reading -> incident-on-screen latency"),
     "gis generate": ("gis.sample.generate:main", "regenerate the bundled Heihe sample layers"),
     "gis check": ("gis.cli:check_main", "load and validate a layer set"),

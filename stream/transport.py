@@ -11,17 +11,28 @@ transport.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aiokafka
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from stream.offsets import true_end_offsets
+
 DEFAULT_FETCH_MAX_WAIT_MS = 1500
 SCHEME = "amur"
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
+        """End offsets corrected for brokers that report the last batch's base (see stream.offsets)."""
+        reported = await super()._highwaters(partitions)
+        if self.consumer.in_transaction:
+            return reported
+        bootstrap = ",".join(faust_aiokafka.server_list(self.transport.url, self.transport.default_port))
+        return await true_end_offsets(bootstrap, reported)
+
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         # read by AIOKafkaConsumer.start() when it builds its Fetcher

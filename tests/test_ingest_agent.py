@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +12,6 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from conftest import settings_env
 from stream import topics
 from stream.admin import bootstrap_servers, ensure_topics
 from stream.agents.ingest import install
@@ -29,7 +24,6 @@ from stream.schemas import DeadLetter, ReadingBatch, SensorKind, SensorReading, 
 pytestmark = pytest.mark.integration
 
 SMOKE = "forestry.smoke-sensors"
-AMUR = Path(sys.executable).with_name("amur")
 INVENTORY = Inventory.from_sites([Site(f"smoke-{i:05d}", 127.5, 50.2, SensorKind.SMOKE) for i in range(1, 21)],
                                  [], [])
 
@@ -118,62 +112,47 @@ async def test_worker_routes_dead_letters_dedupes_counts_and_watches(make_settin
         await producer.stop()
 
 
-def test_gauge_level_repeated_after_a_restart_is_still_a_duplicate(make_settings, tmp_path: Path) -> None:
-    """Two `amur worker` processes one after the other; the second has an empty in-memory window."""
+def test_gauge_level_repeated_after_a_restart_is_still_a_duplicate(make_settings) -> None:
+    """Two workers one after the other (each in its own event loop, as two processes would be)."""
+    from stream.metrics import Outcome
     from stream.schemas import WaterLevel
 
     settings = make_settings(partitions=1)
-    env = settings_env(settings)
+    inventory = Inventory.from_sites([], [], [Site("hlj-heihe", 127.5, 50.25)])
     level = WaterLevel(source="hydrology.river-gauges", event_time=datetime.now(timezone.utc).replace(microsecond=0),
-                       gauge_id="hlj-heihe", stage_m=7.3)  # a gauge of the bundled sample
+                       gauge_id="hlj-heihe", stage_m=7.3)
     bootstrap = bootstrap_servers(kafka_url(settings))
-    metrics_url = f"http://127.0.0.1:{settings.worker_web_port}/metrics"
-    label = 'amur_events_total{outcome="%s",source="hydrology.river-gauges"}'
 
-    def one_worker(attempt: int) -> str:
-        log = (tmp_path / f"worker{attempt}.log").open("wb")
-        worker = subprocess.Popen([str(AMUR), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    async def one_worker() -> tuple[float, float]:
+        rt = build_app(settings.model_copy(update={"worker_web_port": free_port()}), agent_modules=[])
+        install(rt, load_registry(), inventory)
+        await ensure_topics(bootstrap, expected_topics(rt))
+        await rt.app.start()
         try:
-            text = ""
-            deadline = time.monotonic() + 60
-            sent = False
-            while time.monotonic() < deadline:
-                try:
-                    text = urllib.request.urlopen(metrics_url, timeout=2).read().decode()
-                except OSError:
-                    time.sleep(0.2)
-                    continue
-                if not sent:
-                    asyncio.run(send_raw(bootstrap, settings, encode([level])))
-                    sent = True
-                if label % "accepted" in text or label % "duplicate" in text:
-                    return text
-                time.sleep(0.2)
-            raise AssertionError(f"worker {attempt} did not count the level: {text[-500:]}")
+            async with AIOKafkaProducer(bootstrap_servers=bootstrap) as producer:
+                await producer.send_and_wait(rt.topic_name(topics.RAW_INGEST), key=b"hydrology.river-gauges",
+                                             value=encode([level]))
+            events = rt.metrics.events
+            accepted = events.labels(source="hydrology.river-gauges", outcome=Outcome.ACCEPTED.value)
+            duplicate = events.labels(source="hydrology.river-gauges", outcome=Outcome.DUPLICATE.value)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and accepted._value.get() + duplicate._value.get() == 0:
+                await asyncio.sleep(0.05)
+            return accepted._value.get(), duplicate._value.get()
         finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(30)
-            log.close()
+            await rt.app.stop()
 
-    first, second = one_worker(1), one_worker(2)
-    assert f"{label % 'accepted'} 1.0" in first
-    assert f"{label % 'duplicate'} 1.0" in second and label % "accepted" not in second
-    assert asyncio.run(routed_levels(bootstrap, settings)) == [level]
+    async def routed_levels() -> list[WaterLevel]:
+        name = f"drill.{settings.drill_id}.{topics.WATER_LEVELS.name}"
+        consumer = AIOKafkaConsumer(name, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                    fetch_max_wait_ms=10)
+        await consumer.start()
+        try:
+            return [decode(WaterLevel, m) for m in await collect(consumer, time.monotonic() + 3, lambda got: False)]
+        finally:
+            await consumer.stop()
 
-
-async def send_raw(bootstrap: str, settings, payload: bytes) -> None:  # type: ignore[no-untyped-def]
-    async with AIOKafkaProducer(bootstrap_servers=bootstrap) as producer:
-        await producer.send_and_wait(f"drill.{settings.drill_id}.{topics.RAW_INGEST.name}",
-                                     key=b"hydrology.river-gauges", value=payload)
-
-
-async def routed_levels(bootstrap: str, settings):  # type: ignore[no-untyped-def]
-    from stream.schemas import WaterLevel
-
-    consumer = AIOKafkaConsumer(f"drill.{settings.drill_id}.{topics.WATER_LEVELS.name}", bootstrap_servers=bootstrap,
-                                auto_offset_reset="earliest", fetch_max_wait_ms=10)
-    await consumer.start()
-    try:
-        return [decode(WaterLevel, m) for m in await collect(consumer, time.monotonic() + 3, lambda got: False)]
-    finally:
-        await consumer.stop()
+    first = asyncio.run(one_worker())
+    second = asyncio.run(one_worker())  # its in-memory window is empty: only the table can know
+    assert first == (1.0, 0.0) and second[0] == 0.0 and second[1] >= 1.0
+    assert asyncio.run(routed_levels()) == [level]

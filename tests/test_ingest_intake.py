@@ -125,3 +125,23 @@ def test_intake_decides_exactly_as_validate_reading(value: float, unit: str, kin
             (exc.field, exc.reason)]
     else:
         assert routed_out == [expected] and routed.rejected == []
+
+
+def test_event_clock_follows_the_stream_not_the_wall() -> None:
+    from datetime import timedelta
+
+    from stream.intake import stream_time
+
+    drill = Intake(REGISTRY, INVENTORY, TimeLimits(300, 86400), readings_partitions=4, dedupe_window_s=900,
+                   dedupe_max_keys=10_000, event_clock=True)
+    year_ago = AT - timedelta(days=365)
+    batch = [smoke(f"smoke-{i:05d}", at=year_ago) for i in range(1, 11)] + [
+        smoke("smoke-00011", at=year_ago + timedelta(days=1))]
+    routed = drill.process(encode(ReadingBatch(source="sim", event_time=year_ago, readings=batch)), 0, NOW)
+    assert routed.counts == {(SMOKE, Outcome.ACCEPTED): 10, (SMOKE, Outcome.REJECTED): 1}
+    assert routed.rejected[0].error.field == "event_time" and "future" in routed.rejected[0].error.reason
+    assert drill.watermark == year_ago.timestamp()
+    later = drill.process(encode(smoke("smoke-00012", at=year_ago + timedelta(minutes=1))), 0, NOW)
+    assert later.counts == {(SMOKE, Outcome.ACCEPTED): 1}
+    assert intake().process(encode(smoke("smoke-00013", at=year_ago)), 0, NOW).rejected  # the wall clock refuses
+    assert stream_time([], None) is None and stream_time([], 5.0) == 5.0

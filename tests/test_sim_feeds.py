@@ -44,7 +44,7 @@ def test_cadences_sensors_weather_and_gauges() -> None:
     seen: dict[str, list[datetime]] = defaultdict(list)
     for k in range(0, 6 * 60 * 2):  # two simulated hours
         for level in (lv for key, p in sim.step(k).messages if key == GAUGE_SOURCE for lv in
-                      decode(list[WaterLevel], p)):
+                      [decode(WaterLevel, p)]):
             seen[level.gauge_id].append(level.event_time)
     assert set(seen) == {"g-0", "g-1", "g-2"}
     for times in seen.values():
@@ -87,7 +87,7 @@ def test_fire_scenario_raises_smoke_inside_its_circle_only() -> None:
     late = [orjson.loads(p) for key, p in sim.step(60).messages if key == "forestry.smoke-sensors"][0]
     values = np.array([r["value"] for r in late["readings"]])
     assert values[inside].min() > 20 and values[~inside].max() < 1
-    hot = [orjson.loads(p) for key, p in sim.step(60).messages if key == "meteorology.weather-stations"][0]
+    hot = [orjson.loads(p) for key, p in sim.step(60).messages if key == "meteorology.weather-stations"]
     assert any(o["rh_pct"] == 18.0 and o["rain_mm"] == 0 for o in hot)
 
 
@@ -100,7 +100,7 @@ def test_scripted_scenario_replaces_its_gauges() -> None:
     scenario = GeneratorScenario("test", types.SimpleNamespace(readings=readings), START, 7)
     sim = FeedSimulator(INVENTORY, 5, START, scenario=scenario, faults=FaultRates(gap=0, spike=0, bad=0))
     levels = [lv for k in range(0, 181) for key, p in sim.step(k).messages if key == GAUGE_SOURCE
-              for lv in decode(list[WaterLevel], p)]
+              for lv in [decode(WaterLevel, p)]]
     g1 = [lv for lv in levels if lv.gauge_id == "g-1"]
     assert [lv.stage_m for lv in g1] == [9.0, 10.0, 11.0] and {lv.source for lv in g1} == {GAUGE_SOURCE}
     assert any(lv.gauge_id == "g-0" for lv in levels)
@@ -145,3 +145,12 @@ def test_the_crest_scenario_levels_pass_ingest_validation() -> None:
             assert routed.rejected == []
             levels += len(routed.levels)
     assert levels >= 40 * 6 * 4 * 0.9  # 40 gauges every 15 min from the scenario
+
+
+def test_every_message_is_one_object_with_its_event_time() -> None:
+    # the recording contract of `amur drill --replay`: each payload carries a top-level event_time
+    sim = FeedSimulator(INVENTORY, 4, START)
+    for key, payload in messages(sim, range(7)):
+        doc = orjson.loads(payload)
+        assert isinstance(doc, dict) and datetime.fromisoformat(doc["event_time"]) >= START
+        assert key == doc["source"] or doc["type"] == "reading_batch" and key == doc["readings"][0]["source"]

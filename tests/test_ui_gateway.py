@@ -263,3 +263,59 @@ async def test_commands_are_checked_for_role_scope_and_rate(stack: Stack) -> Non
     # burst is 3 and the out-of-scope/unknown commands spent 2
     assert (await command(officer, "aihui"))["ok"] is True
     assert (await command(officer, "aihui"))["code"] == "rate_limited"
+
+
+async def test_an_accepted_command_is_produced_to_the_command_topic(stack: Stack) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    from stream import topics
+    from stream.admin import bootstrap_servers
+
+    await stack.publish(incident("231102-flood-1", cells=["231102001001001"]))
+    consumer = AIOKafkaConsumer(topics.topic_name(topics.COMMANDS, stack.settings.drill_id),
+                                bootstrap_servers=bootstrap_servers(stack.settings.broker_url),
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        officer = await stack.client(role="duty_officer", scope="231102")
+        await messages(officer, lambda s: of_type(s, "snapshot"))
+        result = await command(officer, "231102-flood-1", "acknowledge")
+        assert result["ok"] is True
+        record = await asyncio.wait_for(consumer.getone(), 30)
+    finally:
+        await consumer.stop()
+    produced = schemas.decode(schemas.OperatorCommand, record.value)
+    assert record.key == b"231102-flood-1"
+    assert (produced.command_id, produced.action, produced.operator, produced.role, produced.scope) == (
+        result["command_id"], schemas.CommandAction.ACKNOWLEDGE, "duty_officer-231102", schemas.Role.DUTY_OFFICER,
+        "231102")
+
+
+async def test_two_gateways_read_redis_independently(stack: Stack) -> None:
+    second_settings = stack.settings.model_copy(update={"http_port": free_port(), "ws_port": free_port()})
+    second = await start_gateway(second_settings)
+    try:
+        one = await stack.client()
+        two = await connect(f"ws://127.0.0.1:{second.ws_port}/")
+        await two.send(orjson.dumps({"type": "hello", "token": token(stack.settings)}).decode())
+        for ws in (one, two):
+            await messages(ws, lambda s: of_type(s, "snapshot"))
+        await stack.publish(incident("231102-flood-9", cells=["231102001001001"]))
+        got = [of_type(await messages(ws, lambda s: of_type(s, "update")), "update")[0] for ws in (one, two)]
+        assert got[0] == got[1] and got[0]["key"] == "231102-flood-9"
+    finally:
+        await second.stop()
+
+
+async def test_a_gap_in_the_update_stream_resyncs_every_client(stack: Stack) -> None:
+    from command_ui.mirror import Update
+    from stream.projection import Channel
+
+    ws = await stack.client()
+    await messages(ws, lambda s: of_type(s, "snapshot"))
+    hub = stack.gateway.hub
+    head = hub.mirror.head[Channel.INCIDENTS]
+    assert hub.fan_out([Update(Channel.INCIDENTS, head + 5, "ghost", b"{}")]) is False
+    await hub.resync()
+    snapshot = of_type(await messages(ws, lambda s: of_type(s, "snapshot")), "snapshot")[0]
+    assert "ghost" not in snapshot["channels"]["incidents"] and hub.metrics.resyncs._value.get() == 1

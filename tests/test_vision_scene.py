@@ -79,7 +79,8 @@ def test_masked_motion_is_the_local_change_inside_the_mask() -> None:
     previous = np.zeros((H, W), np.float32)
     mask = np.zeros((H, W), np.float32)
     mask[:, : W // 4] = 1.0
-    assert masked_motion(previous + 8.0, previous, mask) == 0.0  # the whole frame brightened: no motion
+    previous += 100.0
+    assert masked_motion(previous * 0.8, previous, mask) == pytest.approx(0.0, abs=1e-4)  # dimmed: no motion
     now = previous.copy()
-    now[:, : W // 4] = 8.0  # the masked quarter changed by 8, mean change of the frame is 2
-    assert masked_motion(now, previous, mask) == pytest.approx(6.0)
+    now[:, : W // 4] = 108.0  # the masked quarter brightened by 8: frame gain 1.02
+    assert masked_motion(now, previous, mask) == pytest.approx(108.0 - 1.02 * 100.0)

@@ -3,7 +3,10 @@
 ``ingest_raw`` reads :data:`stream.topics.RAW_INGEST` (key: source id), hands each
 payload to :class:`stream.intake.Intake` and sends what comes out: readings as
 one :class:`ReadingBatch` per partition of the readings topic, weather and water
-levels one by one, rejections to the dead-letter topic. ``watch_sources`` is a
+levels one by one, rejections to the dead-letter topic. Readings are deduped in
+memory per partition; weather and gauge levels (a few per second) also against
+the changelogged ``ingest-recent-times`` table, so their dedupe survives
+restarts and rebalances (docs/ingest.md). ``watch_sources`` is a
 timer that publishes :class:`SourceHealth` changes for the sources whose raw
 partition this worker owns. Decisions live in ``stream.intake``,
 ``stream.validation``, ``stream.dedupe`` and ``stream.health``.
@@ -27,6 +30,7 @@ from stream.metrics import Outcome
 from stream.registry import Registry, load_registry
 from stream.errors import InvalidEvent
 from stream.schemas import SourceState, encode
+from stream.settings import Settings
 from stream.validation import Observation, TimeLimits, identity
 
 log = logging.getLogger(__name__)
@@ -49,9 +53,10 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
     partitions = settings.partitions
     intake = Intake(registry, inventory, TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s),
                     readings_partitions=topics.partitions_for(topics.READINGS, partitions),
-                    dedupe_window_s=settings.ingest_dedupe_window_s, dedupe_max_keys=settings.ingest_dedupe_max_keys)
+                    dedupe_window_s=settings.ingest_dedupe_window_s, dedupe_max_keys=settings.ingest_dedupe_max_keys,
+                    event_clock=uses_event_clock(settings))
     recent = app.Table("ingest-recent-times", default=None, partitions=partitions,
-                       schema=faust.Schema(key_type=str, value_type=list, key_serializer="json",
+                       schema=faust.Schema(key_type=str, value_type=None, key_serializer="json",
                                            value_serializer="json"),
                        help="source|station or gauge id -> event times seen within the dedupe window")
     last_seen = app.Table("ingest-last-seen", default=None, partitions=partitions,
@@ -124,6 +129,11 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
     @app.on_partitions_revoked.connect
     async def forget_windows(sender: Any, revoked: Any, **_: Any) -> None:
         intake.forget({tp.partition for tp in revoked if tp.topic == raw_name})
+
+
+def uses_event_clock(settings: Settings) -> bool:
+    """Drills and replays run on a virtual clock, so their time checks follow the stream's event time."""
+    return settings.ingest_clock == "event" or (settings.ingest_clock == "auto" and settings.drill_id is not None)
 
 
 class _SourceWatch:

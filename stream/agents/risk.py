@@ -12,7 +12,9 @@ the scorer: ``keep_risk_inputs`` folds each input into changelogged tables
 - ``risk-rain``: rain sensor id → :class:`~stream.riskstate.RainBuckets`;
 - ``risk-stations``: station id → :class:`~stream.riskstate.StationFwi` (daily FWI carried);
 - ``risk-findings``: ``<camera id>/<kind>`` → latest fire/smoke VisionFinding;
-- ``risk-clock``: the newest event time heard (the scorer's ``now``).
+- ``risk-clock``: the newest event time heard (the scorer's ``now``)
+
+(what each input writes: :func:`stream.riskinputs.fold_input`).
 
 The timer ``rescore_cells`` runs every ``gis_rescore_interval_s`` on every
 worker but acts only on the owner of ``risk.inputs`` and only after new input:

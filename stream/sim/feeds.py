@@ -7,8 +7,10 @@ diurnal cycle (local time UTC+8) with noise, and carry the faults real feeds
 have: gaps (a reading missing), spikes (valid but extreme) and occasional bad
 values (sentinels, unknown units, out of range, unknown ids, future times) that
 validation must send to the dead-letter topic. Same seed and start → same
-stream. Readings travel as ReadingBatch messages of up to 1,000 readings on
-the raw-ingest topic, keyed by source id.
+stream. Readings travel as ReadingBatch messages of up to 1,000 readings,
+weather observations and gauge levels one per message, on the raw-ingest topic
+keyed by source id (``--out`` writes the same messages as ``key<TAB>payload``
+lines, the recording format of ``amur drill --replay``).
 """
 
 from __future__ import annotations
@@ -194,9 +196,8 @@ class FeedSimulator:
                 obs = msgspec.structs.replace(obs, rh_pct=-9999.0)
                 out.bad += 1
             observations.append(obs)
-        if observations:
-            out.weather += len(observations)
-            out.messages.append((WEATHER_SOURCE, encode(observations)))
+        out.weather += len(observations)
+        out.messages += [(WEATHER_SOURCE, encode(obs)) for obs in observations]
 
     def _gauges(self, k: int, at: datetime, rng: np.random.Generator, out: Step) -> None:
         levels: list[WaterLevel] = list(self.scenario.water_levels(at))
@@ -214,9 +215,8 @@ class FeedSimulator:
                 stage, out.bad = -9999.0, out.bad + 1
             levels.append(WaterLevel(source=GAUGE_SOURCE, event_time=at, gauge_id=site.site_id,
                                      stage_m=round(stage, 3)))
-        if levels:
-            out.levels += len(levels)
-            out.messages.append((GAUGE_SOURCE, encode(levels)))
+        out.levels += len(levels)
+        out.messages += [(GAUGE_SOURCE, encode(level)) for level in levels]
 
 
 def _spoil(reading: SensorReading, how: str) -> SensorReading:

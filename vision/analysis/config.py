@@ -77,11 +77,11 @@ class AnalysisConfig:
     water_delta: float = 30.0
     water_share: float = 0.35
     """Water rise: this share of the ROI moved more than water_delta (BGR distance) from the baseline colour."""
-    flicker_reference: float = 0.3
+    flicker_reference: float = 0.2
     """Flame-colour area change between samples that counts as full flicker."""
     motion_reference: float = 4.0
     """Mean grey-level change in the smoke-coloured area that counts as full motion."""
-    static_weight: float = 0.5
+    static_weight: float = 0.4
     """A fire/smoke score is multiplied by this when the region did not change at all."""
     baseline_tau_s: float = 1800.0
     """Time constant of the baseline's EMA: a healthy sample dt after the last weighs 1 - exp(-dt / tau)."""

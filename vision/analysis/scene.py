@@ -88,10 +88,11 @@ def area_change(current: np.ndarray, previous: np.ndarray) -> float:
 def masked_motion(gray: np.ndarray, previous_gray: np.ndarray, mask: np.ndarray) -> float:
     """Mean grey-level change between samples inside a (0..1 density) mask thumbnail.
 
-    The frame's overall brightness change is taken out first: light fading at dusk is not motion.
+    The frame's overall brightness change is taken out first (as a gain, since light scales
+    pixel values): light fading at dusk is not motion.
     """
     weight = float(mask.sum())
     if weight <= 1e-6:
         return 0.0
-    change = gray - previous_gray
-    return float((np.abs(change - change.mean()) * mask).sum()) / weight
+    gain = float(gray.mean()) / max(1.0, float(previous_gray.mean()))
+    return float((np.abs(gray - gain * previous_gray) * mask).sum()) / weight
