@@ -23,7 +23,7 @@ from command_ui.mirror import Applied, Mirror, Update
 from command_ui.outbox import Outbox, Pushed
 from command_ui.scope import incident_in_scope
 from command_ui.tokens import Claims
-from command_ui.view import compute_kpis, snapshot_message
+from command_ui.view import city_health, compute_kpis, snapshot_message
 from stream import schemas
 from stream.projection import Channel, Keys
 
@@ -106,11 +106,12 @@ class Hub:
         """Queue exactly what the client needs: its missed updates, or a snapshot."""
         oldest = await store.oldest_seqs(self.client, self.keys) if resume else {}
         head = dict(self.mirror.head)
-        plan = protocol.plan_resume(resume, head, oldest)
+        plan = protocol.plan_resume(resume, head, oldest, max_updates=self.outbox_capacity // 2)
         self.sessions.add(session)
         self.metrics.clients.set(len(self.sessions))
         if plan.snapshot:
             self._push_snapshot(session)
+            self.push_kpis(only=session)
             return
         session.holding = []
         backfill: list[Update] = []
@@ -138,12 +139,14 @@ class Hub:
               "scope": session.claims.scope, "fault_hold_s": self.fault_hold_s, "drill": self.drill}
         session.push(snapshot_message(self.mirror.state, self.mirror.head, session.claims.scope, me), None)
 
-    def _push_update(self, session: Session, update: Update) -> None:
+    def _push_update(self, session: Session, update: Update,
+                     incident: schemas.IncidentChanged | None = None) -> None:
+        """Queue ``update`` for ``session`` unless its scope hides it (``incident``: already decoded)."""
         if session.holding is not None:
             session.holding.append(update)
             return
         if update.channel is Channel.INCIDENTS and update.data is not None:
-            incident = schemas.decode(schemas.IncidentChanged, update.data)
+            incident = incident or schemas.decode(schemas.IncidentChanged, update.data)
             if not incident_in_scope(session.claims.scope, incident):
                 return
         before = session.outbox.coalesced
@@ -161,8 +164,10 @@ class Hub:
             if outcome is Applied.GAP:
                 return False
             if outcome is Applied.APPLIED:
+                incident = (schemas.decode(schemas.IncidentChanged, update.data)
+                            if update.channel is Channel.INCIDENTS and update.data else None)
                 for session in tuple(self.sessions):
-                    self._push_update(session, update)
+                    self._push_update(session, update, incident)
         return True
 
     async def resync(self) -> None:
@@ -189,7 +194,10 @@ class Hub:
         previous: tuple[float, int] | None = None
         loop = asyncio.get_running_loop()
         while True:
-            counters = await store.read_counters(self.client, self.keys)
+            counters, heads = await store.read_counters(self.client, self.keys)
+            if any(heads[c] < self.mirror.head[c] for c in Channel):
+                log.warning("projection sequence went back (Redis reset?); re-reading it")
+                await self.resync()
             at, events = loop.time(), counters.get("events", 0)
             if previous is not None and at > previous[0]:
                 self.events_per_s = max(0.0, (events - previous[1]) / (at - previous[0]))
@@ -197,19 +205,21 @@ class Hub:
             self.push_kpis()
             await asyncio.sleep(interval_s)
 
-    def push_kpis(self) -> None:
+    def push_kpis(self, only: Session | None = None) -> None:
+        """KPIs and positions to every settled session (or just ``only``)."""
         now = self.clock()
+        health = city_health(self.mirror.state, now=now, camera_ids=self.catalogue.camera_ids,
+                             source_dimension=self.catalogue.source_dimension, hold_s=self.fault_hold_s)
         by_scope: dict[str, bytes] = {}
         position = protocol.position_message(self.mirror.head)
-        for session in tuple(self.sessions):
+        for session in (only,) if only else tuple(self.sessions):
             if session.holding is not None:
                 continue
             scope = session.claims.scope
             if scope not in by_scope:
                 by_scope[scope] = compute_kpis(
-                    self.mirror.state, scope=scope, now=now, events_per_s=self.events_per_s,
-                    camera_ids=self.catalogue.camera_ids, source_dimension=self.catalogue.source_dimension,
-                    domain_dimension=self.catalogue.domain_dimension, hold_s=self.fault_hold_s,
-                    drill=self.drill).message(now)
+                    self.mirror.state, health, scope=scope, events_per_s=self.events_per_s,
+                    source_dimension=self.catalogue.source_dimension,
+                    domain_dimension=self.catalogue.domain_dimension, drill=self.drill).message(now)
             session.push(by_scope[scope], ("kpi", ""))
             session.push(position, ("position", ""))

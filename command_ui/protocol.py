@@ -69,14 +69,15 @@ class ResumePlan:
 
 
 def plan_resume(requested: dict[Channel, int] | None, head: dict[Channel, int],
-                oldest: dict[Channel, int | None]) -> ResumePlan:
+                oldest: dict[Channel, int | None], max_updates: int | None = None) -> ResumePlan:
     """What a (re)connecting client needs to catch up with ``head``.
 
     ``head`` is the gateway's current sequence per channel; ``oldest`` the first
     sequence still held in each update stream (None when the stream is empty).
     The client gets exactly seq in (last, head] per channel, or a snapshot when
     anything it missed has been trimmed, when it claims a future sequence (the
-    projection was reset) or when it does not say where it was.
+    projection was reset), when it does not say where it was, or when it missed
+    more than ``max_updates`` (a snapshot is then smaller than the backlog).
     """
     if requested is None or set(requested) != set(Channel):
         return ResumePlan(snapshot=True)
@@ -91,6 +92,8 @@ def plan_resume(requested: dict[Channel, int] | None, head: dict[Channel, int],
         if first is None or first > last + 1:
             return ResumePlan(snapshot=True)
         backfills.append(Backfill(channel, last, now))
+    if max_updates is not None and sum(b.upto - b.after for b in backfills) > max_updates:
+        return ResumePlan(snapshot=True)
     return ResumePlan(snapshot=False, backfills=tuple(backfills))
 
 

@@ -55,9 +55,15 @@ async def read_tail(client: aioredis.Redis, keys: Keys, head: Mapping[Channel, i
     return updates
 
 
-async def read_counters(client: aioredis.Redis, keys: Keys) -> dict[str, int]:
-    raw = await client.hgetall(keys.counters)
-    return {_text(k): int(v) for k, v in raw.items()}
+async def read_counters(client: aioredis.Redis, keys: Keys) -> tuple[dict[str, int], dict[Channel, int]]:
+    """Event counters, and every channel's current sequence (to notice a reset projection)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hgetall(keys.counters)
+    for channel in Channel:
+        pipe.get(keys.seq(channel))
+    raw, *seqs = await pipe.execute()
+    counters = {_text(k): int(v) for k, v in raw.items()}
+    return counters, {channel: int(seq or 0) for channel, seq in zip(Channel, seqs)}
 
 
 def _update(channel: Channel, entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Update:

@@ -115,27 +115,60 @@ class Kpis:
         return orjson.dumps({"type": "kpi", "now": now.isoformat(), **asdict(self)})
 
 
-def _colour(data: bytes) -> str:
-    return orjson.loads(data).get("colour", "green")
+class _Coloured(msgspec.Struct):
+    colour: str = "green"
 
 
-def compute_kpis(state: Mapping[Channel, Mapping[str, bytes]], *, scope: str, now: datetime,
-                 events_per_s: float, camera_ids: frozenset[str], source_dimension: Mapping[str, str],
-                 domain_dimension: Mapping[str, str], hold_s: float, drill: bool) -> Kpis:
-    """Header KPIs and the vital-signs strip for one scope at ``now``."""
+class _SourceState(msgspec.Struct):
+    state: str
+
+
+_coloured = msgspec.json.Decoder(_Coloured)
+_source_state = msgspec.json.Decoder(_SourceState)
+
+
+@dataclass(frozen=True, slots=True)
+class CityHealth:
+    """The scope-independent part of the KPIs (computed once per tick, shared by every scope)."""
+
+    cameras: Counter[str]
+    """online / faulty / unknown -> count."""
+    indicators: Counter[str]
+    """Out-of-range indicators by kind (see :data:`INDICATOR_DOMAIN`)."""
+    live: Counter[str]
+    """Sources reported live, by dimension."""
+    stale: Counter[str]
+
+
+def city_health(state: Mapping[Channel, Mapping[str, bytes]], *, now: datetime, camera_ids: frozenset[str],
+                source_dimension: Mapping[str, str], hold_s: float) -> CityHealth:
+    """Camera status counts, out-of-range indicators and source states at ``now``.
+
+    Indicators: each gauge not green; per county, its flood cells, its fire cells
+    and its camera network (GB/T 28181 ids start with the county's GB/T 2260 code)
+    when any is not green / faulty.
+    """
     cameras, faults = state[Channel.CAMERAS], state[Channel.CAMERA_FAULTS]
     status_of = {c: camera_status(cameras.get(c), faults.get(c), now=now, hold_s=hold_s) for c in camera_ids}
-    statuses = Counter(status_of.values())
-    # Indicators: each gauge; per county, the flood and fire risk of its cells and its camera network
-    # (GB/T 28181 ids start with the county's GB/T 2260 code); each open incident.
-    out: Counter[str] = Counter()
-    out["camera"] = len({c[:6] for c, status in status_of.items() if status == "faulty"})
-    for data in state[Channel.GAUGES].values():
-        out["gauge"] += _colour(data) != "green"
+    indicators: Counter[str] = Counter()
+    indicators["camera"] = len({c[:6] for c, status in status_of.items() if status == "faulty"})
+    indicators["gauge"] = sum(_coloured.decode(d).colour != "green" for d in state[Channel.GAUGES].values())
     risky = {(key.split(":", 1)[0], key.split(":", 1)[1][:6]) for key, data in state[Channel.CELLS].items()
-             if _colour(data) != "green"}
+             if _coloured.decode(data).colour != "green"}
     for hazard, _county in risky:
-        out[f"cell:{hazard}"] += 1
+        indicators[f"cell:{hazard}"] += 1
+    live, stale = Counter[str](), Counter[str]()
+    for source_id, data in state[Channel.SOURCES].items():
+        target = stale if _source_state.decode(data).state == schemas.SourceState.STALE.value else live
+        target[source_dimension.get(source_id, "unregistered")] += 1
+    return CityHealth(Counter(status_of.values()), indicators, live, stale)
+
+
+def compute_kpis(state: Mapping[Channel, Mapping[str, bytes]], health: CityHealth, *, scope: str,
+                 events_per_s: float, source_dimension: Mapping[str, str], domain_dimension: Mapping[str, str],
+                 drill: bool) -> Kpis:
+    """Header KPIs and the vital-signs strip for one scope (open incidents are counted within the scope)."""
+    out = Counter(health.indicators)
     open_by_colour: Counter[str] = Counter()
     any_drill = drill
     for data in visible_incidents(state[Channel.INCIDENTS], scope).values():
@@ -144,11 +177,7 @@ def compute_kpis(state: Mapping[Channel, Mapping[str, bytes]], *, scope: str, no
             open_by_colour[incident.colour.value] += 1
             out[f"incident:{incident.hazard.value}"] += 1
             any_drill = any_drill or incident.drill
-    live, stale = Counter[str](), Counter[str]()
-    for source_id, data in state[Channel.SOURCES].items():
-        dimension = source_dimension.get(source_id, "unregistered")
-        target = stale if orjson.loads(data).get("state") == schemas.SourceState.STALE.value else live
-        target[dimension] += 1
+    live, stale = health.live, health.stale
     registered = Counter(source_dimension.values())
     out_by_dimension: Counter[str] = Counter()
     for indicator, count in out.items():
@@ -158,6 +187,7 @@ def compute_kpis(state: Mapping[Channel, Mapping[str, bytes]], *, scope: str, no
         for d in dict.fromkeys(domain_dimension.values()))
     return Kpis(
         sources_live=sum(live.values()), sources_stale=sum(stale.values()), events_per_s=round(events_per_s, 1),
-        cameras_online=statuses["online"], cameras_faulty=statuses["faulty"], cameras_unknown=statuses["unknown"],
+        cameras_online=health.cameras["online"], cameras_faulty=health.cameras["faulty"],
+        cameras_unknown=health.cameras["unknown"],
         open_by_colour={c.value: open_by_colour[c.value] for c in schemas.Colour if c is not schemas.Colour.GREEN},
         drill=any_drill, dimensions=dimensions)

@@ -65,10 +65,10 @@ class WebsocketGateway:
         except (TimeoutError, ConnectionClosed):
             return
         session = self.hub.new_session(claims)
-        await self.hub.join(session, hello.resume)
         writer = asyncio.create_task(self._write(connection, session))
         guard = asyncio.create_task(self._guard(connection, session))
         try:
+            await self.hub.join(session, hello.resume)
             async for raw in connection:
                 reply = await self._command(session, raw)
                 session.push(reply, None)

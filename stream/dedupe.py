@@ -14,17 +14,22 @@ from collections import deque
 
 
 class DedupeWindow:
-    """Remembers keys seen recently; answers whether a key is new."""
+    """Remembers keys seen recently; answers whether a key is new.
 
-    __slots__ = ("window_s", "max_keys", "_keys", "_order", "newest", "evicted")
+    Keys are kept as strings and times in a parallel deque: no tuples, so the
+    window adds nothing for Python's cyclic garbage collector to scan.
+    """
+
+    __slots__ = ("window_s", "max_keys", "_keys", "_order", "_times", "newest", "evicted")
 
     def __init__(self, window_s: float, max_keys: int) -> None:
         if window_s <= 0 or max_keys < 1:
             raise ValueError(f"window_s={window_s} and max_keys={max_keys} must be positive")
         self.window_s = window_s
         self.max_keys = max_keys
-        self._keys: set[tuple[str, str, float]] = set()
-        self._order: deque[tuple[float, tuple[str, str, float]]] = deque()
+        self._keys: set[str] = set()
+        self._order: deque[str] = deque()
+        self._times: deque[float] = deque()
         self.newest = float("-inf")
         self.evicted = 0
         """Keys dropped to keep the bound (by age or by count)."""
@@ -34,24 +39,27 @@ class DedupeWindow:
 
     def first_time(self, source: str, ident: str, event_time: float) -> bool:
         """True the first time (source, ident, event_time) is offered; False for a repeat."""
-        key = (source, ident, event_time)
+        # one-to-one: registered source ids are printable and repr(float) has no \x1f
+        key = f"{source}\x1f{ident}\x1f{event_time!r}"
         keys = self._keys
         if key in keys:
             return False
         keys.add(key)
-        order = self._order
-        order.append((event_time, key))
+        self._order.append(key)
+        times = self._times
+        times.append(event_time)
         if event_time > self.newest:
             self.newest = event_time
-        if len(order) > self.max_keys or order[0][0] < self.newest - self.window_s:
+        if len(times) > self.max_keys or times[0] < self.newest - self.window_s:
             self._evict()
         return True
 
     def _evict(self) -> None:
-        order, keys = self._order, self._keys
+        order, times, keys = self._order, self._times, self._keys
         horizon = self.newest - self.window_s
-        while order and (len(order) > self.max_keys or order[0][0] < horizon):
-            keys.discard(order.popleft()[1])
+        while times and (len(times) > self.max_keys or times[0] < horizon):
+            times.popleft()
+            keys.discard(order.popleft())
             self.evicted += 1
 
 

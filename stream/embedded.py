@@ -219,6 +219,11 @@ def start_redis(port: int, data_dir: Path, log_file: IO[bytes] | int = subproces
     return service
 
 
+def _interrupt(*_: object) -> None:
+    """SIGTERM handler: unwind the main thread (stopping from here could deadlock in wait())."""
+    raise KeyboardInterrupt
+
+
 def _serve_forever(service: RunningService) -> int:
     print(f"{service.command.name} answering at {service.url}", flush=True)
     try:
@@ -237,7 +242,7 @@ def broker_main(argv: list[str] | None = None, settings: Settings | None = None)
     except ConfigError as exc:
         print(f"amur broker: {exc}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    signal.signal(signal.SIGTERM, _interrupt)
     return _serve_forever(service)
 
 
@@ -250,5 +255,5 @@ def redis_main(argv: list[str] | None = None, settings: Settings | None = None) 
     except ConfigError as exc:
         print(f"amur redis: {exc}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    signal.signal(signal.SIGTERM, _interrupt)
     return _serve_forever(service)

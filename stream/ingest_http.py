@@ -29,8 +29,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from stream import topics
 from stream.admin import bootstrap_servers
 from stream.errors import InvalidEvent
-from stream.intake import Rejection, decode_items, dead_letter, label_for
-from stream.inventory import Inventory, load_inventory_or_unchecked
+from stream.intake import UNREGISTERED, Rejection, dead_letter, decode_items, label_for, raw_text
+from stream.inventory import Inventory, load_inventory
 from stream.metrics import Metrics, Outcome
 from stream.registry import Registry, load_registry
 from stream.schemas import encode
@@ -89,8 +89,7 @@ def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventor
             checked = check_body(body, registry, inventory, limits, now, settings.ingest_http_max_items)
         except InvalidEvent as exc:
             status = 413 if exc.field == "items" else 400
-            await _send_and_count(producer, dlq_topic, [Rejection(label_for(None, registry), exc, body.decode(
-                "utf-8", "replace"))], metrics, now)
+            await _send_and_count(producer, dlq_topic, [Rejection(UNREGISTERED, exc, raw_text(body))], metrics, now)
             return _json({"accepted": 0, "rejected": 1, "errors": [
                 {"index": None, "field": exc.field, "value": exc.value, "reason": exc.reason}]}, status)
         by_source: dict[str, list[Observation]] = defaultdict(list)
@@ -162,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, args.host, args.port, load_inventory_or_unchecked(), stop)
+        await serve(settings, args.host, args.port, load_inventory(settings.gis_manifest), stop)
 
     try:
         asyncio.run(run())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stream.schemas import SensorKind
 
@@ -70,29 +71,17 @@ class Inventory:
         )
 
 
-def load_inventory() -> Inventory:
-    """The inventory of the GIS layer set (bundled Heihe sample unless configured)."""
+def load_inventory(gis_manifest: Path | None = None) -> Inventory:
+    """The inventory of the GIS layer set (``AMUR_GIS_MANIFEST``; None = the bundled Heihe sample)."""
     from gis import registry as gis_registry  # the GIS area owns these lists
 
-    def site(obj: object, id_field: str, with_kind: bool = False) -> Site:
-        kind = SensorKind(str(getattr(obj, "kind"))) if with_kind else None
-        warning, owner = getattr(obj, "warning_m", None), getattr(obj, "source", None)
-        return Site(str(getattr(obj, id_field)), float(getattr(obj, "lon")), float(getattr(obj, "lat")), kind,
-                    None if warning is None else float(warning), None if owner is None else str(owner))
-
-    sensors = [site(s, "sensor_id", True) for s in gis_registry.load_sensors()]
-    stations = [site(s, "station_id") for s in gis_registry.load_stations()]
-    gauges = [site(g, "gauge_id") for g in gis_registry.load_gauges()]
-    cameras = [str(getattr(c, "camera_id")) for c in gis_registry.load_cameras()]
+    data_dir = gis_registry.data_dir_for(gis_manifest)
+    sensors = [Site(x.sensor_id, x.lon, x.lat, kind=SensorKind(x.kind), owner=x.source)
+               for x in gis_registry.load_sensors(data_dir)]
+    stations = [Site(x.station_id, x.lon, x.lat) for x in gis_registry.load_stations(data_dir)]
+    gauges = [Site(x.gauge_id, x.lon, x.lat, warning_m=x.warning_m) for x in gis_registry.load_gauges(data_dir)]
+    cameras = [c.camera_id for c in gis_registry.load_cameras(data_dir)]
     log.info("inventory loaded sensors=%s stations=%s gauges=%s cameras=%s",
              len(sensors), len(stations), len(gauges), len(cameras))
     return Inventory.from_sites(sensors, stations, gauges, cameras)
 
-
-def load_inventory_or_unchecked() -> Inventory:
-    """:func:`load_inventory`, or an unchecked inventory (logged) while the GIS lists are absent."""
-    try:
-        return load_inventory()
-    except ImportError as exc:
-        log.warning("gis inventory unavailable, ids are not checked reason=%s", exc)
-        return Inventory(sensors=None, stations=None, gauges=None)

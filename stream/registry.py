@@ -160,8 +160,8 @@ def _parse_source(row: dict[str, str], *, where: str) -> Source:
         return value
 
     source_id = field("source_id")
-    if not source_id or len(source_id) > 128:
-        raise RegistryError(f"{where}: source_id={source_id!r} must have 1..128 characters")
+    if not source_id or len(source_id) > 128 or not source_id.isprintable():
+        raise RegistryError(f"{where}: source_id={source_id!r} must have 1..128 printable characters")
     try:
         schema = SourceSchema(field("schema"))
     except ValueError:

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
                               description="time checks against the wall clock or the stream's event time; "
                                           "auto = event in a drill, wall otherwise")
     ingest_dedupe_window_s: float = Field(900.0, gt=0, description="exact duplicates within this event time are dropped")
-    ingest_dedupe_max_keys: int = Field(200_000, ge=1000, description="bound of the dedupe window per partition")
+    ingest_dedupe_max_keys: int = Field(400_000, ge=1000, description="bound of the dedupe window per partition")
     ingest_health_interval_s: float = Field(5.0, gt=0, description="how often source health is evaluated")
     ingest_http_port: int = Field(8070, ge=1, le=65535, description="port of `amur ingest` (HTTP batch ingest)")
     ingest_http_max_items: int = Field(10_000, ge=1, description="most readings accepted in one HTTP call")

@@ -76,6 +76,8 @@ def plan_parts(settings: Settings, *, simulators: bool = True, python: str = sys
                  port=settings.worker_web_port + i, port_variable="AMUR_WORKER_WEB_PORT")
         for i in range(settings.workers)
     ]
+    parts.append(PartSpec("ingest", (*amur, "ingest"), port=settings.ingest_http_port,
+                          port_variable="AMUR_INGEST_HTTP_PORT"))
     parts.append(PartSpec("gateway", (*amur, "gateway"), port=settings.http_port, port_variable="AMUR_HTTP_PORT"))
     if simulators:
         parts.append(PartSpec("sim-cameras", (*amur, "sim", "cameras"),

@@ -24,6 +24,7 @@ class TopicSpec:
 
 
 RAW_INGEST = TopicSpec("ingest.raw", "source id", schemas.ReadingBatch)
+"""Raw input as producers send it: one event, a reading_batch, or a JSON array of events."""
 READINGS = TopicSpec("sensor.readings", "sensor id (batches grouped by partition)", schemas.ReadingBatch)
 WEATHER = TopicSpec("weather.observations", "station id", schemas.WeatherObservation)
 WATER_LEVELS = TopicSpec("water.levels", "gauge id", schemas.WaterLevel)

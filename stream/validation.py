@@ -19,7 +19,7 @@ import msgspec
 from stream.errors import InvalidEvent
 from stream.inventory import Inventory
 from stream.registry import Registry, Source, SourceSchema
-from stream.schemas import SensorReading, WaterLevel, WeatherObservation
+from stream.schemas import FrameSample, SensorReading, WaterLevel, WeatherObservation
 
 Observation = SensorReading | WeatherObservation | WaterLevel
 
@@ -140,6 +140,14 @@ def validate_water_level(level: WaterLevel, registry: Registry, inventory: Inven
         raise InvalidEvent(f"river gauge {level.gauge_id!r} is unknown", field="gauge_id", value=level.gauge_id)
     check_time(level.event_time, limits, now)
     return level
+
+
+def validate_frame(frame: FrameSample, inventory: Inventory, limits: TimeLimits, now: float) -> FrameSample:
+    """A frame sample from a known camera at a plausible time (for producers of the frames topic)."""
+    if not inventory.has_camera(frame.camera_id):
+        raise InvalidEvent(f"camera {frame.camera_id!r} is unknown", field="camera_id", value=frame.camera_id)
+    check_time(frame.event_time, limits, now)
+    return frame
 
 
 def validate(obs: Observation, registry: Registry, inventory: Inventory, limits: TimeLimits,

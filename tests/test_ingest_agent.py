@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from ingest_helpers import write_sources
 from stream import topics
 from stream.admin import bootstrap_servers, ensure_topics
 from stream.agents.ingest import install
 from stream.app import build_app, expected_topics, kafka_url
 from stream.embedded import free_port
 from stream.inventory import Inventory, Site
-from stream.registry import BUNDLED_SOURCES, load_registry
+from stream.registry import load_registry
 from stream.schemas import DeadLetter, ReadingBatch, SensorKind, SensorReading, SourceHealth, SourceState, decode, encode
 
 pytestmark = pytest.mark.integration
@@ -30,15 +30,11 @@ INVENTORY = Inventory.from_sites([Site(f"smoke-{i:05d}", 127.5, 50.2, SensorKind
 
 def fast_registry(tmp_path: Path) -> Path:
     """The smoke feed alone, with a 1 s cadence so staleness shows within seconds."""
-    with BUNDLED_SOURCES.open(encoding="utf-8") as fh:
-        rows = [row for row in csv.DictReader(fh) if row["source_id"] == SMOKE]
-    rows[0]["cadence_s"] = "1"
-    path = tmp_path / "sources.csv"
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+
+    def pick(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [{**row, "cadence_s": "1"} for row in rows if row["source_id"] == SMOKE]
+
+    return write_sources(tmp_path, pick)
 
 
 def smoke(sensor: str, at: datetime, value: float = 2.0) -> SensorReading:
@@ -143,12 +139,17 @@ def test_gauge_level_repeated_after_a_restart_is_still_a_duplicate(make_settings
             await rt.app.stop()
 
     async def routed_levels() -> list[WaterLevel]:
-        name = f"drill.{settings.drill_id}.{topics.WATER_LEVELS.name}"
-        consumer = AIOKafkaConsumer(name, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                    fetch_max_wait_ms=10)
+        tp = TopicPartition(f"drill.{settings.drill_id}.{topics.WATER_LEVELS.name}", 0)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=10)
         await consumer.start()
         try:
-            return [decode(WaterLevel, m) for m in await collect(consumer, time.monotonic() + 3, lambda got: False)]
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            end = (await consumer.end_offsets([tp]))[tp]  # everything ever routed, read to the end
+            got: list[bytes] = []
+            while await consumer.position(tp) < end:
+                got += [m.value for m in (await consumer.getmany(tp, timeout_ms=200)).get(tp, [])]
+            return [decode(WaterLevel, m) for m in got]
         finally:
             await consumer.stop()
 

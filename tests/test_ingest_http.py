@@ -21,12 +21,28 @@ from stream.metrics import Metrics
 from stream.registry import load_registry
 from stream.schemas import DeadLetter, SensorKind, SensorReading, WaterLevel, decode, encode
 
-pytestmark = pytest.mark.integration
+
+def test_check_body_limits_and_whole_body_errors() -> None:
+    from stream.errors import InvalidEvent
+    from stream.ingest_http import check_body
+    from stream.validation import TimeLimits
+
+    now = datetime.now(timezone.utc)
+    level = encode(WaterLevel(source="hydrology.river-gauges", event_time=now, gauge_id="hlj-heihe", stage_m=7.0))
+    limits = TimeLimits(300, 86400)
+    body = b"[" + b",".join([level] * 3) + b"]"
+    assert len(check_body(body, load_registry(), INVENTORY, limits, now.timestamp(), 3).accepted) == 3
+    with pytest.raises(InvalidEvent, match="4 items in one call, at most 3") as info:
+        check_body(b"[" + b",".join([level] * 4) + b"]", load_registry(), INVENTORY, limits, now.timestamp(), 3)
+    assert info.value.field == "items"
+    with pytest.raises(InvalidEvent, match="not valid JSON"):
+        check_body(b"<xml/>", load_registry(), INVENTORY, limits, now.timestamp(), 3)
 
 INVENTORY = Inventory.from_sites([Site("temperature-00001", 127.5, 50.2, SensorKind.TEMPERATURE)], [],
                                  [Site("hlj-heihe", 127.5, 50.25)])
 
 
+@pytest.mark.integration
 async def test_post_returns_per_item_errors_and_produces_valid_items(make_settings) -> None:
     settings = make_settings(partitions=2)
     await prepare_topics_async(settings, agent_modules=[])

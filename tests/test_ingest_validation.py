@@ -124,3 +124,16 @@ def test_accepted_iff_in_range_after_conversion(fahrenheit: float) -> None:
         assert not -55 <= convert_unit(fahrenheit, "degF", "degC") <= 85 or fahrenheit in (-9999.0, -999.0, 9999.0)
     else:
         assert -55 <= got.value <= 85 and got.value == pytest.approx(celsius, abs=1e-9)
+
+
+def test_frame_from_unknown_camera_is_refused() -> None:
+    from stream.schemas import DecodeStatus, FrameSample
+    from stream.validation import validate_frame
+
+    inventory = Inventory.from_sites([], [], [], cameras=["23110200001320000001"])
+    frame = FrameSample(source="sampler", event_time=NOW_DT, camera_id="23110200001320000001", status=DecodeStatus.OK)
+    assert validate_frame(frame, inventory, LIMITS, NOW) == frame
+    with pytest.raises(InvalidEvent) as info:
+        validate_frame(FrameSample(source="sampler", event_time=NOW_DT, camera_id="99", status=DecodeStatus.OK),
+                       inventory, LIMITS, NOW)
+    assert (info.value.field, info.value.value) == ("camera_id", "99")

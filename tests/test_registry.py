@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest_helpers import write_sources
 from stream.registry import BUNDLED_SOURCES, DATA_DIR, RegistryError, SourceSchema, load_registry
 from stream.schemas import SensorKind
 
@@ -46,15 +47,12 @@ def test_generator_reproduces_the_shipped_file() -> None:
 
 
 def _write(tmp_path: Path, edit: dict[str, str], row: int = 0) -> Path:
-    with BUNDLED_SOURCES.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))[:10]
-    rows[row].update(edit)
-    path = tmp_path / "sources.csv"
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    def pick(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        rows = rows[:10]
+        rows[row].update(edit)
+        return rows
+
+    return write_sources(tmp_path, pick)
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -66,6 +64,7 @@ def _write(tmp_path: Path, edit: dict[str, str], row: int = 0) -> Path:
     ({"schema": "telepathy"}, "schema='telepathy' is not one of"),
     ({"kind": "vibes"}, "kind='vibes' is not a sensor kind"),
     ({"cadence_s": "0"}, "cadence_s=0.0 must be positive"),
+    ({"source_id": "bad\x1fid"}, "must have 1..128 printable characters"),
 ])
 def test_a_bad_row_is_refused_naming_row_field_and_value(tmp_path: Path, edit: dict[str, str], message: str) -> None:
     with pytest.raises(RegistryError, match=message.replace("(", r"\(")):

@@ -30,7 +30,8 @@ async def _wait_for(condition, timeout_s: float) -> bool:  # type: ignore[no-unt
 
 async def test_two_workers_split_the_cameras_and_one_takes_over(make_settings, tmp_path) -> None:
     # no fleet on this port: every fetch fails fast, which is all this test needs
-    settings = make_settings(vision_snapshot_url=f"http://127.0.0.1:{free_port()}/cameras/{{camera_id}}/snapshot.jpg",
+    settings = make_settings(vision_sampling=True,
+                             vision_snapshot_url=f"http://127.0.0.1:{free_port()}/cameras/{{camera_id}}/snapshot.jpg",
                              vision_frame_budget_fps=20.0, vision_max_interval_s=600.0,
                              vision_evidence_dir=tmp_path / "evidence")
     await prepare_topics_async(settings, agent_modules=AGENTS)

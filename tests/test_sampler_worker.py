@@ -37,7 +37,7 @@ async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp
     async with serve_fleet(registry_fleet(cameras)) as (fleet, base):
         fleet.add_event({"kind": "http_500", "camera_ids": [broken]})
         settings = make_settings(
-            vision_snapshot_url=base + "/cameras/{camera_id}/snapshot.jpg",
+            vision_sampling=True, vision_snapshot_url=base + "/cameras/{camera_id}/snapshot.jpg",
             vision_frame_budget_fps=25.0, vision_max_interval_s=600.0, vision_min_interval_s=1.0,
             vision_evidence_dir=tmp_path / "evidence", vision_thumbnail_ttl_s=120, vision_retries=0,
         )

@@ -154,3 +154,17 @@ def test_every_message_is_one_object_with_its_event_time() -> None:
         doc = orjson.loads(payload)
         assert isinstance(doc, dict) and datetime.fromisoformat(doc["event_time"]) >= START
         assert key == doc["source"] or doc["type"] == "reading_batch" and key == doc["readings"][0]["source"]
+
+
+def test_command_writes_the_same_recording_for_the_same_seed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from stream.sim.feeds import main
+
+    args = ["--duration", "20", "--start", "2021-07-12T08:00:00+08:00", "--scenario", "fire", "--seed", "9"]
+    assert main([*args, "--out", str(tmp_path / "a.tsv")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b.tsv")]) == 0
+    recording = (tmp_path / "a.tsv").read_bytes()
+    assert recording == (tmp_path / "b.tsv").read_bytes()
+    lines = recording.splitlines()
+    readings = sum(len(orjson.loads(line.split(b"\t", 1)[1]).get("readings", [])) for line in lines)
+    assert 3 * 10_000 * 0.99 <= readings <= 3 * 10_000  # 10,000 sensors at t = 0, 10, 20 s, minus gaps
+    assert main(["--scenario", "meteor", "--out", str(tmp_path / "c.tsv")]) == 2

@@ -30,7 +30,7 @@ def test_plan_starts_each_worker_on_its_own_web_port() -> None:
     workers = [p for p in parts if p.name.startswith("worker-")]
     assert [p.port for p in workers] == [7000, 7001, 7002]
     assert [dict(p.env)["AMUR_WORKER_WEB_PORT"] for p in workers] == ["7000", "7001", "7002"]
-    assert [p.name for p in parts][-1] == "gateway"
+    assert [p.name for p in parts][-2:] == ["ingest", "gateway"]
     with_sims = [p.name for p in plan_parts(settings, simulators=True)]
     assert {"sim-feeds", "sim-cameras"} <= set(with_sims)
 
@@ -82,7 +82,8 @@ def test_amur_run_serves_the_page_restarts_a_killed_worker_and_stops_cleanly(tmp
 
     http_port = free_port()
     env = _env(AMUR_EMBEDDED_BROKER_PORT=str(free_port()), AMUR_EMBEDDED_REDIS_PORT=str(free_port()),
-               AMUR_HTTP_PORT=str(http_port), AMUR_WORKER_WEB_PORT=str(free_port()), AMUR_RUN_DIR=str(tmp_path))
+               AMUR_HTTP_PORT=str(http_port), AMUR_WORKER_WEB_PORT=str(free_port()),
+               AMUR_INGEST_HTTP_PORT=str(free_port()), AMUR_RUN_DIR=str(tmp_path))
     run = subprocess.Popen([sys.executable, "-m", "stream.cli", "run", "--no-simulators"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:

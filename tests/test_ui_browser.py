@@ -53,8 +53,11 @@ class Problems:
 
     def __init__(self) -> None:
         self.items: list[str] = []
+        self.urls: set[str] = set()
 
     def watch(self, page: Page) -> Page:
+        page.on("request", lambda r: self.urls.add(r.url))
+        page.on("websocket", lambda ws: self.urls.add(ws.url))
         page.on("requestfailed", lambda r: self.items.append(f"failed {r.url} {r.failure}"))
         page.on("response", lambda r: self.items.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.on("pageerror", lambda e: self.items.append(f"pageerror {e}"))
@@ -105,6 +108,9 @@ async def test_wall_shows_the_city_and_writes_screenshots(make_settings, browser
                 await page.screenshot(path=str(artifacts_dir / "wall-1920x1080-en.png"))
             await page.close()
         assert problems.items == []
+        # nothing leaves the machine: no CDN, no web fonts, no tiles
+        assert all(u.startswith(("http://127.0.0.1:", "ws://127.0.0.1:", "blob:http://127.0.0.1:"))
+                   for u in problems.urls), sorted(problems.urls)
     finally:
         await gateway.stop()
         await client.aclose()
@@ -162,6 +168,15 @@ async def test_pipeline_incident_reaches_every_screen_and_commands_go_through_th
         for page in (county, viewer, officer):
             await page.wait_for_selector(f".incident[data-id='{fire_id}'][data-state='acknowledged']", timeout=10000)
         await officer.screenshot(path=str(artifacts_dir / "wall-acknowledged.png"))
+        # assign to a department, then resolve: each result shows on the other screens
+        row = f".incident[data-id='{fire_id}']"
+        await county.select_option(f"{row} select", "fire-rescue")
+        await county.click(f"{row} button[data-action='assign']")
+        await officer.wait_for_selector(f"{row}[data-state='assigned'] .meta:has-text('fire-rescue')", timeout=10000)
+        await officer.click(f"{row} button[data-action='resolve']")
+        for page in (county, viewer):
+            await page.wait_for_selector(f"{row}[data-state='resolved']", timeout=10000)
+        assert await county.locator(f"{row} .actions").count() == 0
         assert problems.items == []
     finally:
         await gateway.stop()

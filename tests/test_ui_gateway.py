@@ -319,3 +319,16 @@ async def test_a_gap_in_the_update_stream_resyncs_every_client(stack: Stack) -> 
     await hub.resync()
     snapshot = of_type(await messages(ws, lambda s: of_type(s, "snapshot")), "snapshot")[0]
     assert "ghost" not in snapshot["channels"]["incidents"] and hub.metrics.resyncs._value.get() == 1
+
+
+async def test_a_reset_projection_is_noticed_and_resent(stack: Stack) -> None:
+    await stack.publish(*(incident(f"231102-flood-{i}", cells=["231102001001001"]) for i in range(3)))
+    ws = await stack.client()
+    await messages(ws, lambda s: of_type(s, "snapshot"))
+    # Redis loses the projection (restart without persistence) and the projector starts again from 1
+    stale = [key async for key in stack.redis.scan_iter(match=f"{stack.settings.redis_prefix}*")]
+    await stack.redis.delete(*stale)
+    await stack.publish(incident("231102-flood-new", cells=["231102001001001"]))
+    got = await messages(ws, lambda s: of_type(s, "snapshot"), timeout=15)
+    snapshot = of_type(got, "snapshot")[0]
+    assert list(snapshot["channels"]["incidents"]) == ["231102-flood-new"] and snapshot["seq"]["incidents"] == 1

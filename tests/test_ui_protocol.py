@@ -62,3 +62,24 @@ def test_backfill_is_exactly_the_missed_range_or_a_snapshot(spec: dict) -> None:
     if not plan.snapshot:
         got = {b.channel: (b.after, b.upto) for b in plan.backfills}
         assert got == {c: (requested[c], head[c]) for c in Channel if head[c] > requested[c]}
+
+
+def test_a_backlog_larger_than_allowed_means_snapshot() -> None:
+    requested = {**ALL, Channel.CELLS: 10}
+    head = {**ALL, Channel.CELLS: 30}
+    assert not plan_resume(requested, head, {Channel.CELLS: 1}, max_updates=20).snapshot
+    assert plan_resume(requested, head, {Channel.CELLS: 1}, max_updates=19).snapshot
+
+
+@given(st.one_of(st.binary(max_size=200), st.text(max_size=200),
+                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                              lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                          max_size=4),
+                              max_leaves=10).map(lambda v: orjson.dumps(v))))
+def test_any_input_is_accepted_or_refused_with_protocol_error(raw) -> None:
+    """Fuzz: a client frame decodes to a known message or raises ProtocolError, never anything else."""
+    try:
+        message = parse_client_message(raw)
+    except ProtocolError:
+        return
+    assert isinstance(message, (Hello, CommandMessage))

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from command_ui.view import camera_fault, camera_status, compute_kpis, snapshot_message
+from command_ui.view import camera_fault, camera_status, city_health, compute_kpis, snapshot_message
 from stream import schemas
 from stream.projection import Channel, Keys, project
 
@@ -80,14 +80,14 @@ def test_kpis_count_what_the_state_says() -> None:
         incident("x", "231123001001001", schemas.Colour.BLUE, schemas.IncidentState.RAISED),
         *cells,
     )
+    sources = {"s1": "infrastructure", "s2": "ecology_environment", "s3": "ecology_environment"}
+    health = city_health(state, now=NOW, source_dimension=sources, hold_s=180,
+                         camera_ids=frozenset({"23110200001325000001", "23110200001325000002",
+                                               "23112300001325000003", "23112300001325000004"}))
     kpis = compute_kpis(
-        state, scope="231102", now=NOW, events_per_s=12.34,
-        camera_ids=frozenset({"23110200001325000001", "23110200001325000002", "23112300001325000003",
-                              "23112300001325000004"}),
-        source_dimension={"s1": "infrastructure", "s2": "ecology_environment", "s3": "ecology_environment"},
+        state, health, scope="231102", events_per_s=12.34, source_dimension=sources,
         domain_dimension={"water_supply_drainage": "infrastructure", "telecommunications": "infrastructure",
-                          "water_environment_hydrology": "ecology_environment"},
-        hold_s=180, drill=False)
+                          "water_environment_hydrology": "ecology_environment"}, drill=False)
     assert (kpis.cameras_online, kpis.cameras_faulty, kpis.cameras_unknown) == (1, 2, 1)
     assert (kpis.sources_live, kpis.sources_stale, kpis.events_per_s) == (1, 1, 12.3)
     assert kpis.open_by_colour == {"blue": 0, "yellow": 0, "orange": 1, "red": 1}  # Xunke's is not Aihui's

@@ -85,7 +85,7 @@ def cell_events(now: datetime, seed: int) -> list[schemas.Event]:
                                            hazard=schemas.Hazard.FLOOD, score=max(0.0, margin + 1),
                                            colour=_colour(margin)))
         if cell.forest_frac > 0.4:
-            fwi = rng.gammavariate(2.0, 6.0) * (1.6 if cell.county_code in ("231123", "231124") else 0.8)
+            fwi = rng.gammavariate(2.0, 4.0) * (1.3 if cell.county_code in ("231123", "231124") else 0.6)
             colour = (schemas.Colour.RED if fwi >= 38 else schemas.Colour.ORANGE if fwi >= 21.3 else
                       schemas.Colour.YELLOW if fwi >= 11.2 else schemas.Colour.BLUE if fwi >= 5.2 else
                       schemas.Colour.GREEN)

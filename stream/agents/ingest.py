@@ -23,12 +23,13 @@ import faust
 from stream import topics
 from stream.app import Runtime
 from stream.dedupe import remember
+from stream.errors import InvalidEvent
 from stream.health import Watched, health_changes, should_record
-from stream.intake import Intake, Rejection, Routed, dead_letter, partition_for, raw_text, reading_batch
-from stream.inventory import Inventory, load_inventory_or_unchecked
+from stream.intake import (UNREGISTERED, Intake, Rejection, Routed, dead_letter, partition_for, raw_text,
+                           reading_batch)
+from stream.inventory import Inventory, load_inventory
 from stream.metrics import Outcome
 from stream.registry import Registry, load_registry
-from stream.errors import InvalidEvent
 from stream.schemas import SourceState, encode
 from stream.settings import Settings
 from stream.validation import Observation, TimeLimits, identity
@@ -40,7 +41,7 @@ ROUTER_SOURCE = "amur.ingest"
 
 
 def register(rt: Runtime) -> None:
-    install(rt, load_registry(rt.settings.ingest_registry), load_inventory_or_unchecked())
+    install(rt, load_registry(rt.settings.ingest_registry), load_inventory(rt.settings.gis_manifest))
 
 
 def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
@@ -100,7 +101,7 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
             except Exception as exc:  # noqa: BLE001 - bad input must never stop the worker
                 log.exception("ingest failed partition=%s", event.message.partition)
                 error = InvalidEvent(f"internal error while validating: {exc!r}", field=None, value=None)
-                rejection = Rejection("unregistered", error, raw_text(payload))
+                rejection = Rejection(UNREGISTERED, error, raw_text(payload))
                 metrics.count(rejection.source, Outcome.REJECTED)
                 await send_dead_letter(rejection, now)
                 continue

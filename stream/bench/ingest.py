@@ -103,12 +103,12 @@ async def raw_consume_rate(bootstrap: str, topic: str, partitions: int, expected
 async def worker_rate(settings: Settings, inventory: Inventory, expected: int) -> tuple[Rate, int]:
     """Readings/s the ingest agent accepts and routes, measured from its first to its last batch."""
     from stream.agents.ingest import install
-    from stream.app import build_app
+    from stream.app import build_app, expected_topics
     from stream.registry import load_registry
 
     rt = build_app(settings, agent_modules=[])
     install(rt, load_registry(settings.ingest_registry), inventory)
-    await ensure_topics(bootstrap_servers(settings.broker_url or ""), _expected(rt))
+    await ensure_topics(bootstrap_servers(settings.broker_url or ""), expected_topics(rt))
     counter = rt.metrics.events
 
     def accepted() -> int:
@@ -133,12 +133,6 @@ async def worker_rate(settings: Settings, inventory: Inventory, expected: int) -
         return _rate(done_n - first_n, done_t - first_t, done_cpu - first_cpu), rejected
     finally:
         await rt.app.stop()
-
-
-def _expected(rt) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    from stream.app import expected_topics
-
-    return expected_topics(rt)
 
 
 def intake_rate(inventory: Inventory, messages: list[tuple[str, bytes]], settings: Settings, now: float) -> Rate:

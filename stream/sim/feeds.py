@@ -29,7 +29,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from stream.inventory import Inventory, Site
+from stream.inventory import Inventory, Site, load_inventory
 from stream.schemas import ReadingBatch, SensorKind, SensorReading, WaterLevel, WeatherObservation, encode
 from stream.sim.hooks import GAUGE_SOURCE, Scenario, load_scenario
 
@@ -285,13 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     start = args.start or datetime.now(timezone.utc).replace(microsecond=0)
     if start.tzinfo is None:
         parser.error("--start needs a time zone, e.g. 2021-07-12T08:00:00+08:00")
-    try:
-        from stream.inventory import load_inventory
-
-        inventory = load_inventory()
-    except ImportError as exc:
-        print(f"amur sim feeds: the GIS sample inventory is not available ({exc})", file=sys.stderr)
-        return 2
+    inventory = load_inventory(settings.gis_manifest)
     try:
         scenario = load_scenario(args.scenario, start, args.seed, fire_place(inventory, args.seed))
     except ValueError as exc:
