@@ -35,8 +35,9 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 STATIC_DIR = WEB_DIR / "static"
 VENDOR_FILES = {"echarts.min.js": WEB_DIR / "node_modules" / "echarts" / "dist" / "echarts.min.js"}
 CAMERA_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-CAP_SENDER = "amur@heihe.command"
+CAP_SENDER = "amur@heihe.local"
 CAP_ZONE = ZoneInfo("Asia/Shanghai")
+"""Defaults; the gateway passes AMUR_CAP_SENDER / AMUR_CAP_TIMEZONE."""
 MAX_INCIDENTS = 1000
 SERIES_POINTS = 2000
 
@@ -51,7 +52,9 @@ def problem(status: int, code: str, detail: str) -> web.Response:
 
 class RestApi:
     def __init__(self, hub: Hub, maps: PageData, secret: str, registry: CollectorRegistry, ws_port: int,
-                 camera_ids: frozenset[str], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 camera_ids: frozenset[str], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 cap_sender: str = CAP_SENDER, cap_zone: ZoneInfo = CAP_ZONE):
+        self.cap_sender, self.cap_zone = cap_sender, cap_zone
         self.hub = hub
         self.maps = maps
         self.secret = secret
@@ -180,7 +183,7 @@ class RestApi:
             claims = self.claims(request)
         except AuthError as exc:
             return problem(401, "unauthorized", str(exc))
-        feed = cap.cap_feed(self._scoped_incidents(claims), self.clock(), sender=CAP_SENDER, zone=CAP_ZONE)
+        feed = cap.cap_feed(self._scoped_incidents(claims), self.clock(), sender=self.cap_sender, zone=self.cap_zone)
         return web.Response(text=feed, content_type="application/atom+xml")
 
     async def thumbnail(self, request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -110,7 +111,8 @@ async def start_gateway(settings: Settings) -> Gateway:
     ws_port = ws_port_of(settings)
     ws_server = await serve(gateway.handle, settings.http_host, ws_port, origins=allowed_origins(settings),
                             max_size=settings.gateway_max_message_bytes, write_limit=64 * 1024)
-    rest = RestApi(hub, build_page_data(), secret, registry, ws_port, catalogue.camera_ids)
+    rest = RestApi(hub, build_page_data(), secret, registry, ws_port, catalogue.camera_ids,
+                   cap_sender=settings.cap_sender, cap_zone=ZoneInfo(settings.cap_timezone))
     runner = web.AppRunner(rest.app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()

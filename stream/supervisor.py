@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -45,8 +46,8 @@ class PartSpec:
     name: str
     argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()
-    port: int | None = None
-    port_variable: str | None = None
+    ports: tuple[tuple[int, str], ...] = ()
+    """Ports the part listens on, each with the variable that moves it."""
 
 
 @dataclass
@@ -73,15 +74,16 @@ def plan_parts(settings: Settings, *, simulators: bool = True, python: str = sys
     parts = [
         PartSpec(f"worker-{i + 1}", (*amur, "worker"),
                  env=(("AMUR_WORKER_WEB_PORT", str(settings.worker_web_port + i)),),
-                 port=settings.worker_web_port + i, port_variable="AMUR_WORKER_WEB_PORT")
+                 ports=((settings.worker_web_port + i, "AMUR_WORKER_WEB_PORT"),))
         for i in range(settings.workers)
     ]
-    parts.append(PartSpec("ingest", (*amur, "ingest"), port=settings.ingest_http_port,
-                          port_variable="AMUR_INGEST_HTTP_PORT"))
-    parts.append(PartSpec("gateway", (*amur, "gateway"), port=settings.http_port, port_variable="AMUR_HTTP_PORT"))
+    parts.append(PartSpec("ingest", (*amur, "ingest"), ports=((settings.ingest_http_port, "AMUR_INGEST_HTTP_PORT"),)))
+    parts.append(PartSpec("gateway", (*amur, "gateway"),
+                          ports=((settings.http_port, "AMUR_HTTP_PORT"),
+                                 (settings.ws_port or settings.http_port + 1, "AMUR_WS_PORT"))))
     if simulators:
         parts.append(PartSpec("sim-cameras", (*amur, "sim", "cameras"),
-                              port=settings.sim_cameras_port, port_variable="AMUR_SIM_CAMERAS_PORT"))
+                              ports=((settings.sim_cameras_port, "AMUR_SIM_CAMERAS_PORT"),)))
         parts.append(PartSpec("sim-feeds", (*amur, "sim", "feeds")))
     return parts
 
@@ -217,6 +219,17 @@ def start_embedded_services(settings: Settings, run_dir: Path, say: Callable[[st
     return services, env
 
 
+def login_url(settings: Settings, env: dict[str, str], python: str = sys.executable) -> str:
+    """A page URL carrying a city-wide duty-officer token, so the local wall opens at once.
+
+    Issued through `amur token issue` (command_ui owns tokens; stream never imports it).
+    """
+    token = subprocess.run([python, "-m", "stream.cli", "token", "issue", "--role", "duty_officer",
+                            "--scope", "231100", "--subject", "local-duty-officer"],
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    return f"http://{settings.http_host}:{settings.http_port}/#token={token}"
+
+
 def check_ports(settings: Settings, parts: list[PartSpec]) -> None:
     """Fail fast, in one line, on a taken port."""
     if not settings.broker_url:
@@ -224,8 +237,8 @@ def check_ports(settings: Settings, parts: list[PartSpec]) -> None:
     if not settings.redis_url:
         require_free_port(settings.embedded_redis_port, "embedded Redis", "AMUR_EMBEDDED_REDIS_PORT")
     for part in parts:
-        if part.port is not None:
-            require_free_port(part.port, part.name, part.port_variable or "its port setting")
+        for port, variable in part.ports:
+            require_free_port(port, part.name, variable)
 
 
 def new_run_dir(base: Path) -> Path:
@@ -262,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_topics(settings_for_topics)
         Supervisor._say(f"topics    created and verified; logs in {run_dir}")
         Supervisor._say(f"command view: http://{settings.http_host}:{settings.http_port}/  (Ctrl-C stops everything)")
+        Supervisor._say(f"duty officer login (whole city): {login_url(settings, supervisor.child_env)}")
         return asyncio.run(_run_until_signal(supervisor))
     except ConfigError as exc:
         print(f"amur run: {exc}", file=sys.stderr)

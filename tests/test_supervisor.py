@@ -28,9 +28,10 @@ def test_plan_starts_each_worker_on_its_own_web_port() -> None:
     settings = load_settings(workers=3, worker_web_port=7000)
     parts = plan_parts(settings, simulators=False)
     workers = [p for p in parts if p.name.startswith("worker-")]
-    assert [p.port for p in workers] == [7000, 7001, 7002]
+    assert [p.ports for p in workers] == [((7000 + i, "AMUR_WORKER_WEB_PORT"),) for i in range(3)]
     assert [dict(p.env)["AMUR_WORKER_WEB_PORT"] for p in workers] == ["7000", "7001", "7002"]
     assert [p.name for p in parts][-2:] == ["ingest", "gateway"]
+    assert [variable for _, variable in parts[-1].ports] == ["AMUR_HTTP_PORT", "AMUR_WS_PORT"]
     with_sims = [p.name for p in plan_parts(settings, simulators=True)]
     assert {"sim-feeds", "sim-cameras"} <= set(with_sims)
 
@@ -83,7 +84,7 @@ def test_amur_run_serves_the_page_restarts_a_killed_worker_and_stops_cleanly(tmp
     http_port = free_port()
     env = _env(AMUR_EMBEDDED_BROKER_PORT=str(free_port()), AMUR_EMBEDDED_REDIS_PORT=str(free_port()),
                AMUR_HTTP_PORT=str(http_port), AMUR_WORKER_WEB_PORT=str(free_port()),
-               AMUR_INGEST_HTTP_PORT=str(free_port()), AMUR_RUN_DIR=str(tmp_path))
+               AMUR_INGEST_HTTP_PORT=str(free_port()), AMUR_WS_PORT=str(free_port()), AMUR_RUN_DIR=str(tmp_path))
     run = subprocess.Popen([sys.executable, "-m", "stream.cli", "run", "--no-simulators"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -105,5 +106,6 @@ def test_amur_run_serves_the_page_restarts_a_killed_worker_and_stops_cleanly(tmp
         output, _ = run.communicate(timeout=60)
     assert run.returncode == 0, output
     assert "exited with -9" in output and "stopped" in output
+    assert f"http://127.0.0.1:{http_port}/#token=" in output
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids), "a part outlived amur run"
     assert not page_answers()

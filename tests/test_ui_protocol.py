@@ -72,7 +72,7 @@ def test_a_backlog_larger_than_allowed_means_snapshot() -> None:
 
 
 @given(st.one_of(st.binary(max_size=200), st.text(max_size=200),
-                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                 st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(max_size=20),
                               lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
                                                                                           max_size=4),
                               max_leaves=10).map(lambda v: orjson.dumps(v))))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from stream.schemas import FindingKind, VisionFinding, decode, encode
-from vision.analysis.camera import Finding, analyse_frame, record_failure
+from vision.analysis.camera import Finding, analyse_frame, needs_classifier, record_failure
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import decode_frame
 from vision.analysis.errors import AnalysisError
@@ -108,6 +108,25 @@ def test_smoke_plume_is_confirmed(model: FireSmokeModel, scene: SceneKind) -> No
     history = _run(model, _camera(scene), EventKind.SMOKE, ONSET + CONFIG.confirm_n)
     assert all(FindingKind.SMOKE not in _kinds(f) for f in history[:ONSET])
     assert FindingKind.SMOKE in _kinds(history[-1], confirmed_only=True)
+
+
+def test_classifier_is_needed_only_when_a_weight_can_reach_its_threshold(model: FireSmokeModel) -> None:
+    card = model.card
+    assert CONFIG.static_weight < min(card.fire_threshold, card.smoke_threshold)  # what the cascade relies on
+    assert not needs_classifier((CONFIG.static_weight, CONFIG.static_weight), model, CONFIG)
+    assert needs_classifier((card.fire_threshold, 0.0), model, CONFIG)
+    assert needs_classifier((0.0, card.smoke_threshold), model, CONFIG)
+    assert needs_classifier((0.0, 0.0), model, replace(CONFIG, classifier_cascade=False))
+
+
+@pytest.mark.parametrize(("kind", "scene"), [(EventKind.FLAME, SceneKind.STREET), (EventKind.SMOKE, SceneKind.FOREST), (None, SceneKind.SQUARE)])
+def test_skipping_the_classifier_changes_no_finding(model: FireSmokeModel, kind: EventKind | None, scene: SceneKind) -> None:
+    """The cascade is exact: every finding (kind, score, region, confirmed) is what the classifier-always path gives."""
+    camera = _camera(scene)
+    always = _run(model, camera, kind, ONSET + CONFIG.confirm_n, config=replace(CONFIG, classifier_cascade=False))
+    assert _run(model, camera, kind, ONSET + CONFIG.confirm_n) == always
+    if kind is not None:
+        assert any(f.confirmed for f in always[-1])  # the runs compared do contain detections
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from stream.schemas import FindingKind
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import Frame
 from vision.analysis.errors import AnalysisError
-from vision.analysis.image import Box, ImageAnalysis, analyse_image
+from vision.analysis.image import Box, FrameLook, ImageAnalysis, classify, look_at
 from vision.analysis.model import FireSmokeModel
 from vision.analysis.scene import (
     BASELINE_SIZE,
@@ -105,37 +105,52 @@ def _window(config: AnalysisConfig, kind: FindingKind) -> tuple[int, int]:
     return config.fault_confirm_k, config.fault_confirm_n
 
 
+def _change_weights(
+    thumbs: _Thumbs, previous: _Thumbs | None, baseline: Baseline | None, blurred: bool, config: AnalysisConfig
+) -> tuple[float, float]:
+    """Multipliers of P(fire) and P(smoke): evidence of flicker and of drift between samples.
+
+    Since a probability is at most 1, a weight is also the highest score its finding can reach.
+    """
+    if previous is None:  # no recent sample to compare: no evidence of flicker or drift yet
+        return config.static_weight, config.static_weight
+    fire = _change_weight(area_change(thumbs.fire, previous.fire) / config.flicker_reference, config)
+    motion = masked_motion(thumbs.gray, previous.gray, thumbs.smoke) / config.motion_reference
+    contrast_drop = 0.0  # defocus lowers contrast everywhere; smoke only where it drifts
+    if baseline is not None and baseline.edge_mean > 0 and not blurred:
+        # Edges relative to brightness, so dusk dimming the whole view is not a contrast drop.
+        then = baseline.edge_mean / max(1.0, float(unpack_exact(baseline.gray).mean()))
+        now = float(thumbs.base_edges.mean()) / max(1.0, float(thumbs.base_gray.mean()))
+        contrast_drop = 2.0 * (1.0 - now / then)
+    return fire, _change_weight(max(motion, contrast_drop), config)
+
+
 def _hazards(
-    image: ImageAnalysis,
+    image: ImageAnalysis | None,
+    weights: tuple[float, float],
     thumbs: _Thumbs,
-    previous: _Thumbs | None,
     baseline: Baseline | None,
     model: FireSmokeModel,
     frame: Frame,
     config: AnalysisConfig,
     night: bool,
 ) -> dict[FindingKind, tuple[float, bool, Box | None]]:
-    """Score, detected?, region of fire, smoke and water for this sample."""
-    fire = image.fire_probability
-    smoke = image.smoke_probability
-    if previous is not None:
-        fire *= _change_weight(area_change(thumbs.fire, previous.fire) / config.flicker_reference, config)
-        motion = masked_motion(thumbs.gray, previous.gray, thumbs.smoke) / config.motion_reference
-        contrast_drop = 0.0  # defocus lowers contrast everywhere; smoke only where it drifts
-        if baseline is not None and baseline.edge_mean > 0 and not image.flags.blurred:
-            # Edges relative to brightness, so dusk dimming the whole view is not a contrast drop.
-            then = baseline.edge_mean / max(1.0, float(unpack_exact(baseline.gray).mean()))
-            now = float(thumbs.base_edges.mean()) / max(1.0, float(thumbs.base_gray.mean()))
-            contrast_drop = 2.0 * (1.0 - now / then)
-        smoke *= _change_weight(max(motion, contrast_drop), config)
-    else:  # no recent sample to compare: no evidence of flicker or drift yet
-        fire *= config.static_weight
-        smoke *= config.static_weight
+    """Score, detected?, region of fire, smoke and water for this sample.
+
+    ``image`` is None when the classifier was skipped because neither weight can reach its
+    threshold: the scores are then the weights themselves (upper bounds), never detections.
+    """
     whole = _whole(frame)
-    out = {
-        FindingKind.FIRE: (fire, fire >= model.card.fire_threshold, image.fire_region or whole),
-        FindingKind.SMOKE: (smoke, smoke >= model.card.smoke_threshold, image.smoke_region or whole),
-    }
+    card = model.card
+    if image is None:
+        out = {FindingKind.FIRE: (weights[0], False, whole), FindingKind.SMOKE: (weights[1], False, whole)}
+    else:
+        fire = image.fire_probability * weights[0]
+        smoke = image.smoke_probability * weights[1]
+        out = {
+            FindingKind.FIRE: (fire, fire >= card.fire_threshold, image.fire_region or whole),
+            FindingKind.SMOKE: (smoke, smoke >= card.smoke_threshold, image.smoke_region or whole),
+        }
     baseline_colour = unpack_exact(baseline.colour, channels=3) if baseline is not None else None
     if config.water_roi is not None and baseline_colour is not None and not night:
         share = changed_share(thumbs.colour, baseline_colour, config.water_roi, config.water_delta)
@@ -147,8 +162,19 @@ def _hazards(
     return out
 
 
+def needs_classifier(weights: tuple[float, float], model: FireSmokeModel, config: AnalysisConfig) -> bool:
+    """Whether P(fire) or P(smoke) could change this sample's findings.
+
+    A finding's score is probability x weight with the probability in [0, 1], so when both
+    weights are below their thresholds no classifier output can give a detection: skipping it
+    leaves the findings and the camera state exactly as they would have been.
+    """
+    card = model.card
+    return not config.classifier_cascade or weights[0] >= card.fire_threshold or weights[1] >= card.smoke_threshold
+
+
 def _dark_run(
-    image: ImageAnalysis, state: CameraState, now: datetime, recent: bool, config: AnalysisConfig
+    image: FrameLook, state: CameraState, now: datetime, recent: bool, config: AnalysisConfig
 ) -> tuple[datetime | None, bool, bool]:
     """(dark since, began suddenly, is a fault): dusk is not a fault, lights going out is."""
     if not image.flags.dark:
@@ -160,7 +186,7 @@ def _dark_run(
 
 
 def _faults(
-    image: ImageAnalysis,
+    image: FrameLook,
     thumbs: _Thumbs,
     previous: _Thumbs | None,
     baseline: Baseline | None,
@@ -245,7 +271,7 @@ def analyse_frame(
     ``now`` is the sample's time (not the wall clock); samples more than
     ``config.max_gap_s`` apart are not compared with each other.
     """
-    image = analyse_image(frame, model, config)
+    image = look_at(frame, config)
     planes = image.planes
     thumbs = _Thumbs(  # at storage precision, so an identical frame compares as identical
         gray=thumbnail(planes.gray).astype(np.float16).astype(np.float32),
@@ -262,7 +288,11 @@ def analyse_frame(
     flags = image.flags
     night = flags.night or flags.dark
     unusable = flags.dark or flags.overexposed or flags.covered  # nothing else shows in such a frame
-    detections = {} if unusable else _hazards(image, thumbs, previous, baseline, model, frame, config, night)
+    detections: dict[FindingKind, tuple[float, bool, Box | None]] = {}
+    if not unusable:
+        weights = _change_weights(thumbs, previous, baseline, flags.blurred, config)
+        verdict = classify(image, model) if needs_classifier(weights, model, config) else None
+        detections = _hazards(verdict, weights, thumbs, baseline, model, frame, config, night)
     dark_since, dark_sudden, dark_fault = _dark_run(image, state, now, previous is not None, config)
     faults = _faults(image, thumbs, previous, baseline, config, dark_fault)
     if unusable:

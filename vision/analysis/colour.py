@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -39,10 +40,13 @@ class ColourRules:
     """Chen 2006 L2."""
 
 
+@lru_cache(maxsize=8)
 def _min_saturation(rules: ColourRules) -> np.ndarray:
-    """Lookup table R -> the least S that passes S >= (255 - R) * S_T / R_T (exact, as uint8)."""
+    """Lookup table R -> the least S that passes S >= (255 - R) * S_T / R_T (exact, as uint8; built once per rules)."""
     red = np.arange(256)
-    return np.minimum(255, -((-(255 - red) * rules.saturation_threshold) // rules.red_threshold)).astype(np.uint8)
+    table = np.minimum(255, -((-(255 - red) * rules.saturation_threshold) // rules.red_threshold)).astype(np.uint8)
+    table.flags.writeable = False  # shared between calls
+    return table
 
 
 def fire_mask_rgb(b: np.ndarray, g: np.ndarray, r: np.ndarray, s: np.ndarray, rules: ColourRules) -> np.ndarray:

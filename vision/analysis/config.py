@@ -97,6 +97,10 @@ class AnalysisConfig:
     """Fire, smoke, water: a finding is confirmed when seen in k of the last n samples."""
     fault_confirm_k: int = 3
     fault_confirm_n: int = 4
+    classifier_cascade: bool = True
+    """Skip the classifier when no probability could lift fire or smoke over its threshold
+    (flicker and drift weights both below it): findings are identical either way. False
+    runs it on every usable frame (benchmarks, checks)."""
     rules: ColourRules = ColourRules()
 
     def __post_init__(self) -> None:

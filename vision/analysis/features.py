@@ -57,8 +57,6 @@ class Planes:
     """Luma (the Y plane), uint8."""
     edges: np.ndarray
     """Sobel gradient magnitude of the luma, float32."""
-    laplacian: np.ndarray
-    """Absolute Laplacian of the luma, float32."""
     gray_hist: np.ndarray
     """256-bin histogram of the luma."""
     fire: np.ndarray
@@ -94,7 +92,6 @@ def planes_of(bgr: np.ndarray, rules: ColourRules = ColourRules()) -> Planes:
         ycrcb=ycrcb,
         gray=gray,
         edges=cv2.magnitude(gx, gy),
-        laplacian=np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=1)),
         gray_hist=luma_histogram(gray),
         fire=fire_rgb & fire_ycbcr,
         fire_rgb=fire_rgb,
@@ -151,7 +148,8 @@ def feature_vector(p: Planes) -> np.ndarray:
     h, s, v = p.hsv[:, :, 0], p.hsv[:, :, 1], p.hsv[:, :, 2]
     pixels = float(p.gray.size)
     edge_mean = cv2.mean(p.edges)[0]
-    lap_mean = cv2.mean(p.laplacian)[0]
+    laplacian = np.abs(cv2.Laplacian(p.gray, cv2.CV_32F, ksize=1))  # here, not in planes: only features read it
+    lap_mean = cv2.mean(laplacian)[0]
     b, g, r = p.bgr[:, :, 0], p.bgr[:, :, 1], p.bgr[:, :, 2]
     dark_channel = cv2.erode(cv2.min(cv2.min(b, g), r), np.ones((5, 5), np.uint8))
 
@@ -163,7 +161,7 @@ def feature_vector(p: Planes) -> np.ndarray:
         fire_h, fire_s, fire_v, _ = cv2.mean(p.hsv, mask=fire_u8)
         _, fire_v_std = _mean_std(v, fire_u8)
         _, fire_cr, fire_cb, _ = cv2.mean(p.ycrcb, mask=fire_u8)
-        fire_texture = cv2.mean(p.laplacian, mask=fire_u8)[0] / (lap_mean + 1.0)
+        fire_texture = cv2.mean(laplacian, mask=fire_u8)[0] / (lap_mean + 1.0)
     else:
         fire_h = fire_s = fire_v = fire_v_std = fire_cr = fire_cb = fire_texture = 0.0
     fire_feats = [

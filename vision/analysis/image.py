@@ -61,24 +61,50 @@ def image_features(frame: Frame, config: AnalysisConfig) -> tuple[Planes, np.nda
     return planes, feature_vector(planes)
 
 
-def analyse_image(frame: Frame, model: FireSmokeModel, config: AnalysisConfig = AnalysisConfig()) -> ImageAnalysis:
-    """Everything one frame says by itself (no history, no baseline)."""
-    planes, features = image_features(frame, config)
-    fire_p, smoke_p = (float(x) for x in model.predict(features)[0])
-    to_original = frame.original_size[0] / planes.gray.shape[1]
-    card = model.card
+@dataclass(frozen=True, eq=False)
+class FrameLook:
+    """What a frame shows before the classifier runs: planes, masks and health (the cheap half)."""
+
+    planes: Planes
+    health: HealthMetrics
+    flags: HealthFlags
+    to_original: float
+
+
+def look_at(frame: Frame, config: AnalysisConfig = AnalysisConfig()) -> FrameLook:
+    """Planes, colour masks and health metrics of a frame, without features or classifier."""
+    planes = planes_of(work_image(frame.pixels, config.work_width), config.rules)
     same_size = frame.pixels.shape[:2] == planes.gray.shape
     gray_full = planes.gray if same_size else cv2.cvtColor(frame.pixels, cv2.COLOR_BGR2GRAY)
     metrics = health_metrics(gray_full, planes.gray, planes.edges, config, planes.gray_hist)
+    return FrameLook(
+        planes=planes,
+        health=metrics,
+        flags=health_flags(metrics, config),
+        to_original=frame.original_size[0] / planes.gray.shape[1],
+    )
+
+
+def classify(look: FrameLook, model: FireSmokeModel) -> ImageAnalysis:
+    """The classifier's verdict on a looked-at frame: features, P(fire), P(smoke) and their regions."""
+    planes = look.planes
+    features = feature_vector(planes)
+    fire_p, smoke_p = (float(x) for x in model.predict(features)[0])
+    card = model.card
     return ImageAnalysis(
         fire_probability=fire_p,
         smoke_probability=smoke_p,
         fire_colour_share=float(features[FIRE_SHARE]),
         smoke_colour_share=float(features[SMOKE_SHARE]),
-        fire_region=region_of(planes.fire, to_original) if fire_p >= card.fire_threshold / 2 else None,
-        smoke_region=region_of(planes.smoke, to_original) if smoke_p >= card.smoke_threshold / 2 else None,
-        health=metrics,
-        flags=health_flags(metrics, config),
+        fire_region=region_of(planes.fire, look.to_original) if fire_p >= card.fire_threshold / 2 else None,
+        smoke_region=region_of(planes.smoke, look.to_original) if smoke_p >= card.smoke_threshold / 2 else None,
+        health=look.health,
+        flags=look.flags,
         planes=planes,
-        to_original=to_original,
+        to_original=look.to_original,
     )
+
+
+def analyse_image(frame: Frame, model: FireSmokeModel, config: AnalysisConfig = AnalysisConfig()) -> ImageAnalysis:
+    """Everything one frame says by itself (no history, no baseline)."""
+    return classify(look_at(frame, config), model)
