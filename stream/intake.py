@@ -173,7 +173,7 @@ class Intake:
         items = decode_items(payload, self.registry)
         if self.event_clock:
             self.watermark = stream_time(items, self.watermark)
-            now = now if self.watermark is None else self.watermark
+            now = now if self.watermark is None else self.watermark + batch_spread_s(items)
         rest = self._fast_readings(items, window, now, routed)
         args = (self.registry, self.inventory, self.limits, now)
         counts = routed.counts
@@ -264,6 +264,17 @@ def stream_time(items: list[Item], watermark: float | None) -> float | None:
         return watermark
     median = times[len(times) // 2]
     return median if watermark is None else max(watermark, median)
+
+
+def batch_spread_s(items: list[Item]) -> float:
+    """How far a payload's times reach below its median (median - earliest, seconds).
+
+    On an event clock "now" is the median; a payload legitimately spanning half an
+    hour (a gauge's backlog) reaches as far above it, so the future check allows
+    that much on top of its limit, while a wild time in a tight batch is still refused.
+    """
+    times = sorted(i.event_time.timestamp() for i in items if not isinstance(i, Rejection))
+    return times[len(times) // 2] - times[0] if times else 0.0
 
 
 def dead_letter(rejection: Rejection, topic: str, now: float) -> DeadLetter:

@@ -49,3 +49,15 @@ def test_state_round_trips_through_msgspec_as_a_table_value() -> None:
     assert msgspec.json.decode(msgspec.json.encode(memory), type=GaugeMemory) == memory
     wave = OpenCrest("heilongjiang", 2024, 5, "hlj-huma", Crest(T0, 8.3, 3.0, T0 - timedelta(days=2), 5.3, T0 + timedelta(hours=6)))
     assert msgspec.json.decode(msgspec.json.encode(wave), type=OpenCrest) == wave
+
+
+def test_threshold_colour_does_not_wait_for_the_lateness_allowance() -> None:
+    # 15-min readings; the detector holds readings 1 h for late arrivals, the colour must not
+    memory, reports = feed(GaugeMemory(), [6.0, 6.1, 7.2, 7.3, 7.4])
+    assert reports[-1] is not None and reports[-1].colour is Colour.YELLOW
+    assert reports[-1].trend.time == T0 + timedelta(minutes=45)  # median of the newest three readings
+
+
+def test_a_single_spike_does_not_change_the_colour() -> None:
+    memory, reports = feed(GaugeMemory(), [6.0, 6.0, 6.0, 9.5, 6.0, 6.0])
+    assert all(r is None or r.colour is Colour.GREEN for r in reports)

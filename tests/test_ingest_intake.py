@@ -145,3 +145,18 @@ def test_event_clock_follows_the_stream_not_the_wall() -> None:
     assert later.counts == {(SMOKE, Outcome.ACCEPTED): 1}
     assert intake().process(encode(smoke("smoke-00013", at=year_ago)), 0, NOW).rejected  # the wall clock refuses
     assert stream_time([], None) is None and stream_time([], 5.0) == 5.0
+
+
+def test_event_clock_accepts_a_batch_spanning_half_an_hour_but_not_a_wild_time() -> None:
+    from datetime import timedelta
+
+    it = Intake(REGISTRY, INVENTORY, TimeLimits(300, 86400), readings_partitions=4, dedupe_window_s=900,
+                dedupe_max_keys=10_000, event_clock=True)
+    backlog = [smoke(f"smoke-{i:05d}", at=AT + timedelta(minutes=10 * i)) for i in range(1, 5)]  # 30 min span
+    routed = it.process(encode(backlog), 0, NOW + 10 * 86400.0)  # the wall clock is irrelevant here
+    assert routed.counts == {(SMOKE, Outcome.ACCEPTED): 4}
+    tight = [smoke(f"smoke-{i:05d}", at=AT + timedelta(minutes=40, seconds=i)) for i in range(10, 15)]
+    tight.append(smoke("smoke-00020", at=AT + timedelta(days=3)))
+    routed = it.process(encode(tight), 0, NOW)
+    assert routed.counts == {(SMOKE, Outcome.ACCEPTED): 5, (SMOKE, Outcome.REJECTED): 1}
+    assert routed.rejected[0].error.field == "event_time"

@@ -159,8 +159,31 @@ def trend(state: CrestState, params: CrestParams) -> Trend | None:
     """Latest smoothed stage, least-squares rate of rise (per hour) and its direction."""
     if not state.smooth:
         return None
-    last = state.smooth[-1]
-    rate = _slope_per_h(state.smooth)
+    return _trend_of(state.smooth, params)
+
+
+def provisional_trend(state: CrestState, params: CrestParams) -> Trend | None:
+    """The trend including readings still waiting out the lateness allowance.
+
+    Threshold colours must not wait an hour for late readings that rarely come,
+    so the newest point is the running median of the newest ``median_window``
+    readings (a single spike still cannot move it); crest detection keeps using
+    final readings only. Falls back to :func:`trend` until enough readings exist.
+    """
+    readings = state.raw_tail + state.pending
+    w = params.median_window
+    if len(readings) < w or not state.pending:
+        return trend(state, params)
+    provisional = tuple(Point(readings[i + w // 2].time, statistics.median(p.stage for p in readings[i:i + w]))
+                        for i in range(len(readings) - w + 1))
+    newest = provisional[-1].time
+    settled = tuple(p for p in state.smooth if p.time < provisional[0].time)
+    return _trend_of(tuple(p for p in settled + provisional if p.time >= newest - params.rate_window), params)
+
+
+def _trend_of(points: tuple[Point, ...], params: CrestParams) -> Trend:
+    last = points[-1]
+    rate = _slope_per_h(points)
     if rate > params.steady_rate:
         direction = TrendState.RISING
     elif rate < -params.steady_rate:

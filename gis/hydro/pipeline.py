@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from gis.hydro.alerts import AlertAction, CellExposure, ForecastAlert, Thresholds, forecast_alert, reconcile, stage_colour
 from gis.hydro.config import HydroConfig
-from gis.hydro.crests import Crest, CrestParams, CrestState, Point, Trend, step, trend
+from gis.hydro.crests import Crest, CrestParams, CrestState, Point, Trend, provisional_trend, step
 from gis.hydro.forecast import GaugeForecast, forecast_changed, forecast_downstream
 from gis.hydro.numbering import MatchWindow, NumberedCrest, SeasonLog, number_crest, season_of
 from stream.schemas import Colour
@@ -134,8 +134,9 @@ def observe(
         history = tuple(p for p in history if p.time >= horizon)
     report = None
     colour = memory.colour
-    current = trend(detector, params.crest)
-    if fresh and current is not None:
+    current = provisional_trend(detector, params.crest)
+    accepted = detector.late_dropped == memory.detector.late_dropped
+    if accepted and current is not None:
         colour = stage_colour(current.stage, thresholds, memory.colour)
         report = GaugeReport(thresholds.gauge_id, current, colour)
     return GaugeMemory(detector, history, colour), report, crests

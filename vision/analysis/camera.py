@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import cv2
 import numpy as np
 
 from stream.schemas import FindingKind
@@ -119,8 +120,8 @@ def _change_weights(
     contrast_drop = 0.0  # defocus lowers contrast everywhere; smoke only where it drifts
     if baseline is not None and baseline.edge_mean > 0 and not blurred:
         # Edges relative to brightness, so dusk dimming the whole view is not a contrast drop.
-        then = baseline.edge_mean / max(1.0, float(unpack_exact(baseline.gray).mean()))
-        now = float(thumbs.base_edges.mean()) / max(1.0, float(thumbs.base_gray.mean()))
+        then = baseline.edge_mean / max(1.0, cv2.mean(unpack_exact(baseline.gray))[0])
+        now = cv2.mean(thumbs.base_edges)[0] / max(1.0, cv2.mean(thumbs.base_gray)[0])
         contrast_drop = 2.0 * (1.0 - now / then)
     return fire, _change_weight(max(motion, contrast_drop), config)
 
@@ -220,7 +221,7 @@ def _learn(
     baseline: Baseline | None, thumbs: _Thumbs, sharpness: float, config: AnalysisConfig, hold: bool, dt_s: float
 ) -> Baseline:
     """The baseline after this sample: EMA of healthy samples, held while something is detected."""
-    edge_mean = float(thumbs.base_edges.mean())
+    edge_mean = cv2.mean(thumbs.base_edges)[0]  # cv2.mean: one C call, far cheaper than numpy's on small arrays
     fresh = Baseline(
         samples=1,
         gray=pack_exact(thumbs.base_gray),
@@ -273,10 +274,12 @@ def analyse_frame(
     """
     image = look_at(frame, config)
     planes = image.planes
+    # Luma and both densities shrunk in one 3-channel resize (same values as three single ones, fewer calls).
+    gray, fire, smoke = cv2.split(thumbnail(cv2.merge([planes.gray, planes.fire.view(np.uint8), planes.smoke.view(np.uint8)])))
     thumbs = _Thumbs(  # at storage precision, so an identical frame compares as identical
-        gray=thumbnail(planes.gray).astype(np.float16).astype(np.float32),
-        fire=np.rint(thumbnail(planes.fire.view(np.uint8)) * 255) / 255,
-        smoke=np.rint(thumbnail(planes.smoke.view(np.uint8)) * 255) / 255,
+        gray=gray.astype(np.float16).astype(np.float32),
+        fire=np.rint(fire * 255) / 255,
+        smoke=np.rint(smoke * 255) / 255,
         base_gray=thumbnail(planes.gray, BASELINE_SIZE),
         base_edges=thumbnail(planes.edges, BASELINE_SIZE),
         colour=thumbnail(planes.bgr, BASELINE_SIZE),

@@ -53,6 +53,9 @@ class Planes:
     bgr: np.ndarray
     hsv: np.ndarray
     ycrcb: np.ndarray
+    bgr_planes: tuple[np.ndarray, ...]
+    hsv_planes: tuple[np.ndarray, ...]
+    """The channels of ``bgr`` and ``hsv`` as contiguous planes (numpy is ~4x faster on them than on strided views)."""
     gray: np.ndarray
     """Luma (the Y plane), uint8."""
     edges: np.ndarray
@@ -80,16 +83,19 @@ def planes_of(bgr: np.ndarray, rules: ColourRules = ColourRules()) -> Planes:
     """Colour planes, gradients and colour-rule masks of a working-size BGR image."""
     hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
     ycrcb = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)
-    gray = ycrcb[:, :, 0]
-    b, g, r = bgr[:, :, 0], bgr[:, :, 1], bgr[:, :, 2]
+    bgr_planes, hsv_planes = tuple(cv2.split(bgr)), tuple(cv2.split(hsv))
+    gray, cr, cb = cv2.split(ycrcb)
+    b, g, r = bgr_planes
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    fire_rgb = fire_mask_rgb(b, g, r, hsv[:, :, 1], rules)
-    fire_ycbcr = fire_mask_ycbcr(gray, ycrcb[:, :, 1], ycrcb[:, :, 2], rules)
+    fire_rgb = fire_mask_rgb(b, g, r, hsv_planes[1], rules)
+    fire_ycbcr = fire_mask_ycbcr(gray, cr, cb, rules)
     return Planes(
         bgr=bgr,
         hsv=hsv,
         ycrcb=ycrcb,
+        bgr_planes=bgr_planes,
+        hsv_planes=hsv_planes,
         gray=gray,
         edges=cv2.magnitude(gx, gy),
         gray_hist=luma_histogram(gray),
@@ -114,7 +120,7 @@ def entropy_bits(gray: np.ndarray, hist: np.ndarray | None = None) -> float:
 
 def colourfulness(bgr: np.ndarray) -> float:
     """Hasler & Suesstrunk 2003 colourfulness metric M (0 = grey; ~100+ = very colourful)."""
-    b, g, r = (bgr[:, :, i].astype(np.float32) for i in range(3))
+    b, g, r = (plane.astype(np.float32) for plane in cv2.split(bgr))  # contiguous planes convert faster
     (rg_mean, rg_std) = _mean_std(r - g)
     (yb_mean, yb_std) = _mean_std(0.5 * (r + g) - b)
     return float(np.hypot(rg_std, yb_std) + 0.3 * np.hypot(rg_mean, yb_mean))
@@ -145,12 +151,12 @@ def feature_vector(p: Planes) -> np.ndarray:
 
     Reductions use OpenCV's masked means (one pass in C++) rather than numpy boolean indexing.
     """
-    h, s, v = p.hsv[:, :, 0], p.hsv[:, :, 1], p.hsv[:, :, 2]
+    h, s, v = p.hsv_planes
     pixels = float(p.gray.size)
     edge_mean = cv2.mean(p.edges)[0]
     laplacian = np.abs(cv2.Laplacian(p.gray, cv2.CV_32F, ksize=1))  # here, not in planes: only features read it
     lap_mean = cv2.mean(laplacian)[0]
-    b, g, r = p.bgr[:, :, 0], p.bgr[:, :, 1], p.bgr[:, :, 2]
+    b, g, r = p.bgr_planes
     dark_channel = cv2.erode(cv2.min(cv2.min(b, g), r), np.ones((5, 5), np.uint8))
 
     fire, n_fire = p.fire, int(np.count_nonzero(p.fire))
@@ -201,7 +207,11 @@ def feature_vector(p: Planes) -> np.ndarray:
         _centroid_y(smoke, n_smoke),
     ]
 
-    _, s_mean, v_mean, _ = cv2.mean(p.hsv)
+    # Per-row sums, summed again per band and for the whole frame: a few calls instead of one per band.
+    row_hsv = cv2.reduce(p.hsv, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F).reshape(-1, 3)
+    row_edges = cv2.reduce(p.edges, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
+    row_fire, row_smoke = np.count_nonzero(fire, axis=1), np.count_nonzero(smoke, axis=1)
+    _, s_mean, v_mean = row_hsv.sum(axis=0) / pixels
     _, gray_std = _mean_std(p.gray)
     global_feats = [
         v_mean / 255.0,
@@ -222,13 +232,13 @@ def feature_vector(p: Planes) -> np.ndarray:
     for top, bottom in zip(bounds[:-1], bounds[1:]):
         band = slice(top, max(bottom, top + 1))
         band_pixels = float(p.gray[band].size)
-        _, band_s, band_v, _ = cv2.mean(p.hsv[band])
+        _, band_s, band_v = row_hsv[band].sum(axis=0) / band_pixels
         band_feats += [
             band_v / 255.0,
             band_s / 255.0,
-            np.count_nonzero(fire[band]) / band_pixels,
-            np.count_nonzero(smoke[band]) / band_pixels,
-            cv2.mean(p.edges[band])[0] / 100.0,
+            row_fire[band].sum() / band_pixels,
+            row_smoke[band].sum() / band_pixels,
+            row_edges[band].sum() / band_pixels / 100.0,
         ]
 
     chromatic = ((s > 40) & (v > 40)).view(np.uint8)
@@ -278,7 +288,7 @@ def _chromaticity_hist(bgr: np.ndarray) -> np.ndarray:
 
     Bin edges are compared in integers (4R >= S means r >= 0.25), so no division is needed.
     """
-    b, g, r = (bgr[:, :, i].astype(np.uint16) for i in range(3))
+    b, g, r = (plane.astype(np.uint16) for plane in cv2.split(bgr))
     total = b + g + r
     r_bin = (4 * r >= total).view(np.uint8) + (2 * r >= total).view(np.uint8)
     g_bin = (4 * g >= total).view(np.uint8) + (2 * g >= total).view(np.uint8)

@@ -64,7 +64,7 @@ def health_metrics(
     hist = luma_histogram(gray_work) if hist is None else hist
     cumulative = np.cumsum(hist) / hist.sum()
     return HealthMetrics(
-        luma_mean=float(gray_work.mean()),
+        luma_mean=cv2.mean(gray_work)[0],  # exact for uint8, as numpy's mean
         luma_p99=float(np.searchsorted(cumulative, 0.99)),
         clipped_share=float(hist[int(config.overexposed_luma):].sum() / hist.sum()),
         sharpness=sharpness_of(gray_full, config.blur_width),

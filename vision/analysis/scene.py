@@ -94,5 +94,5 @@ def masked_motion(gray: np.ndarray, previous_gray: np.ndarray, mask: np.ndarray)
     weight = float(mask.sum())
     if weight <= 1e-6:
         return 0.0
-    gain = float(gray.mean()) / max(1.0, float(previous_gray.mean()))
+    gain = cv2.mean(gray)[0] / max(1.0, cv2.mean(previous_gray)[0])
     return float((np.abs(gray - gain * previous_gray) * mask).sum()) / weight
