@@ -21,31 +21,32 @@ from stream.projection import Keys, project
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime.now(timezone.utc)
 CAMERAS = [c.camera_id for c in load_cameras()[:3]]
 
 
-def incident(incident_id: str, cell: str, state: schemas.IncidentState, minutes: int) -> schemas.IncidentChanged:
+def incident(incident_id: str, cell: str, state: schemas.IncidentState, minutes: int,
+             now: datetime) -> schemas.IncidentChanged:
     return schemas.IncidentChanged(
-        source="t", event_time=NOW - timedelta(minutes=minutes), incident_id=incident_id, hazard=schemas.Hazard.FLOOD,
+        source="t", event_time=now - timedelta(minutes=minutes), incident_id=incident_id, hazard=schemas.Hazard.FLOOD,
         colour=schemas.Colour.ORANGE, state=state, title="黑龙江水位超警戒", cells=[cell],
-        grid_path=["231100", cell[:6], cell[:9], cell[:12], cell], raised_at=NOW - timedelta(minutes=minutes),
+        grid_path=["231100", cell[:6], cell[:9], cell[:12], cell], raised_at=now - timedelta(minutes=minutes),
         lon=127.5, lat=50.2)
 
 
 @pytest.fixture
 async def api(make_settings) -> AsyncIterator[tuple[str, dict, Gateway]]:
     settings = make_settings(ws_port=free_port())
+    now = datetime.now(timezone.utc)  # per test: faults and tokens age, and the suite takes minutes
     await prepare_topics_async(settings, agent_modules=[])
     client = aioredis.from_url(settings.redis_url)
     keys = Keys(settings.redis_prefix)
     events = [
-        incident("231102-flood-a1", "231102001001001", schemas.IncidentState.RAISED, 5),
-        incident("231102-flood-a2", "231102001001002", schemas.IncidentState.RESOLVED, 50),
-        incident("231123-flood-x1", "231123001001001", schemas.IncidentState.ACKNOWLEDGED, 20),
-        schemas.FrameSample(source="t", event_time=NOW, camera_id=CAMERAS[0], status=schemas.DecodeStatus.OK),
-        schemas.FrameSample(source="t", event_time=NOW, camera_id=CAMERAS[1], status=schemas.DecodeStatus.OK),
-        schemas.VisionFinding(source="t", event_time=NOW, camera_id=CAMERAS[1], kind=schemas.FindingKind.COVERED,
+        incident("231102-flood-a1", "231102001001001", schemas.IncidentState.RAISED, 5, now),
+        incident("231102-flood-a2", "231102001001002", schemas.IncidentState.RESOLVED, 50, now),
+        incident("231123-flood-x1", "231123001001001", schemas.IncidentState.ACKNOWLEDGED, 20, now),
+        schemas.FrameSample(source="t", event_time=now, camera_id=CAMERAS[0], status=schemas.DecodeStatus.OK),
+        schemas.FrameSample(source="t", event_time=now, camera_id=CAMERAS[1], status=schemas.DecodeStatus.OK),
+        schemas.VisionFinding(source="t", event_time=now, camera_id=CAMERAS[1], kind=schemas.FindingKind.COVERED,
                               score=0.9, confirmed=True),
     ]
     await RedisProjector(client, keys, 1000, 100).apply(project(e, keys) for e in events)
@@ -54,7 +55,7 @@ async def api(make_settings) -> AsyncIterator[tuple[str, dict, Gateway]]:
     gateway = await start_gateway(settings)
     secret = settings.jwt_secret.get_secret_value()
     headers = {"Authorization": "Bearer " + issue(secret, subject="o", role=schemas.Role.VIEWER, scope="231102",
-                                                  now=NOW, ttl_s=600)}
+                                                  now=now, ttl_s=600)}
     try:
         yield f"http://127.0.0.1:{settings.http_port}", headers, gateway
     finally:
