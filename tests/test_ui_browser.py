@@ -7,7 +7,7 @@ import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from playwright.async_api import Browser, Page, async_playwright
 
 from command_ui.server import start_gateway
+from gis.registry import load_gauges
 from command_ui.tokens import issue
 from stream import schemas, topics
 from stream.admin import prepare_topics_async
@@ -30,6 +31,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 AGENTS = ["stream.agents.incidents", "stream.agents.projection"]
+PIPELINE = ["stream.agents.ingest", "stream.agents.hydro", *AGENTS]
 
 if shutil.which(CHROMIUM) is None:  # `make browser` installs it
     pytest.skip("Debian's chromium is not installed (run `make browser`)", allow_module_level=True)
@@ -130,9 +132,9 @@ async def incident_row(page: Page, hazard: str, timeout_ms: float) -> str:
 
 async def test_pipeline_incident_reaches_every_screen_and_commands_go_through_the_stream(
         make_settings, browser: Browser, artifacts_dir: Path) -> None:
-    settings = make_settings(ws_port=free_port(), partitions=2, incident_tick_s=60.0)
-    await prepare_topics_async(settings, agent_modules=AGENTS)
-    rt = build_app(settings, agent_modules=AGENTS)
+    settings = make_settings(ws_port=free_port(), partitions=2, incident_tick_s=60.0, ingest_clock="wall")
+    await prepare_topics_async(settings, agent_modules=PIPELINE)
+    rt = build_app(settings, agent_modules=PIPELINE)
     await rt.app.start()
     gateway = await start_gateway(settings)
     problems = Problems()
@@ -177,6 +179,21 @@ async def test_pipeline_incident_reaches_every_screen_and_commands_go_through_th
         for page in (county, viewer):
             await page.wait_for_selector(f"{row}[data-state='resolved']", timeout=10000)
         assert await county.locator(f"{row} .actions").count() == 0
+        # a gauge reading above the warning level, sent as a department feed sends it, is on screen within 2 s
+        floods = officer.locator(".incident:has(.head:text-matches('^洪水'))")
+        before = await floods.count()
+        heihe = next(g for g in load_gauges() if g.gauge_id == "hlj-heihe")
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        levels = [schemas.WaterLevel(source="hydrology.river-gauges", event_time=now - timedelta(minutes=10 * k),
+                                     gauge_id=heihe.gauge_id, stage_m=heihe.warning_m + 0.2) for k in (2, 1, 0)]
+        sent = time.monotonic()
+        await rt.topic(topics.RAW_INGEST).send(key=b"hydrology.river-gauges", value=schemas.encode(levels))
+        for _ in range(40):
+            if await floods.count() > before:
+                break
+            await asyncio.sleep(0.05)
+        assert await floods.count() == before + 1, "the reading's flood incident is on screen within 2 s"
+        print(f"gauge reading -> incident on screen: {time.monotonic() - sent:.3f} s")
         assert problems.items == []
     finally:
         await gateway.stop()
