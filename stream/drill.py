@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=6 * 3600.0, help="simulated seconds (scenario only)")
     parser.add_argument("--start", help="virtual start time, ISO 8601 with zone (scenario only)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--feeds", default="sensors,stations,gauges",
+                        help="feeds to simulate (scenario only); a flood-crest drill at high speed needs only gauges")
     parser.add_argument("--run-id", default=None, help="drill run id (default: from the clock)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--settle", type=float, default=10.0, help="seconds of quiet before the report")
@@ -192,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[drill {run_id}] replayed {sent} messages", flush=True)
         else:
             feed = [sys.executable, "-m", "stream.cli", "sim", "feeds", "--scenario", args.scenario,
-                    "--speed", str(args.speed), "--duration", str(args.duration), "--seed", str(args.seed)]
+                    "--speed", str(args.speed), "--duration", str(args.duration), "--seed", str(args.seed),
+                    "--feeds", args.feeds]
             if args.start:
                 feed += ["--start", args.start]
             subprocess.run(feed, env=env, check=True, stdout=open(run_dir / "feeds.log", "ab"),

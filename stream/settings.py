@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     ingest_health_interval_s: float = Field(5.0, gt=0, description="how often source health is evaluated")
     ingest_http_port: int = Field(8070, ge=1, le=65535, description="port of `amur ingest` (HTTP batch ingest)")
     ingest_http_max_items: int = Field(10_000, ge=1, description="most readings accepted in one HTTP call")
+    open311_api_keys: SecretStr = Field(
+        SecretStr(""), description="comma-separated API keys for Open311 POST requests; empty = refuse all posts"
+    )
 
     # --- simulators ---------------------------------------------------------
     sim_speed: float = Field(1.0, gt=0, description="simulated seconds per wall second")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import math
 import signal
@@ -266,6 +267,19 @@ async def run_feeds(sim: FeedSimulator, clock: VirtualClock, duration_s: float, 
     return totals
 
 
+FEED_NAMES = ("sensors", "stations", "gauges")
+
+
+def only_feeds(inventory: Inventory, feeds: str) -> Inventory:
+    """The inventory with the sites of unlisted feeds removed (validation lists stay whole)."""
+    wanted = {name.strip() for name in feeds.split(",") if name.strip()}
+    unknown = wanted - set(FEED_NAMES)
+    if unknown or not wanted:
+        raise ValueError(f"--feeds takes a comma list of {', '.join(FEED_NAMES)}, got {feeds!r}")
+    sites = {name: sites for name, sites in inventory.sites.items() if name in wanted}
+    return dataclasses.replace(inventory, sites=sites)
+
+
 def main(argv: list[str] | None = None) -> int:
     from stream.settings import load_settings
 
@@ -278,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=datetime.fromisoformat, default=None,
                         help="virtual start time, ISO 8601 with zone (default: now)")
     parser.add_argument("--out", type=Path, default=None, help="write key<TAB>payload lines here instead of Kafka")
+    parser.add_argument("--feeds", default="sensors,stations,gauges",
+                        help="which feeds to simulate (comma list of sensors, stations, gauges); "
+                             "a fast drill of a flood crest needs only gauges")
     args = parser.parse_args(argv or [])
     logging.basicConfig(level=settings.log_level)
     if args.speed <= 0:
@@ -291,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"amur sim feeds: {exc}", file=sys.stderr)
         return 2
+    try:
+        inventory = only_feeds(inventory, args.feeds)
+    except ValueError as exc:
+        parser.error(str(exc))
     sim = FeedSimulator(inventory, args.seed, start, scenario)
     clock = VirtualClock(start, args.speed)
     started = time.monotonic()
