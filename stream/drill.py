@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = load_settings(broker_url=env["AMUR_BROKER_URL"], redis_url=env["AMUR_REDIS_URL"], drill_id=run_id)
     env["AMUR_DRILL_ID"] = run_id
+    env.setdefault("AMUR_VISION_SAMPLING", "false")  # a drill does not sample the live cameras
     workers: list[subprocess.Popen] = []
     try:
         from stream.admin import prepare_topics

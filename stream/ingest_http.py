@@ -32,6 +32,7 @@ from stream.errors import InvalidEvent
 from stream.intake import UNREGISTERED, Rejection, dead_letter, decode_items, label_for, raw_text
 from stream.inventory import Inventory, load_inventory
 from stream.metrics import Metrics, Outcome
+from stream.open311 import add_open311_routes
 from stream.registry import Registry, load_registry
 from stream.schemas import encode
 from stream.settings import Settings, load_settings
@@ -112,6 +113,7 @@ def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventor
 
     app = web.Application(client_max_size=32 * 1024 * 1024)
     app.add_routes([web.post("/ingest", ingest), web.get("/metrics", metrics_page), web.get("/healthz", healthz)])
+    add_open311_routes(app, settings, producer, metrics)  # GET/POST /open311/v2/... (stream/open311.py)
     return app
 
 
