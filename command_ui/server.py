@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = {"http_port": args.port} if args.port else {}
     settings = load_settings(**overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from stream.logs import configure
+
+    configure(settings.log_level)
     try:
         asyncio.run(_serve(settings))
     except OSError as exc:

@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=settings.http_host)
     parser.add_argument("--port", type=int, default=settings.ingest_http_port)
     args = parser.parse_args(argv or [])
-    logging.basicConfig(level=settings.log_level)
+    from stream.logs import configure
+
+    configure(settings.log_level)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -296,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="which feeds to simulate (comma list of sensors, stations, gauges); "
                              "a fast drill of a flood crest needs only gauges")
     args = parser.parse_args(argv or [])
-    logging.basicConfig(level=settings.log_level)
+    from stream.logs import configure
+
+    configure(settings.log_level)
     if args.speed <= 0:
         parser.error("--speed must be positive")
     start = args.start or datetime.now(timezone.utc).replace(microsecond=0)
