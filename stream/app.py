@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Iterable
 
 import faust
@@ -95,6 +94,7 @@ def build_app(settings: Settings, agent_modules: Iterable[str] | None = None) ->
         web_port=settings.worker_web_port,
         web_in_thread=False,
         timezone="UTC",
+        TableManager="stream.recovery:TableManager",  # seeks before resuming after recovery (see there)
     )
     app.amur_fetch_max_wait_ms = settings.fetch_max_wait_ms  # read by stream.transport
     metrics = Metrics()
@@ -114,7 +114,3 @@ def expected_topics(rt: Runtime) -> dict[str, int]:
     for table in rt.app.tables.values():
         wanted[table.changelog_topic.get_topic_name()] = table.partitions or rt.settings.partitions
     return wanted
-
-
-def seconds(value: float) -> timedelta:
-    return timedelta(seconds=value)

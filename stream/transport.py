@@ -1,4 +1,5 @@
-"""A Faust transport whose consumer fetch wait comes from configuration.
+"""A Faust transport whose consumer fetch wait comes from configuration, and
+whose seek to committed offsets also rewinds partitions that have none.
 
 Faust's aiokafka driver fixes ``fetch_max_wait_ms`` at 1,500 ms. Tansu holds
 every fetch for about half of that even when data is waiting, so each Kafka hop
@@ -7,6 +8,14 @@ Kafka answers as soon as data is there, so the small wait is harmless there.
 The app built by :func:`stream.app.build_app` carries the value as
 ``app.amur_fetch_max_wait_ms``; the broker URL scheme ``amur://`` selects this
 transport.
+
+Faust ends every rebalance by seeking stream partitions to their committed
+offsets, which throws away whatever the fetcher read while the partitions were
+being set up. aiokafka's ``seek_to_committed`` leaves a partition that has no
+committed offset where it is, so a worker that takes over before its
+predecessor ever committed would skip what was fetched in that window (seen
+after a SIGKILL in the incidents test). Such partitions go back to their
+beginning, as ``consumer_auto_offset_reset="earliest"`` means.
 """
 
 from __future__ import annotations
@@ -32,6 +41,18 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             return reported
         bootstrap = ",".join(faust_aiokafka.server_list(self.transport.url, self.transport.default_port))
         return await true_end_offsets(bootstrap, reported)
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        return await self.call_thread(self._seek_to_committed_or_beginning)
+
+    async def _seek_to_committed_or_beginning(self) -> Mapping[Any, int]:
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        changelogs = self.app.tables.changelog_topics
+        never = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        if never:
+            await consumer.seek_to_beginning(*never)
+        return committed
 
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)

@@ -38,10 +38,12 @@ from gis.hydro.pipeline import (
     GaugeReport,
     HydroContext,
     NumberedReport,
+    Outputs,
     RiverState,
     step_river,
 )
 from stream import schemas, topics
+from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.errors import InvalidEvent
 from stream.metrics import Outcome
 
@@ -63,6 +65,8 @@ def install(rt: Any, ctx: HydroContext, seasons: Mapping[str, SeasonLog] | None 
     """
     app, settings = rt.app, rt.settings
     levels, rivers = rt.topic(topics.WATER_LEVELS), rt.topic(topics.HYDRO_RIVERS)
+    gauge_state_topic, crests_topic = rt.topic(topics.GAUGE_STATE), rt.topic(topics.CRESTS)
+    forecasts_topic = rt.topic(topics.FORECASTS)
     gauge_table = app.Table("hydro-gauges", default=None, partitions=settings.partitions,
                             key_type=bytes, value_type=bytes, help="gauge id -> GaugeMemory (msgspec JSON)")
     river_table = app.Table("hydro-rivers", default=None, partitions=settings.partitions,
@@ -112,20 +116,24 @@ def install(rt: Any, ctx: HydroContext, seasons: Mapping[str, SeasonLog] | None 
 
             new_state, memory, out = step_river(state, memory, gauge_id, Point(level.event_time, level.stage_m),
                                                 histories, ctx)
+            await publish_acknowledged(outgoing(gauge_id, out))  # before the tables record it: see outbox
             gauge_table[gauge_id.encode()] = msgspec.json.encode(memory)
             if new_state != state:
                 river_table[river.encode()] = msgspec.json.encode(new_state)
-            if out.gauge is not None:
-                await rt.topic(topics.GAUGE_STATE).send(key=gauge_id.encode(),
-                                                        value=schemas.encode(gauge_state(out.gauge)))
-            for crest in out.crests:
-                event = crest_detected(crest)
-                log.info("crest river=%s crest_no=%s gauge_id=%s stage_m=%.2f", event.river, event.crest_no,
-                         event.gauge_id, event.stage_m)
-                await rt.topic(topics.CRESTS).send(key=event.gauge_id.encode(), value=schemas.encode(event))
-            for report in out.forecasts:
-                event = crest_forecast(report)
-                await rt.topic(topics.FORECASTS).send(key=event.gauge_id.encode(), value=schemas.encode(event))
+
+    def outgoing(gauge_id: str, out: Outputs) -> list[Outgoing]:
+        messages = []
+        if out.gauge is not None:
+            messages.append(Outgoing(gauge_state_topic, gauge_id.encode(), schemas.encode(gauge_state(out.gauge))))
+        for crest in out.crests:
+            event = crest_detected(crest)
+            log.info("crest river=%s crest_no=%s gauge_id=%s stage_m=%.2f", event.river, event.crest_no,
+                     event.gauge_id, event.stage_m)
+            messages.append(Outgoing(crests_topic, event.gauge_id.encode(), schemas.encode(event)))
+        for report in out.forecasts:
+            event = crest_forecast(report)
+            messages.append(Outgoing(forecasts_topic, event.gauge_id.encode(), schemas.encode(event)))
+        return messages
 
 
 # --------------------------------------------------------------------------- wire events

@@ -24,6 +24,7 @@ import msgspec
 
 from stream import schemas, topics
 from stream.agents.deadletter import send_dead_letter
+from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.audit import AuditLog, audit_path
 from stream.errors import AmurError, InvalidEvent
 from stream.incidents import evidence
@@ -55,6 +56,8 @@ def register(rt: Any) -> None:
     directory = load_directory(settings.notify_contacts)
     policy = policy_from_settings(settings)
     inputs = rt.topic(topics.INCIDENT_INPUTS)
+    incidents_topic = rt.topic(topics.INCIDENTS)
+    priority_topic = rt.topic(topics.CAMERA_PRIORITY)
     areas = app.Table("incident-areas", default=None, partitions=settings.partitions,
                       key_type=bytes, value_type=bytes)
     sent = app.Table("incident-notifications", default=None, partitions=settings.partitions,
@@ -113,18 +116,22 @@ def register(rt: Any) -> None:
                 log.exception("incident decision failed area=%s", key)
                 await dead_letter(topics.INCIDENT_INPUTS, payload, InvalidEvent(str(exc), field=None, value=None))
                 continue
-            if outcome.area.incidents is not area.incidents and outcome.area.incidents != area.incidents:
-                # only real changes are written: a clock that merely advanced is not worth a changelog record
-                areas[key.encode()] = encode_area(outcome.area)
             if isinstance(item, OperatorCommand) and not outcome.changes:
                 log.info("command ignored (unknown incident or already answered) command=%s incident=%s",
                          item.command_id, item.incident_id)
-            for incident in outcome.changes:
-                changed = to_event(incident, SOURCE)
-                await rt.topic(topics.INCIDENTS).send(key=changed.incident_id.encode(), value=schemas.encode(changed))
-                for priority in camera_priorities(changed, SOURCE):
-                    await rt.topic(topics.CAMERA_PRIORITY).send(key=priority.camera_id.encode(),
-                                                                value=schemas.encode(priority))
+            await publish_acknowledged(outgoing(outcome))  # before the state records it: see outbox
+            if outcome.area.incidents is not area.incidents and outcome.area.incidents != area.incidents:
+                # only real changes are written: a clock that merely advanced is not worth a changelog record
+                areas[key.encode()] = encode_area(outcome.area)
+
+    def outgoing(outcome: Outcome) -> list[Outgoing]:
+        messages = []
+        for incident in outcome.changes:
+            changed = to_event(incident, SOURCE)
+            messages.append(Outgoing(incidents_topic, changed.incident_id.encode(), schemas.encode(changed)))
+            messages += [Outgoing(priority_topic, p.camera_id.encode(), schemas.encode(p))
+                         for p in camera_priorities(changed, SOURCE)]
+        return messages
 
     @app.timer(interval=settings.incident_tick_s, on_leader=True, name="tick_incident_areas")
     async def tick_incident_areas() -> None:
@@ -154,11 +161,13 @@ def register(rt: Any) -> None:
                     result = msgspec.structs.replace(pending, status="failed", detail="contact not in the directory")
                 else:
                     result = await deliver(session, contact, changed, pending, retry)
-                sent[pending.notification_id.encode()] = schemas.encode(result)
                 status = NotificationStatus(source=SOURCE, event_time=changed.event_time,
                                             area_key=changed.area_key or "", incident_id=changed.incident_id,
                                             notification=result)
-                await inputs.send(key=status.area_key.encode(), value=schemas.encode(status))
+                # the incident hears of the delivery before it is recorded as sent: a crash in between
+                # repeats the delivery (at least once) rather than leaving it "pending" for ever
+                await publish_acknowledged([Outgoing(inputs, status.area_key.encode(), schemas.encode(status))])
+                sent[pending.notification_id.encode()] = schemas.encode(result)
 
             async for payload in stream:
                 changed = schemas.decode(schemas.IncidentChanged, payload)

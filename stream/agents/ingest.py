@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
 
 from stream import topics
+from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.app import Runtime
 from stream.dedupe import remember
 from stream.errors import InvalidEvent
@@ -65,14 +67,17 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
                                               value_serializer="json"),
                           help="source id -> epoch seconds of its last accepted arrival")
 
-    async def publish(routed: Routed, now: float) -> None:
-        for partition, readings in routed.readings.items():
-            batch = reading_batch(readings, ROUTER_SOURCE, now)
-            await readings_topic.send(key=readings[0].sensor_id.encode(), value=encode(batch), partition=partition)
-        for obs in routed.weather:
-            await weather_topic.send(key=obs.station_id.encode(), value=encode(obs))
-        for level in routed.levels:
-            await levels_topic.send(key=level.gauge_id.encode(), value=encode(level))
+    async def publish(routed: Routed, now: float, acknowledged: bool) -> None:
+        messages = [Outgoing(readings_topic, readings[0].sensor_id.encode(),
+                             encode(reading_batch(readings, ROUTER_SOURCE, now)), partition)
+                    for partition, readings in routed.readings.items()]
+        messages += [Outgoing(weather_topic, obs.station_id.encode(), encode(obs)) for obs in routed.weather]
+        messages += [Outgoing(levels_topic, level.gauge_id.encode(), encode(level)) for level in routed.levels]
+        if acknowledged:
+            await publish_acknowledged(messages)
+        else:
+            for m in messages:
+                await m.topic.send(key=m.key, value=m.value, partition=m.partition)
         for rejection in routed.rejected:
             await send_dead_letter(rejection, now)
         for (source, outcome), n in routed.counts.items():
@@ -82,14 +87,22 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
         await dlq.send(key=rejection.source.encode(), value=encode(dead_letter(rejection, raw_name, now)))
         metrics.count(rejection.source, Outcome.DEAD_LETTERED)
 
-    def remembered(obs: Observation) -> bool:
-        """Durable dedupe of the low-rate feeds (weather, gauges): survives restarts and rebalances."""
-        key = f"{obs.source}|{identity(obs)}"
-        times = remember(tuple(recent.get(key) or ()), obs.event_time.timestamp(), settings.ingest_dedupe_window_s)
-        if times is None:
-            return False
-        recent[key] = list(times)
-        return True
+    def durable_dedupe(to_record: dict[str, list[float]]) -> Callable[[Observation], bool]:
+        """Durable dedupe of the low-rate feeds (weather, gauges): survives restarts and rebalances.
+
+        Only decides: what it would remember goes into ``to_record``, written to the table once the
+        observations are published (see outbox), so a crash in between cannot drop a first copy."""
+
+        def is_new(obs: Observation) -> bool:
+            key = f"{obs.source}|{identity(obs)}"
+            seen = to_record.get(key) or recent.get(key) or ()
+            times = remember(tuple(seen), obs.event_time.timestamp(), settings.ingest_dedupe_window_s)
+            if times is None:
+                return False
+            to_record[key] = list(times)
+            return True
+
+        return is_new
 
     @app.agent(raw_topic, name="ingest_raw")
     async def ingest_raw(stream: Any) -> None:
@@ -105,8 +118,12 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
                 metrics.count(rejection.source, Outcome.REJECTED)
                 await send_dead_letter(rejection, now)
                 continue
-            routed.drop_duplicates(remembered)
-            await publish(routed, now)
+            to_record: dict[str, list[float]] = {}
+            routed.drop_duplicates(durable_dedupe(to_record))
+            # readings are de-duplicated in memory only, so only the durable feeds need the acknowledgement
+            await publish(routed, now, acknowledged=bool(to_record))
+            for key, times in to_record.items():
+                recent[key] = times
             for source in routed.seen:
                 if should_record(last_seen.get(source), now):
                     last_seen[source] = now

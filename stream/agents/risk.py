@@ -43,6 +43,7 @@ from gis.errors import GisError
 from gis.fire import FINDING_WEIGHT
 from gis.risk import RiskScores, Thresholds
 from stream import schemas, topics
+from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.errors import InvalidEvent
 from stream.metrics import Outcome
 from stream.riskinputs import InputTables, RiskInput, clock, fold_input, snapshot
@@ -167,10 +168,13 @@ def install(rt: Any, grid: RiskGrid) -> None:
             to_send += cells
         elapsed = time.perf_counter() - started
         rt.metrics.stage_latency.labels(stage="risk_rescore").observe(elapsed)
+        cell_risk = rt.topic(topics.CELL_RISK)
+        await publish_acknowledged(
+            Outgoing(cell_risk, cs.cell_code.encode(), schemas.encode(schemas.CellRisk(
+                source=SOURCE, event_time=now, cell_code=cs.cell_code, hazard=cs.hazard, score=cs.score,
+                colour=cs.colour, factors=cs.factors)))
+            for cs in to_send)  # before the table records them as published: see outbox
         for cs in to_send:
-            event = schemas.CellRisk(source=SOURCE, event_time=now, cell_code=cs.cell_code, hazard=cs.hazard,
-                                     score=cs.score, colour=cs.colour, factors=cs.factors)
-            await rt.topic(topics.CELL_RISK).send(key=cs.cell_code.encode(), value=schemas.encode(event))
             key = f"{cs.hazard.value}/{cs.cell_code}".encode()
             if cs.colour is Colour.GREEN and cs.score == 0.0:
                 if last_published.get(key) is not None:
