@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 WEB    := command_ui/web
 
-.PHONY: run test install web browser bench clean rtsp-deps
+.PHONY: run test install web browser bench clean rtsp-deps screenshot
 
 run: install web
 	$(BIN)/amur run
@@ -30,6 +30,10 @@ web:
 browser:
 	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+# Refresh the README picture from the last browser test (tests/test_ui_browser.py).
+screenshot:
+	cp test-artifacts/wall-1920x1080.png docs/screenshot.png
 
 clean:
 	rm -rf $(VENV) .amur $(WEB)/node_modules

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import cv2
 import redis.asyncio as aioredis
 
-from gis.registry import Camera, load_cameras, load_cells, load_gauges
+from gis.registry import Camera, Gauge, load_cameras, load_cells, load_gauges
 from stream import schemas
 from stream.agents.projection import RedisProjector
 from stream.projection import Keys, project
@@ -40,19 +40,25 @@ def _colour(margin: float) -> schemas.Colour:
     return schemas.Colour.GREEN
 
 
+def _stage(gauge: Gauge, hours: float) -> float:
+    """A small earlier wave (crest No. 4, 30 h ago) on the rise of the big one."""
+    peak_stage = gauge.warning_m * (1.05 if gauge.river == "heilongjiang" else 0.8)
+    rise = (peak_stage - gauge.warning_m + 1.6) / (1 + math.exp(-(hours - 30) / 5))
+    return gauge.warning_m - 1.6 + rise + 0.6 * math.exp(-(((hours - CREST_4_HOURS) / 3) ** 2))
+
+
+CREST_4_HOURS = 18.0  # hours into the 48 h series
+
+
 def gauge_events(now: datetime) -> list[schemas.Event]:
     """48 h of stage per in-city gauge (a flood wave on the main stem), a crest upstream, a forecast at Heihe."""
     events: list[schemas.Event] = []
     for gauge in load_gauges():
         if not _in_city(gauge.lon, gauge.lat):
             continue
-        rise = 1.05 if gauge.river == "heilongjiang" else 0.8
-        peak_stage = gauge.warning_m * rise
         for step in range(97):
             at = now - timedelta(minutes=30 * (96 - step))
-            hours = step / 2
-            stage = gauge.warning_m - 1.6 + (peak_stage - gauge.warning_m + 1.6) * (
-                1 / (1 + math.exp(-(hours - 30) / 5)))
+            stage = _stage(gauge, step / 2)
             colour = (schemas.Colour.ORANGE if stage >= gauge.guaranteed_m else
                       schemas.Colour.YELLOW if stage >= gauge.warning_m else
                       schemas.Colour.BLUE if stage >= gauge.warning_m - 0.3 else schemas.Colour.GREEN)
@@ -60,10 +66,11 @@ def gauge_events(now: datetime) -> list[schemas.Event]:
                                              stage_m=round(stage, 3), trend=schemas.TrendState.RISING,
                                              rate_m_per_h=0.05, colour=colour))
     heihe = next(g for g in load_gauges() if g.gauge_id == "hlj-heihe")
+    crest_time = now - timedelta(hours=48 - CREST_4_HOURS)
     events.append(schemas.CrestDetected(
-        source=SOURCE, event_time=now - timedelta(hours=6), gauge_id="hlj-heihe", river="heilongjiang", crest_no=4,
-        crest_time=now - timedelta(hours=30), stage_m=round(heihe.warning_m - 0.35, 2), prominence_m=0.6,
-        rise_start=now - timedelta(hours=40)))
+        source=SOURCE, event_time=crest_time + timedelta(hours=3), gauge_id="hlj-heihe", river="heilongjiang",
+        crest_no=4, crest_time=crest_time, stage_m=round(_stage(heihe, CREST_4_HOURS), 2), prominence_m=0.6,
+        rise_start=crest_time - timedelta(hours=8)))
     events.append(schemas.CrestForecast(
         source=SOURCE, event_time=now, forecast_id="fc-heihe-5", gauge_id="hlj-heihe", river="heilongjiang",
         crest_no=5, from_gauge_id="hlj-dawujiazi", issued_at=now, arrival_time=now + timedelta(hours=14),
