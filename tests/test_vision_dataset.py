@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FIRE_SMOKE, needs_fire_smoke_dataset
 from vision.analysis.dataset import DEFAULT_DATASET_DIR, load_dataset, scene_of, split_held_out
 from vision.analysis.errors import DatasetError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATASET = REPO_ROOT / ".." / "shared" / "datasets" / "fire-smoke"
-needs_dataset = pytest.mark.skipif(
-    not (DATASET / "MANIFEST.csv").is_file(), reason=f"labelled image set not found at {DATASET} (shared/ beside the repo)"
-)
+DATASET = FIRE_SMOKE
 ABONIA = "Abonia1/YOLOv8-Fire-and-Smoke-Detection"
 
 
@@ -43,7 +40,7 @@ def test_missing_dataset_is_an_error_naming_the_dir(tmp_path: Path) -> None:
         load_dataset(tmp_path)
 
 
-@needs_dataset
+@needs_fire_smoke_dataset
 def test_split_never_shares_a_scene_and_holds_out_every_label() -> None:
     images = load_dataset(DATASET)
     assert len(images) == 736  # README: 111 fire, 84 smoke, 10 fire_smoke, 531 normal

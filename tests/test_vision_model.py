@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import FIRE_SMOKE, needs_fire_smoke_dataset
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.dataset import load_dataset, split_held_out
 from vision.analysis.errors import ModelError
@@ -19,8 +20,7 @@ from vision.analysis.evaluation import evaluate, features_of, replay
 from vision.analysis.features import FEATURE_NAMES
 from vision.analysis.model import DEFAULT_MODEL_PATH, FireSmokeModel, card_path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATASET = REPO_ROOT / ".." / "shared" / "datasets" / "fire-smoke"
+DATASET = FIRE_SMOKE
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_missing_model_names_the_file(tmp_path: Path) -> None:
         FireSmokeModel.load(tmp_path / "nope.onnx")
 
 
-@pytest.mark.skipif(not (DATASET / "MANIFEST.csv").is_file(), reason=f"labelled image set not found at {DATASET}")
+@needs_fire_smoke_dataset
 def test_shipped_model_beats_the_colour_rule_on_held_out_scenes(model: FireSmokeModel) -> None:
     _, held_out = split_held_out(load_dataset(DATASET))
     result = evaluate(model, [(i.fire, i.smoke) for i in held_out], features_of(held_out, AnalysisConfig()))
@@ -60,7 +60,7 @@ def test_shipped_model_beats_the_colour_rule_on_held_out_scenes(model: FireSmoke
         assert ours.precision > rule.precision, f"{finding}: precision\n{result.table()}"
 
 
-@pytest.mark.skipif(not (DATASET / "MANIFEST.csv").is_file(), reason=f"labelled image set not found at {DATASET}")
+@needs_fire_smoke_dataset
 def test_classifier_cascade_changes_no_finding_on_held_out_photos(model: FireSmokeModel) -> None:
     """Held-out photos as running cameras (shake, noise): skipping the classifier when no weight can reach
     its threshold gives exactly the findings of running it on every frame."""

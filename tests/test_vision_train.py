@@ -13,9 +13,6 @@ pytest.importorskip("onnx", reason="training extra (onnx) not installed")
 from vision.analysis.model import FireSmokeModel  # noqa: E402
 from vision.train import Network, best_threshold, export_onnx, fit_network  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATASET = REPO_ROOT / ".." / "shared" / "datasets" / "fire-smoke"
-
 
 def _toy(seed: int) -> tuple[np.ndarray, np.ndarray]:
     from vision.analysis.features import FEATURE_NAMES
