@@ -27,7 +27,8 @@ from gis.risk import StageForecast, score_fire, score_flood
 WHOLE_GRID_BUDGET_S = 1.0
 
 
-def _best(fn: Callable[[], object], repeat: int) -> float:
+def best_time(fn: Callable[[], object], repeat: int) -> float:
+    """The fastest of ``repeat`` timed calls, in seconds (the least disturbed by other jobs)."""
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
@@ -53,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     minx, miny, maxx, maxy = shapely.total_bounds(index.geoms)
     x, y = rng.uniform(minx, maxx, args.points), rng.uniform(miny, maxy, args.points)
     result = assign_points(index, x, y)
-    assign_s = _best(lambda: assign_points(index, x, y), args.repeat)
+    assign_s = best_time(lambda: assign_points(index, x, y), args.repeat)
     pts = shapely.points(x, y)
-    bbox_s = _best(lambda: index.tree.query(pts), args.repeat)
+    bbox_s = best_time(lambda: index.tree.query(pts), args.repeat)
     print(f"assign: {args.points / assign_s:,.0f} points/s ({args.points:,} points in {assign_s:.2f} s; "
           f"{result.outside.mean():.1%} outside the city, reported)")
     print(f"  limit: bounding-box-only tree pass {args.points / bbox_s:,.0f} points/s ({bbox_s:.2f} s)")
@@ -66,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     stage = {g.gauge_id: g.warning_m + float(rng.uniform(-1, 2)) for g in gauges}
     forecast = {g.gauge_id: StageForecast(stage[g.gauge_id] + 0.5, now + timedelta(hours=24)) for g in gauges}
     rain = rng.uniform(0, 50, model.size)
-    whole = _best(lambda: score_flood(model, stage, forecast, rain / 10, rain, rain * 2, now=now), max(args.repeat, 5))
+    whole = best_time(lambda: score_flood(model, stage, forecast, rain / 10, rain, rain * 2, now=now), max(args.repeat, 5))
     one_idx = np.array([model.size // 2])
-    one = _best(lambda: score_flood(model, stage, forecast, rain / 10, rain, rain * 2, now=now, cells=one_idx), 50)
+    one = best_time(lambda: score_flood(model, stage, forecast, rain / 10, rain, rain * 2, now=now, cells=one_idx), 50)
     print(f"flood rescoring: whole grid ({model.size} cells) {whole * 1000:.1f} ms, one cell {one * 1e6:.0f} us")
     print(f"  limit: whole grid under {WHOLE_GRID_BUDGET_S:.1f} s -> {'ok' if whole < WHOLE_GRID_BUDGET_S else 'TOO SLOW'}")
 
@@ -77,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     lon, lat = [s.lon for s in stations], [s.lat for s in stations]
     weather = (rng.uniform(15, 30, n), rng.uniform(20, 60, n), rng.uniform(5, 30, n), rng.uniform(0, 5, n))
     codes = CellCodes.start(model.size)
-    day_s = _best(lambda: cell_fwi(model, lon, lat, *weather, 5, codes), args.repeat)
+    day_s = best_time(lambda: cell_fwi(model, lon, lat, *weather, 5, codes), args.repeat)
     day = cell_fwi(model, lon, lat, *weather, 5, codes)
-    fire = _best(lambda: score_fire(model, day.fwi, {}, now=now), max(args.repeat, 5))
-    fire_one = _best(lambda: score_fire(model, day.fwi, {}, now=now, cells=one_idx), 50)
+    fire = best_time(lambda: score_fire(model, day.fwi, {}, now=now), max(args.repeat, 5))
+    fire_one = best_time(lambda: score_fire(model, day.fwi, {}, now=now, cells=one_idx), 50)
     print(f"fire: daily FWI for every cell from {n} stations (IDW) {day_s * 1000:.0f} ms; "
           f"rescoring whole grid {fire * 1000:.1f} ms, one cell {fire_one * 1e6:.0f} us")
     print(f"  limit: whole grid under {WHOLE_GRID_BUDGET_S:.1f} s -> {'ok' if fire < WHOLE_GRID_BUDGET_S else 'TOO SLOW'}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
@@ -43,9 +42,9 @@ from gis.hydro.pipeline import (
     step_river,
 )
 from stream import schemas, topics
+from stream.agents.deadletter import send_dead_letter
 from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.errors import InvalidEvent
-from stream.metrics import Outcome
 
 log = logging.getLogger(__name__)
 SOURCE = "amur.hydro"
@@ -76,11 +75,7 @@ def install(rt: Any, ctx: HydroContext, seasons: Mapping[str, SeasonLog] | None 
     seeds = dict(seasons or {})
 
     async def dead_letter(payload: bytes, exc: InvalidEvent) -> None:
-        rt.metrics.count(topics.WATER_LEVELS.name, Outcome.DEAD_LETTERED)
-        letter = schemas.DeadLetter(source=SOURCE, event_time=datetime.now(timezone.utc),
-                                    topic=rt.topic_name(topics.WATER_LEVELS), reason=exc.reason, field=exc.field,
-                                    value=exc.value, raw=payload.decode("utf-8", "replace"))
-        await rt.topic(topics.DEAD_LETTER).send(key=SOURCE.encode(), value=schemas.encode(letter))
+        await send_dead_letter(rt, topics.WATER_LEVELS, payload, exc, SOURCE)
 
     @app.agent(levels, name="route_levels_to_rivers")
     async def route_levels_to_rivers(stream: Any) -> None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +42,7 @@ from gis.errors import GisError
 from gis.fire import FINDING_WEIGHT
 from gis.risk import RiskScores, Thresholds
 from stream import schemas, topics
+from stream.agents.deadletter import send_dead_letter
 from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.errors import InvalidEvent
 from stream.metrics import Outcome
@@ -101,11 +101,7 @@ def install(rt: Any, grid: RiskGrid) -> None:
     owned = TP(rt.topic_name(topics.RISK_INPUTS), 0)
 
     async def dead_letter(spec: topics.TopicSpec, payload: bytes, exc: InvalidEvent) -> None:
-        rt.metrics.count(spec.name, Outcome.DEAD_LETTERED)
-        letter = schemas.DeadLetter(source=SOURCE, event_time=datetime.now(timezone.utc), topic=rt.topic_name(spec),
-                                    reason=exc.reason, field=exc.field, value=exc.value,
-                                    raw=payload.decode("utf-8", "replace"))
-        await rt.topic(topics.DEAD_LETTER).send(key=SOURCE.encode(), value=schemas.encode(letter))
+        await send_dead_letter(rt, spec, payload, exc, SOURCE)
 
     def route(spec: topics.TopicSpec, kind: type, keep: Any) -> None:
         async def router(stream: Any) -> None:

@@ -22,16 +22,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import mode
 import redis.asyncio as aioredis
 
 from stream import schemas, topics
+from stream.agents.deadletter import send_dead_letter
 from stream.errors import InvalidEvent
 from stream.intake import partition_for
-from stream.metrics import Outcome
 from stream.sampler import Sampler, targets_from_registry
 from vision.schedule import PRIORITY_BY_COLOUR, PRIORITY_CREST_FORECAST, cameras_for_cells
 
@@ -88,11 +88,7 @@ def register(rt: Any) -> None:
     rt.vision_sampler = sampler  # for tests and the fleet benchmark
 
     async def dead_letter(spec: topics.TopicSpec, payload: bytes, exc: InvalidEvent) -> None:
-        rt.metrics.count(spec.name, Outcome.DEAD_LETTERED)
-        letter = schemas.DeadLetter(source=SOURCE, event_time=datetime.now(timezone.utc), topic=rt.topic_name(spec),
-                                    reason=exc.reason, field=exc.field, value=exc.value,
-                                    raw=payload.decode("utf-8", "replace"))
-        await rt.topic(topics.DEAD_LETTER).send(key=SOURCE.encode(), value=schemas.encode(letter))
+        await send_dead_letter(rt, spec, payload, exc, SOURCE)
 
     async def send_priorities(cameras: set[str], priority: float, reason: str, at: datetime,
                               until: datetime | None) -> None:
