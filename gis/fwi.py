@@ -142,11 +142,6 @@ def danger_class(fwi_value: float) -> DangerClass:
     return _CLASSES[int(np.searchsorted(DANGER_BOUNDS, fwi_value, side="right"))]
 
 
-def danger_index(fwi_values: ArrayLike) -> NDArray[np.int64]:
-    """0 (very low) .. 5 (extreme) per value, vectorised."""
-    return np.searchsorted(DANGER_BOUNDS, _a(fwi_values), side="right").astype(np.int64)
-
-
 @dataclass(frozen=True)
 class FwiDay:
     """One day's FWI System values (arrays or 0-d arrays)."""

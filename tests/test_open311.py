@@ -11,7 +11,6 @@ import csv
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
-import orjson
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Point, Polygon, box
+from shapely.geometry import MultiPolygon, Point, Polygon
 
 RURAL_CELL_M = 2000.0
 URBAN_CELL_M = 250.0
@@ -158,7 +158,3 @@ def cells(village_list: list[Division], min_area_m2: float = 1.0) -> list[CellPi
 def urban_area(center_xy: tuple[float, float], county: shapely.Geometry) -> shapely.Geometry:
     """Aihui's town: a disc around the seat of government, inside the county."""
     return _polygonal(Point(center_xy).buffer(URBAN_RADIUS_M, 32).intersection(county))  # type: ignore[return-value]
-
-
-def bbox_of(geoms: list[shapely.Geometry]) -> Polygon:
-    return box(*shapely.total_bounds(np.array(geoms)))

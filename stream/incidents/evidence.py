@@ -9,8 +9,6 @@ in exactly one hazard area (``<county code>/<hazard>``), the partition key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import msgspec
 
 from stream.errors import InvalidEvent
@@ -143,7 +141,3 @@ def from_source_health(event: SourceHealth) -> list[EvidenceObserved]:
                       event_time=event.event_time, colour=colour, cells=[],
                       summary=f"{event.source_id} {event.state.value} (cadence {event.cadence_s:.0f} s)")
     return _observed(ref, Hazard.SOURCE_OUTAGE, event.source)
-
-
-def evidence_cells(evidence: Sequence[EvidenceRef]) -> list[str]:
-    return sorted({cell for ref in evidence for cell in ref.cells})

@@ -26,7 +26,6 @@ Stages are SAMPLE values on the sample gauges' datums.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,10 +144,3 @@ def _timeline(start: datetime, seed: int, config: HydroConfig | None) -> list[tu
             out.append((event_time + timedelta(minutes=delay), level))
     out.sort(key=lambda pair: (pair[0], pair[1].gauge_id))
     return out
-
-
-def expected_hours_to(gauge_id: str, config: HydroConfig | None = None) -> float:
-    """Configured travel time from the entry gauge (without the scenario's K factor)."""
-    config = config or load_config()
-    travel = config.network.travel_h(ENTRY_GAUGE, gauge_id)
-    return math.nan if travel is None else travel
