@@ -35,9 +35,11 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
 
     from stream.admin import bootstrap_servers
     from stream.app import kafka_url
+    from stream.offsets import true_end_offsets
 
     name = topics.topic_name(topics.INCIDENTS, drill_id)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), enable_auto_commit=False,
+    bootstrap = bootstrap_servers(kafka_url(settings))
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 group_id=None, fetch_max_wait_ms=10, request_timeout_ms=int(timeout_s * 1000))
     await consumer.start()
     try:
@@ -47,7 +49,7 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
         assigned = [TopicPartition(name, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
-        end = await consumer.end_offsets(assigned)
+        end = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned))  # Tansu: see stream.offsets
         events: list[IncidentChanged] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
