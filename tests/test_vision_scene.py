@@ -45,6 +45,22 @@ def test_phase_correlation_finds_a_pan() -> None:
     assert shift_share(base, base) == pytest.approx(0.0, abs=0.01)
 
 
+def test_comparisons_leave_their_inputs_alone() -> None:
+    """The thumbnails go on into the camera's state (OpenCV's phaseCorrelate windows its inputs in place)."""
+    now, then = _texture(5), _texture(6)
+    kept = now.copy(), then.copy()
+    shift_share(now, then)
+    structure_correlation(now, then)
+    assert np.array_equal(now, kept[0]) and np.array_equal(then, kept[1])
+
+
+def test_structure_correlation_of_a_flat_image_is_zero() -> None:
+    flat = np.full_like(_texture(1), 7.0)
+    assert structure_correlation(flat, _texture(1)) == 0.0
+    assert structure_correlation(_texture(1), flat) == 0.0
+    assert structure_correlation(flat, flat) == 0.0
+
+
 def test_changed_share_counts_only_the_region() -> None:
     base = np.full((H, W, 3), 100.0, np.float32)
     now = base.copy()

@@ -294,7 +294,7 @@ def analyse_frame(
     detections: dict[FindingKind, tuple[float, bool, Box | None]] = {}
     if not unusable:
         weights = _change_weights(thumbs, previous, baseline, flags.blurred, config)
-        verdict = classify(image, model) if needs_classifier(weights, model, config) else None
+        verdict = classify(image, model, weights) if needs_classifier(weights, model, config) else None
         detections = _hazards(verdict, weights, thumbs, baseline, model, frame, config, night)
     dark_since, dark_sudden, dark_fault = _dark_run(image, state, now, previous is not None, config)
     faults = _faults(image, thumbs, previous, baseline, config, dark_fault)

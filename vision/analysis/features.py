@@ -118,19 +118,22 @@ def entropy_bits(gray: np.ndarray, hist: np.ndarray | None = None) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def colourfulness(bgr: np.ndarray) -> float:
-    """Hasler & Suesstrunk 2003 colourfulness metric M (0 = grey; ~100+ = very colourful)."""
-    b, g, r = (plane.astype(np.float32) for plane in cv2.split(bgr))  # contiguous planes convert faster
+def colourfulness(bgr: np.ndarray, bgr_planes: tuple[np.ndarray, ...] = ()) -> float:
+    """Hasler & Suesstrunk 2003 colourfulness metric M (0 = grey; ~100+ = very colourful).
+
+    ``bgr_planes``: the image already split into contiguous planes, if at hand.
+    """
+    b, g, r = (plane.astype(np.float32) for plane in bgr_planes or cv2.split(bgr))  # contiguous planes convert faster
     (rg_mean, rg_std) = _mean_std(r - g)
     (yb_mean, yb_std) = _mean_std(0.5 * (r + g) - b)
     return float(np.hypot(rg_std, yb_std) + 0.3 * np.hypot(rg_mean, yb_mean))
 
 
-def _centroid_y(mask: np.ndarray, count: int) -> float:
+def _centroid_y(rows: np.ndarray, count: int) -> float:
+    """Mean row of a mask's pixels as a share of the height, from its per-row pixel counts."""
     if not count:
         return 0.0
-    rows = np.count_nonzero(mask, axis=1)
-    return float(rows @ np.arange(mask.shape[0])) / (count * max(1, mask.shape[0] - 1))
+    return float(rows @ np.arange(len(rows))) / (count * max(1, len(rows) - 1))
 
 
 def _fill(mask: np.ndarray, count: int) -> float:
@@ -154,12 +157,15 @@ def feature_vector(p: Planes) -> np.ndarray:
     h, s, v = p.hsv_planes
     pixels = float(p.gray.size)
     edge_mean = cv2.mean(p.edges)[0]
-    laplacian = np.abs(cv2.Laplacian(p.gray, cv2.CV_32F, ksize=1))  # here, not in planes: only features read it
+    laplacian = np.abs(cv2.Laplacian(p.gray, cv2.CV_16S, ksize=1))  # exact in int16; here, not in planes: only features read it
     lap_mean = cv2.mean(laplacian)[0]
     b, g, r = p.bgr_planes
     dark_channel = cv2.erode(cv2.min(cv2.min(b, g), r), np.ones((5, 5), np.uint8))
 
-    fire, n_fire = p.fire, int(np.count_nonzero(p.fire))
+    # Pixels per row of each mask: the counts, centroids and band shares all read them.
+    row_fire, row_smoke = (cv2.reduce(mask.view(np.uint8), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+                           for mask in (p.fire, p.smoke))
+    fire, n_fire = p.fire, int(row_fire.sum())
     fire_u8 = fire.view(np.uint8)
     hot = (v > 230) & (s < 110)
     near_hot = cv2.dilate(hot.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
@@ -182,13 +188,13 @@ def feature_vector(p: Planes) -> np.ndarray:
         np.count_nonzero(fire & hot) / max(1, n_fire),
         np.count_nonzero(fire & near_hot) / max(1, n_fire),
         fire_texture,
-        _centroid_y(fire, n_fire),
+        _centroid_y(row_fire, n_fire),
         _fill(fire, n_fire),
         *_shape_features(fire, n_fire, v),
         np.count_nonzero(fire & (v > 200) & (s > 150)) / pixels,
     ]
 
-    smoke, n_smoke = p.smoke, int(np.count_nonzero(p.smoke))
+    smoke, n_smoke = p.smoke, int(row_smoke.sum())
     smoke_u8 = smoke.view(np.uint8)
     if n_smoke:
         smoke_v, smoke_v_std = _mean_std(v, smoke_u8)
@@ -204,20 +210,19 @@ def feature_vector(p: Planes) -> np.ndarray:
         smoke_texture,
         (smoke_b - smoke_r) / 32.0,
         smoke_dark / 255.0,
-        _centroid_y(smoke, n_smoke),
+        _centroid_y(row_smoke, n_smoke),
     ]
 
     # Per-row sums, summed again per band and for the whole frame: a few calls instead of one per band.
-    row_hsv = cv2.reduce(p.hsv, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F).reshape(-1, 3)
+    row_hsv = cv2.reduce(p.hsv, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).reshape(-1, 3)  # integer sums: exact
     row_edges = cv2.reduce(p.edges, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
-    row_fire, row_smoke = np.count_nonzero(fire, axis=1), np.count_nonzero(smoke, axis=1)
     _, s_mean, v_mean = row_hsv.sum(axis=0) / pixels
     _, gray_std = _mean_std(p.gray)
     global_feats = [
         v_mean / 255.0,
         gray_std / 128.0,
         s_mean / 255.0,
-        colourfulness(p.bgr) / 100.0,
+        colourfulness(p.bgr, p.bgr_planes) / 100.0,
         edge_mean / 100.0,
         lap_mean / (gray_std + 1.0),
         cv2.mean(dark_channel)[0] / 255.0,
@@ -254,7 +259,7 @@ def feature_vector(p: Planes) -> np.ndarray:
             sat_hist,
             val_hist,
             warm_hist,
-            _chromaticity_hist(p.bgr),
+            _chromaticity_hist(p.bgr_planes),
         ]
     ).astype(np.float32)
 
@@ -278,20 +283,21 @@ def _shape_features(mask: np.ndarray, count: int, v: np.ndarray) -> list[float]:
         boundary / count,
         (inside_v - ring_v) / 255.0,
         float(tiles.max()),
-        float(tiles.std()),
+        float(cv2.meanStdDev(tiles)[1][0, 0]),
         float(np.count_nonzero(tiles > 0.05)) / tiles.size,
     ]
 
 
-def _chromaticity_hist(bgr: np.ndarray) -> np.ndarray:
+def _chromaticity_hist(bgr_planes: tuple[np.ndarray, ...]) -> np.ndarray:
     """3x3 histogram of chromaticity r = R/(R+G+B), g = G/(R+G+B) in bins of 0.25 over [0, 0.75).
 
     Bin edges are compared in integers (4R >= S means r >= 0.25), so no division is needed.
     """
-    b, g, r = (plane.astype(np.uint16) for plane in cv2.split(bgr))
+    b, g, r = (plane.astype(np.uint16) for plane in bgr_planes)
     total = b + g + r
-    r_bin = (4 * r >= total).view(np.uint8) + (2 * r >= total).view(np.uint8)
-    g_bin = (4 * g >= total).view(np.uint8) + (2 * g >= total).view(np.uint8)
-    inside = (4 * r < 3 * total) & (4 * g < 3 * total)
-    counts = np.bincount((r_bin * 3 + g_bin)[inside], minlength=9)
-    return counts.astype(np.float32) / bgr.shape[0] / bgr.shape[1]
+    r4, g4 = 4 * r, 4 * g
+    r_bin = (r4 >= total).view(np.uint8) + (2 * r >= total).view(np.uint8)
+    g_bin = (g4 >= total).view(np.uint8) + (2 * g >= total).view(np.uint8)
+    inside = ((r4 < 3 * total) & (g4 < 3 * total)).view(np.uint8)
+    counts = cv2.calcHist([r_bin * np.uint8(3) + g_bin], [0], inside, [9], [0, 9]).ravel()
+    return counts / b.size

@@ -20,6 +20,8 @@ from vision.analysis.model import FireSmokeModel
 Box = tuple[int, int, int, int]
 _MIN_BLOB = 3
 """Working-size pixels a colour blob needs to count towards a region."""
+_STANDALONE_REACH = 2.0
+"""Without a camera's change weights, a region is located from half the detection threshold."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,19 +87,25 @@ def look_at(frame: Frame, config: AnalysisConfig = AnalysisConfig()) -> FrameLoo
     )
 
 
-def classify(look: FrameLook, model: FireSmokeModel) -> ImageAnalysis:
-    """The classifier's verdict on a looked-at frame: features, P(fire), P(smoke) and their regions."""
+def classify(look: FrameLook, model: FireSmokeModel, weights: tuple[float, float] | None = None) -> ImageAnalysis:
+    """The classifier's verdict on a looked-at frame: features, P(fire), P(smoke) and their regions.
+
+    A region is located only for a probability that can make a finding: with a camera's change
+    ``weights`` where probability x weight reaches the threshold, without them from half the
+    threshold (what ``amur vision analyze`` reports).
+    """
     planes = look.planes
     features = feature_vector(planes)
     fire_p, smoke_p = (float(x) for x in model.predict(features)[0])
     card = model.card
+    fire_reach, smoke_reach = weights or (_STANDALONE_REACH, _STANDALONE_REACH)
     return ImageAnalysis(
         fire_probability=fire_p,
         smoke_probability=smoke_p,
         fire_colour_share=float(features[FIRE_SHARE]),
         smoke_colour_share=float(features[SMOKE_SHARE]),
-        fire_region=region_of(planes.fire, look.to_original) if fire_p >= card.fire_threshold / 2 else None,
-        smoke_region=region_of(planes.smoke, look.to_original) if smoke_p >= card.smoke_threshold / 2 else None,
+        fire_region=region_of(planes.fire, look.to_original) if fire_p * fire_reach >= card.fire_threshold else None,
+        smoke_region=region_of(planes.smoke, look.to_original) if smoke_p * smoke_reach >= card.smoke_threshold else None,
         health=look.health,
         flags=look.flags,
         planes=planes,

@@ -6,6 +6,8 @@ stays a few kilobytes. Pure functions over numpy arrays.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -22,22 +24,36 @@ def thumbnail(plane: np.ndarray, size: tuple[int, int] = THUMB_SIZE) -> np.ndarr
 
 def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two equal-size thumbnails (0 = identical)."""
-    return float(np.abs(a - b).mean())
+    return cv2.norm(a, b, cv2.NORM_L1) / a.size
 
 
 def structure_correlation(edges: np.ndarray, baseline_edges: np.ndarray) -> float:
-    """Zero-mean normalised cross-correlation of two edge thumbnails, -1..1 (1 = same structure)."""
-    a = edges - edges.mean()
-    b = baseline_edges - baseline_edges.mean()
-    denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum()) / denominator if denominator > 1e-6 else 0.0
+    """Zero-mean normalised cross-correlation (Pearson's r) of two edge thumbnails, -1..1 (1 = same structure).
+
+    0 when either is flat: there is no structure to compare.
+    """
+    (mean_a,), (std_a,) = cv2.meanStdDev(edges)
+    (mean_b,), (std_b,) = cv2.meanStdDev(baseline_edges)
+    spread = float(std_a[0] * std_b[0])
+    if spread <= 1e-6:
+        return 0.0
+    covariance = cv2.mean(cv2.multiply(edges, baseline_edges))[0] - float(mean_a[0] * mean_b[0])
+    return max(-1.0, min(1.0, covariance / spread))
+
+
+@lru_cache(maxsize=4)
+def _hanning(width: int, height: int) -> np.ndarray:
+    window = cv2.createHanningWindow((width, height), cv2.CV_32F)
+    window.flags.writeable = False  # shared between calls
+    return window
 
 
 def shift_share(gray: np.ndarray, baseline_gray: np.ndarray) -> float:
     """How far the view slid against the baseline (phase correlation), as a share of the frame size."""
     height, width = gray.shape
-    window = cv2.createHanningWindow((width, height), cv2.CV_32F)
-    (dx, dy), response = cv2.phaseCorrelate(baseline_gray.astype(np.float32), gray.astype(np.float32), window)
+    # Copies: OpenCV's phaseCorrelate multiplies its inputs by the window in place.
+    (dx, dy), response = cv2.phaseCorrelate(baseline_gray.astype(np.float32), gray.astype(np.float32),
+                                            _hanning(width, height))
     if response < 0.1:  # no clear peak: not a shift (the structure test covers a different scene)
         return 0.0
     return max(abs(dx) / width, abs(dy) / height)
