@@ -8,10 +8,13 @@ its own task: bounded by ``vision_concurrency``, a per-request timeout, retries
 with jittered back-off and a per-camera circuit breaker, so a camera that
 hangs holds one slot for at most the timeout and never delays the others.
 Fetched frames wait in a bounded queue (drops counted) for a small thread pool
-that decodes them at reduced size, writes the thumbnail, runs
+that decodes them at reduced size, makes the thumbnail, runs
 ``vision.analysis.camera.analyse_frame`` and keeps evidence frames on disk.
 Each sample becomes a ``FrameSample`` (metadata and a reference, never pixels)
-and each finding a ``VisionFinding`` with the camera's cells.
+and each finding a ``VisionFinding`` with the camera's cells. Thumbnails and
+camera analysis states go to Redis in batches (:mod:`stream.redisbatch`);
+:meth:`Sampler.assign` hands released cameras' states over and reads the new
+ones' back before it schedules them (:mod:`stream.statestore`).
 
 `amur sampler` runs a Faust worker with only ``stream.agents.vision`` in its own
 consumer group, for running sampling on machines of its own.
@@ -32,9 +35,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
+import redis.asyncio as aioredis
+
 from stream.metrics import Metrics
+from stream.redisbatch import BatchWriter
 from stream.schemas import DecodeStatus, FrameSample, VisionFinding
 from stream.settings import Settings
+from stream.statestore import StateStore
+from vision.analysis.state import CameraState
 from vision.sampling import Analysed, FrameAnalyser
 from vision.schedule import Claim, SchedulePolicy, Scheduler
 from vision.sources.breaker import Breaker, BreakerPolicy, allows, on_attempt, on_result
@@ -45,6 +53,7 @@ from vision.sources.outcome import Fetched, FetchOutcome
 log = logging.getLogger(__name__)
 
 SOURCE = "sampler"
+THUMBNAIL_QUEUE = "vision_thumbnail"
 TICK_S = 0.05
 STATS_KEPT = 20_000
 """Recent ages/latenesses kept for percentiles (bounded)."""
@@ -88,10 +97,6 @@ class Outputs(Protocol):
     async def send_findings(self, findings: Sequence[VisionFinding]) -> None: ...
 
 
-class Thumbnails(Protocol):
-    async def set(self, name: str, value: bytes, ex: int) -> Any: ...
-
-
 @dataclass
 class SamplerStats:
     """Counters and recent timings for logs and the fleet benchmark."""
@@ -116,16 +121,23 @@ class _Job:
 
 
 class Sampler:
-    """Samples one worker's cameras. Build with its collaborators; ``await start()``, ``await run()``."""
+    """Samples one worker's cameras. Build with its collaborators; ``await start()``, ``await run()``.
+
+    Without ``redis`` no thumbnail is stored and camera states stay in this worker.
+    """
 
     def __init__(self, settings: Settings, targets: dict[str, CameraTarget], outputs: Outputs, metrics: Metrics,
-                 thumbnails: Thumbnails | None, *, analyser: FrameAnalyser | None,
+                 redis: aioredis.Redis | None, *, analyser: FrameAnalyser | None,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.targets = targets
         self.outputs = outputs
         self.metrics = metrics
-        self.thumbnails = thumbnails
+        self.writer: BatchWriter | None = None
+        self.store: StateStore | None = None
+        if redis is not None:
+            self.writer = BatchWriter(redis, metrics)
+            self.store = StateStore(redis, self.writer, settings, metrics)
         self.analyser = analyser
         self.clock = clock
         self.scheduler = Scheduler(SchedulePolicy(settings.vision_frame_budget_fps, settings.vision_max_interval_s,
@@ -140,6 +152,8 @@ class Sampler:
         self._busy: set[str] = set()
         self._inflight: set[asyncio.Task[None]] = set()
         self._workers: list[asyncio.Task[None]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._assigning = asyncio.Lock()
         self._stopped = False
         self._random = random.Random(settings.sim_seed)
         self.http: SnapshotClient | None = None
@@ -152,13 +166,22 @@ class Sampler:
         self.http = SnapshotClient(concurrency=s.vision_concurrency, timeout_s=s.vision_fetch_timeout_s)
         self.keyframes = KeyframeClient(threads=s.vision_rtsp_threads, timeout_s=s.vision_fetch_timeout_s)
         self.pool = ThreadPoolExecutor(max_workers=s.vision_analysis_threads, thread_name_prefix="vision-analysis")
+        if self.writer is not None:
+            self._flusher = asyncio.create_task(self.writer.run())
 
     async def stop(self) -> None:
+        """Stop sampling; the owned cameras' states are written for whoever samples them next."""
         self._stopped = True
         pending = [*self._inflight, *self._workers]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        await self._hand_over(self.owned)
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        if self.writer is not None:
+            await self.writer.flush()
         if self.http is not None:
             await self.http.close()
         if self.keyframes is not None:
@@ -180,17 +203,50 @@ class Sampler:
             await asyncio.gather(*self._workers, return_exceptions=True)
 
     # -- inputs ------------------------------------------------------------------------
-    def assign(self, camera_ids: Iterable[str], now: float) -> None:
-        """Own exactly ``camera_ids`` from now on (after a rebalance); forget the others' state."""
-        owned = frozenset(c for c in camera_ids if c in self.targets)
-        for gone in self.owned - owned:
-            self.breakers.pop(gone, None)
-            self._announced.pop(gone, None)
-            if self.analyser is not None:
-                self.analyser.forget(gone)
-        self.owned = owned
-        self.scheduler.set_cameras(owned, now, budget_share=len(owned) / max(1, len(self.targets)))
-        log.info("sampler owns cameras=%s budget_fps=%.1f", len(owned), self.scheduler.budget_fps)
+    async def assign(self, camera_ids: Iterable[str], now: float) -> None:
+        """Own exactly ``camera_ids`` from now on (after a rebalance). Never raises.
+
+        Released cameras leave the schedule at once and their states are written to Redis for
+        their new owner; new cameras' states are read back before the schedule includes them,
+        so the first sample after a takeover continues the previous owner's baseline and k-of-n
+        history. Claims on new cameras are kept meanwhile.
+        """
+        async with self._assigning:  # rebalances in quick succession apply in order
+            owned = frozenset(c for c in camera_ids if c in self.targets)
+            kept, gone, new = owned & self.owned, self.owned - owned, owned - self.owned
+            for camera_id in gone:
+                self.breakers.pop(camera_id, None)
+                self._announced.pop(camera_id, None)
+            self.owned = owned
+            share = len(owned) / max(1, len(self.targets))
+            self.scheduler.set_cameras(kept, now, budget_share=share)
+            await self._hand_over(gone)
+            restored = await self._take_over(new, now)
+            self.scheduler.set_cameras(owned, now, budget_share=share)
+        log.info("sampler owns cameras=%s new=%s restored_states=%s budget_fps=%.1f", len(owned), len(new), restored,
+                 self.scheduler.budget_fps)
+
+    async def _hand_over(self, camera_ids: frozenset[str]) -> None:
+        """Write released cameras' states for their next owner and forget them here. A frame of one
+        still being analysed is forgotten when published (:meth:`_keep_state`)."""
+        if self.analyser is None:
+            return
+        states = self.analyser.held(camera_ids)
+        for camera_id in camera_ids:
+            self.analyser.forget(camera_id)
+            if self.store is not None:
+                self.store.unwatch(camera_id)
+        if self.store is not None and states:
+            await self.store.save(states)
+
+    async def _take_over(self, camera_ids: frozenset[str], now: float) -> int:
+        """Restore new cameras' states from Redis (a camera without one starts fresh); how many were found."""
+        if self.analyser is None or self.store is None or not camera_ids:
+            return 0
+        loaded = await self.store.load(camera_ids)
+        for camera_id in camera_ids:
+            self.store.watch(camera_id, self.analyser.restore(camera_id, loaded.get(camera_id, CameraState())), now)
+        return len(loaded)
 
     def claim(self, camera_id: str, reason: str, priority: float, until: float | None) -> None:
         """Apply a CameraPriority; claims are identified by :func:`claim_key` of their reason."""
@@ -242,11 +298,12 @@ class Sampler:
             self._announced[camera_id] = breaker.retry_at
             fetched = Fetched(camera_id, FetchOutcome.CIRCUIT_OPEN, detail="circuit open")
         else:
-            self.breakers[camera_id] = on_attempt(breaker, mono)
+            self.breakers[camera_id] = attempted = on_attempt(breaker, mono)
             fetched = await self._fetch(target, started)
             answered = fetched.outcome in (FetchOutcome.OK, FetchOutcome.CORRUPT)
-            self.breakers[camera_id] = on_result(self.breakers[camera_id], answered, time.monotonic(),
-                                                 self.breaker_policy)
+            if camera_id in self.owned:  # a rebalance during the fetch may have released it
+                self.breakers[camera_id] = on_result(self.breakers.get(camera_id, attempted), answered,
+                                                     time.monotonic(), self.breaker_policy)
         job = _Job(target, fetched, started)
         if camera_id in self._busy:
             self.metrics.dropped.labels(queue="vision_camera_busy").inc()
@@ -260,19 +317,30 @@ class Sampler:
             await self._publish(job, None)
 
     async def _analyse_forever(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             job = await self.queue.get()
             try:
-                result = None
-                if self.analyser is not None:
-                    result = await loop.run_in_executor(self.pool, self.analyser.process, job.target.camera_id,
-                                                        job.fetched, job.started)
-                await self._publish(job, result)
-            except Exception:  # noqa: BLE001 - one bad frame must not stop sampling
-                log.exception("sampling failed camera_id=%s", job.target.camera_id)
+                await self.analyse(job.target.camera_id, job.fetched, job.started)
             finally:
                 self._busy.discard(job.target.camera_id)
+
+    async def analyse(self, camera_id: str, fetched: Fetched, started: float) -> None:
+        """Analyse one fetched frame in the thread pool and publish it (what the analysis workers
+        do with each queued frame; the caller makes sure no other frame of the camera is in analysis)."""
+        job = _Job(self.targets[camera_id], fetched, started)
+        try:
+            result = None
+            if self.analyser is not None:
+                try:
+                    result = await asyncio.get_running_loop().run_in_executor(
+                        self.pool, self.analyser.process, camera_id, fetched, started)
+                except Exception:
+                    # nor may a state this code cannot use (one restored from another version) fail every sample
+                    self.analyser.forget(camera_id)
+                    raise
+            await self._publish(job, result)
+        except Exception:  # noqa: BLE001 - one bad frame must not stop sampling
+            log.exception("sampling failed camera_id=%s", camera_id)
 
     async def _publish(self, job: _Job, result: Analysed | None) -> None:
         fetched, at = job.fetched, datetime.fromtimestamp(job.started, timezone.utc)
@@ -292,19 +360,25 @@ class Sampler:
                               score=f.score, confirmed=f.confirmed, bbox=f.region, evidence_ref=f.evidence_ref,
                               cells=list(job.target.cells))
                 for f in result.findings])
-        if result is not None and result.thumbnail and self.thumbnails is not None:
-            try:
-                await self.thumbnails.set(thumbnail_key(self.settings, job.target.camera_id), result.thumbnail,
-                                          ex=self.settings.vision_thumbnail_ttl_s)
-            except Exception as exc:  # noqa: BLE001 - Redis is a projection; sampling goes on
-                self.metrics.dropped.labels(queue="vision_thumbnail").inc()
-                log.warning("thumbnail not stored camera_id=%s error=%s", job.target.camera_id, exc)
+        if result is not None:
+            self._keep_state(job.target.camera_id, result)
+        if result is not None and result.thumbnail and self.writer is not None:
+            self.writer.put(thumbnail_key(self.settings, job.target.camera_id), result.thumbnail,
+                            self.settings.vision_thumbnail_ttl_s, THUMBNAIL_QUEUE)
         age = self.clock() - job.started
         self.stats.frame_age_s.append(age)
         self.stats.published += 1
         self.stats.by_status[status.value] = self.stats.by_status.get(status.value, 0) + 1
         self.metrics.frames.labels(status=status.value).inc()
         self.metrics.stage_latency.labels(stage="vision_frame_age").observe(age)
+
+    def _keep_state(self, camera_id: str, result: Analysed) -> None:
+        """After an analysis: offer the state for saving, or forget it if the camera moved away meanwhile."""
+        if camera_id not in self.owned:
+            if self.analyser is not None:
+                self.analyser.forget(camera_id)
+        elif self.store is not None:
+            self.store.offer(camera_id, result.state, self.clock())
 
 
 def claim_key(reason: str) -> str:

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     vision_concurrency: int = Field(200, ge=1, description="concurrent camera fetches")
     vision_fetch_timeout_s: float = Field(3.0, gt=0, description="per-request timeout")
     vision_thumbnail_ttl_s: int = Field(300, ge=1, description="TTL of the latest thumbnail in Redis")
+    vision_state_ttl_s: int = Field(
+        86_400, ge=60, description="TTL of a camera's analysis state in Redis (read back by the worker taking it over)"
+    )
+    vision_state_save_interval_s: float = Field(
+        60.0, gt=0, description="a camera's analysis state is written at least this often (every sample while a "
+        "finding is being confirmed)"
+    )
     vision_evidence_dir: Path = Field(REPO_ROOT / ".amur" / "evidence", description="evidence frames")
     vision_evidence_max_mb: int = Field(512, ge=1, description="retention limit of evidence frames")
     vision_min_interval_s: float = Field(1.0, gt=0, description="no camera is sampled more often than this")

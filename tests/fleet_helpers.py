@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 
 from aiohttp import web
 
 from stream.embedded import free_port
+from stream.schemas import FrameSample, VisionFinding
 from vision.fleet.camera import FleetCamera, fleet_camera
 from vision.fleet.server import Fleet, VirtualClock, build_web_app
 
 NOON_HEIHE = datetime.fromisoformat("2026-06-21T04:00:00+00:00")
 """Local solar noon at Heihe is about 03:30 UTC: a daylit virtual start."""
+
+
+class Collected:
+    """The sampler's outputs kept in lists (stands in for the topics where the broker is not the subject)."""
+
+    def __init__(self) -> None:
+        self.frames: list[FrameSample] = []
+        self.findings: list[VisionFinding] = []
+
+    async def send_frame(self, sample: FrameSample) -> None:
+        self.frames.append(sample)
+
+    async def send_findings(self, findings: Sequence[VisionFinding]) -> None:
+        self.findings.extend(findings)
 
 
 def small_fleet(n: int, *, seed: int = 7) -> dict[str, FleetCamera]:

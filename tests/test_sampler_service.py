@@ -8,29 +8,16 @@ sample per open period; everything else keeps its cadence.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import pytest
 
-from fleet_helpers import serve_fleet, small_fleet, snapshot_url
+from fleet_helpers import Collected, serve_fleet, small_fleet, snapshot_url
 from stream.metrics import Metrics
 from stream.sampler import CameraTarget, Sampler
-from stream.schemas import DecodeStatus, FrameSample, VisionFinding
+from stream.schemas import DecodeStatus
 from stream.settings import load_settings
 
 pytestmark = pytest.mark.integration
-
-
-class Collected:
-    def __init__(self) -> None:
-        self.frames: list[FrameSample] = []
-        self.findings: list[VisionFinding] = []
-
-    async def send_frame(self, sample: FrameSample) -> None:
-        self.frames.append(sample)
-
-    async def send_findings(self, findings: Sequence[VisionFinding]) -> None:
-        self.findings.extend(findings)
 
 
 async def test_a_hanging_camera_times_out_opens_its_circuit_and_delays_nobody(tmp_path) -> None:
@@ -45,7 +32,7 @@ async def test_a_hanging_camera_times_out_opens_its_circuit_and_delays_nobody(tm
         sampler = Sampler(settings, targets, out, Metrics(), None, analyser=None)
         await sampler.start()
         loop = asyncio.get_running_loop()
-        sampler.assign(cameras, loop.time())
+        await sampler.assign(cameras, loop.time())
         sampler.clock = loop.time  # same clock for due times and the test
         for camera_id in cameras:  # everyone at the minimum interval: 20 cameras, 1 frame/s each
             sampler.claim(camera_id, "test all", 100.0, None)

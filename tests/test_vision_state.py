@@ -48,8 +48,16 @@ thumbs = st.builds(
     lambda seed: pack(np.random.default_rng(seed).uniform(0, 255, (THUMB_SIZE[1], THUMB_SIZE[0]))),
     st.integers(0, 1000),
 )
+shares = st.builds(
+    lambda seed: pack_share(np.random.default_rng(seed).uniform(0, 1, (THUMB_SIZE[1], THUMB_SIZE[0]))),
+    st.integers(0, 1000),
+)
 exact = st.builds(
     lambda seed: pack_exact(np.random.default_rng(seed).uniform(0, 255, (BASELINE_SIZE[1], BASELINE_SIZE[0]))),
+    st.integers(0, 1000),
+)
+colours = st.builds(
+    lambda seed: pack_exact(np.random.default_rng(seed).uniform(0, 255, (BASELINE_SIZE[1], BASELINE_SIZE[0], 3))),
     st.integers(0, 1000),
 )
 
@@ -57,18 +65,19 @@ exact = st.builds(
 @given(
     seen=st.one_of(st.none(), st.datetimes(timezones=st.just(timezone.utc))),
     gray=thumbs,
+    share=shares,
     baseline=st.one_of(
         st.none(),
-        st.builds(Baseline, st.integers(1, 10**6), exact, exact, st.floats(0, 5), st.floats(0, 500), st.integers(0, 1000), exact),
+        st.builds(Baseline, st.integers(1, 10**6), exact, exact, st.floats(0, 5), st.floats(0, 500), st.integers(0, 1000), colours),
     ),
     history=st.lists(st.tuples(st.sampled_from(KINDS), st.integers(1, 2**32 - 1)), unique_by=lambda t: t[0]),
     luma=st.one_of(st.none(), st.floats(0, 255)),
     dark_sudden=st.booleans(),
 )
 @settings(deadline=None)
-def test_state_round_trips_through_json(seen, gray, baseline, history, luma, dark_sudden) -> None:
+def test_state_round_trips_through_json(seen, gray, share, baseline, history, luma, dark_sudden) -> None:
     state = CameraState(
-        seen_at=seen, gray=gray, fire=gray, smoke=b"", baseline=baseline, history=tuple(history),
+        seen_at=seen, gray=gray, fire=share, smoke=b"", baseline=baseline, history=tuple(history),
         luma=luma, dark_since=seen, dark_sudden=dark_sudden,
     )
     assert state_from_json(state_to_json(state)) == state
@@ -97,6 +106,17 @@ def test_garbage_state_is_refused_with_the_payload() -> None:
         state_from_json(b'{"seen_at": null}')
     with pytest.raises(AnalysisError):
         state_from_json(b"not json")
+
+
+def test_a_state_of_other_thumbnail_sizes_is_refused() -> None:
+    """A copy written by a version with other thumbnail sizes decodes as JSON but cannot be compared."""
+    small = pack(np.zeros((THUMB_SIZE[1] // 2, THUMB_SIZE[0] // 2)))
+    with pytest.raises(AnalysisError, match="field gray: .* bytes, expected"):
+        state_from_json(state_to_json(CameraState(gray=small)))
+    base = pack_exact(np.zeros((BASELINE_SIZE[1], BASELINE_SIZE[0])))
+    baseline = Baseline(9, base, base, 0.5, 40.0, 0, base)  # colour needs three channels
+    with pytest.raises(AnalysisError, match="field baseline.colour"):
+        state_from_json(state_to_json(CameraState(baseline=baseline)))
 
 
 def test_state_is_small_enough_for_a_table() -> None:

@@ -2,13 +2,16 @@
 
 Blocking (OpenCV and file I/O): the sampler runs :meth:`FrameAnalyser.process`
 in a thread pool, never two frames of one camera at once. Per-camera analysis
-state (baseline, k-of-n history) lives here, one entry per owned camera.
+state (baseline, k-of-n history) lives here, one entry per owned camera; the
+sampler copies it to Redis (:mod:`stream.statestore`) and puts back what it
+read there (:meth:`FrameAnalyser.restore`) when it takes a camera over, so a
+takeover neither relearns the baseline nor loses a half-confirmed finding.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -43,6 +46,8 @@ class Analysed:
     thumbnail: bytes | None
     """JPEG, THUMB_WIDTH wide."""
     findings: tuple[Finding, ...]
+    state: CameraState
+    """The camera's analysis state after this sample."""
 
 
 def keeps_evidence(findings: tuple[Finding, ...]) -> bool:
@@ -81,14 +86,24 @@ class FrameAnalyser:
             model = self._local.model = self.load_model()
         return model
 
-    def forget(self, camera_id: str) -> None:
-        self.states.pop(camera_id, None)
+    def forget(self, camera_id: str) -> CameraState | None:
+        """Drop a camera's state (it moved to another worker); returns what was held."""
+        return self.states.pop(camera_id, None)
+
+    def restore(self, camera_id: str, state: CameraState) -> CameraState:
+        """Continue a camera from ``state`` (read back after a takeover) unless this worker still holds
+        a newer one (it owned the camera moments ago); returns the state the camera continues from."""
+        return self.states.setdefault(camera_id, state)
+
+    def held(self, camera_ids: Iterable[str]) -> dict[str, CameraState]:
+        """The states held for ``camera_ids`` (safe while other cameras are analysed)."""
+        return {c: state for c in camera_ids if (state := self.states.get(c)) is not None}
 
     def _failure(self, camera_id: str, status: FetchOutcome, at: datetime) -> Analysed:
         kind = FindingKind.CORRUPT if status is FetchOutcome.CORRUPT else FindingKind.OFFLINE
-        findings, self.states[camera_id] = record_failure(kind, self.states.get(camera_id, CameraState()), at,
-                                                          self.config)
-        return Analysed(status, 0, 0, None, None, findings)
+        findings, state = record_failure(kind, self.states.get(camera_id, CameraState()), at, self.config)
+        self.states[camera_id] = state
+        return Analysed(status, 0, 0, None, None, findings, state)
 
     def process(self, camera_id: str, fetched: Fetched, started: float) -> Analysed:
         """Analyse one sample taken at ``started`` (POSIX seconds)."""
@@ -102,12 +117,12 @@ class FrameAnalyser:
             return self._failure(camera_id, FetchOutcome.CORRUPT, at)
         width, height = jpeg_dimensions(fetched.data) or frame.original_size
         config = self.water_config if camera_id in self.riverside else self.config
-        findings, self.states[camera_id] = analyse_frame(frame, self.states.get(camera_id, CameraState()), at,
-                                                         config, self.model)
+        findings, state = analyse_frame(frame, self.states.get(camera_id, CameraState()), at, config, self.model)
+        self.states[camera_id] = state
         image_ref = None
         if keeps_evidence(findings):
             self.evidence.save(ref, fetched.data, started)
             image_ref = ref
         else:
             findings = tuple(replace(f, evidence_ref=None) for f in findings)
-        return Analysed(FetchOutcome.OK, width, height, image_ref, make_thumbnail(frame.pixels), findings)
+        return Analysed(FetchOutcome.OK, width, height, image_ref, make_thumbnail(frame.pixels), findings, state)

@@ -5,8 +5,12 @@ Why inside the Faust worker: the sampler's shard *is* the worker's share of
 producer), so Kafka's group protocol does the sharding and the failover — when
 a worker dies its partitions, hence its cameras, move to the survivors within a
 session timeout, and the ``on_partitions_assigned`` hook hands the new set to
-the sampler. Priority claims for a camera arrive on the partition of the worker
-that samples it, in order.
+the sampler. It writes the analysis state of the cameras it releases to Redis
+and reads back that of the cameras it gains before sampling them, so the
+baseline and any half-confirmed finding move with the camera (a worker that
+dies has had its states written at least every ``vision_state_save_interval_s``,
+and after every sample while a finding was being confirmed). Priority claims
+for a camera arrive on the partition of the worker that samples it, in order.
 
 - ``vision_take_priorities``: CameraPriority -> the owning sampler's schedule.
 - ``vision_prioritise_cells``: CellRisk (keyed by cell) -> CameraPriority for
@@ -14,7 +18,7 @@ that samples it, in order.
 - ``vision_prioritise_crests``: CrestForecast -> CameraPriority for the cameras
   of the cells the crest will reach, until it has passed.
 - the sampler service publishes FrameSample and VisionFinding and writes
-  thumbnails to Redis.
+  thumbnails and camera states to Redis.
 """
 
 from __future__ import annotations
@@ -74,8 +78,9 @@ def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
     analyser = FrameAnalyser(FireSmokeModel.load,
                              EvidenceStore(settings.vision_evidence_dir, settings.vision_evidence_max_mb * 1024 * 1024),
                              riverside=frozenset(c.camera_id for c in cameras if c.scene == "river"))
-    thumbnails = aioredis.Redis.from_url(rt.redis_url()) if settings.redis_url else None
-    return Sampler(settings, targets, _Outputs(rt), rt.metrics, thumbnails, analyser=analyser), by_cell
+    # a worker that does not sample neither writes thumbnails nor reads camera states
+    redis = aioredis.Redis.from_url(rt.redis_url()) if settings.redis_url and settings.vision_sampling else None
+    return Sampler(settings, targets, _Outputs(rt), rt.metrics, redis, analyser=analyser), by_cell
 
 
 def register(rt: Any) -> None:
@@ -143,7 +148,7 @@ def register(rt: Any) -> None:
     @app.on_partitions_assigned.connect
     async def own_cameras(sender: Any, assigned: Any, **_: Any) -> None:
         owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == priority_name}
-        sampler.assign([c for c, p in partition_of.items() if p in owned], time.time())
+        await sampler.assign([c for c, p in partition_of.items() if p in owned], time.time())
 
     if not settings.vision_sampling:
         log.info("camera sampling is off in this worker (AMUR_VISION_SAMPLING=false)")

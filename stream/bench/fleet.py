@@ -92,7 +92,7 @@ async def run_steps(settings: Settings, budgets: list[float], step_s: float, bas
             policy = SchedulePolicy(budget, max_interval_s=max(settings.vision_max_interval_s,
                                                                1.2 * len(sampler.owned) / budget))
             sampler.scheduler = Scheduler(policy)
-            sampler.assign(sampler.owned, time.time())
+            await sampler.assign(sampler.owned, time.time())
             await asyncio.sleep(1.0)  # let the previous step's in-flight work drain
             stats = sampler.stats
             stats.frame_age_s.clear()

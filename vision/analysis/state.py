@@ -146,7 +146,7 @@ def state_from_json(data: bytes) -> CameraState:
                     **{name: base64.b64decode(raw_baseline[name]) for name in ("gray", "edges", "colour")},
                 }
             )
-        return CameraState(
+        state = CameraState(
             seen_at=datetime.fromisoformat(doc["seen_at"]) if doc["seen_at"] else None,
             gray=base64.b64decode(doc["gray"]),
             fire=base64.b64decode(doc["fire"]),
@@ -159,6 +159,22 @@ def state_from_json(data: bytes) -> CameraState:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AnalysisError(f"camera state does not decode: {exc!r} in {data[:80]!r}") from exc
+    _check_sizes(state)
+    return state
+
+
+def _check_sizes(state: CameraState) -> None:
+    """A state written with other thumbnail sizes (another version) decodes but cannot be compared."""
+    thumb, base = THUMB_SIZE[0] * THUMB_SIZE[1], BASELINE_SIZE[0] * BASELINE_SIZE[1]
+    expected = {"gray": 2 * thumb, "fire": thumb, "smoke": thumb}  # float16, uint8, uint8
+    fields = {name: getattr(state, name) for name in expected}
+    if state.baseline is not None:
+        expected |= {"baseline.gray": 4 * base, "baseline.edges": 4 * base, "baseline.colour": 12 * base}
+        fields |= {f"baseline.{name}": getattr(state.baseline, name) for name in ("gray", "edges", "colour")}
+    for name, data in fields.items():
+        if data and len(data) != expected[name]:
+            raise AnalysisError(f"camera state field {name}: {len(data)} bytes, expected {expected[name]}"
+                                f" (thumbnails {THUMB_SIZE}, baseline {BASELINE_SIZE})")
 
 
 def with_sample(state: CameraState, now: datetime, gray: np.ndarray, fire: np.ndarray, smoke: np.ndarray) -> CameraState:
