@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,6 +44,13 @@ def test_flame_coloured_half_gives_half_fire_share() -> None:
 def test_work_image_shrinks_but_never_enlarges() -> None:
     assert work_image(np.zeros((180, 320, 3), np.uint8), 160).shape == (90, 160, 3)
     assert work_image(np.zeros((50, 100, 3), np.uint8), 160).shape == (50, 100, 3)
+
+
+@pytest.mark.parametrize("factor", [3, 4, 5, 6])
+def test_work_image_by_whole_blocks_is_the_area_average(factor: int) -> None:
+    pixels = np.random.default_rng(factor).integers(0, 256, (90 * factor, 160 * factor, 3), dtype=np.uint8)
+    expected = cv2.resize(pixels, (160, 90), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(work_image(pixels, 160), expected)
 
 
 @settings(max_examples=30, deadline=None)

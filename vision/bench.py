@@ -2,7 +2,7 @@
 
 Frames are JPEGs rendered by the simulated fleet (``--source fleet``) or real
 photos of the labelled set re-encoded at each size (``--source photos``), at
-640x360 and 1280x720. Every figure comes from the same run on the same frames:
+640x360, 960x540 and 1280x720. Every figure comes from the same run on the same frames:
 
 - ``decode full``: ``cv2.imdecode`` at full resolution (what a naive sampler does);
 - ``decode reduced``: :func:`decode_frame` (libjpeg scales by 1/2 or 1/4 in the IDCT);
@@ -38,7 +38,8 @@ from vision.analysis.decode import decode_frame
 from vision.analysis.model import FireSmokeModel
 from vision.analysis.state import CameraState
 
-SIZES = ((640, 360), (1280, 720))
+SIZES = ((640, 360), (960, 540), (1280, 720))
+"""The simulated fleet's frame sizes (70 %, 20 % and 10 % of its cameras)."""
 MODES = ("decode full", "decode reduced", "decode + analysis", "decode + analysis, classifier always")
 _START = datetime(2026, 6, 15, 4, 0, tzinfo=timezone.utc)
 
