@@ -37,13 +37,14 @@ from vision.analysis.scene import (
 from vision.analysis.state import (
     Baseline,
     CameraState,
+    pack,
     pack_exact,
+    pack_share,
     push_history,
     seen_count,
     unpack,
     unpack_exact,
     unpack_share,
-    with_sample,
 )
 
 HAZARDS = (FindingKind.FIRE, FindingKind.SMOKE, FindingKind.WATER_RISE)
@@ -276,17 +277,19 @@ def analyse_frame(
     planes = image.planes
     # Luma and both densities shrunk in one 3-channel resize (same values as three single ones, fewer calls).
     gray, fire, smoke = cv2.split(thumbnail(cv2.merge([planes.gray, planes.fire.view(np.uint8), planes.smoke.view(np.uint8)])))
-    thumbs = _Thumbs(  # at storage precision, so an identical frame compares as identical
-        gray=gray.astype(np.float16).astype(np.float32),
-        fire=np.rint(fire * 255) / 255,
-        smoke=np.rint(smoke * 255) / 255,
+    stored = pack(gray), pack_share(fire), pack_share(smoke)  # what the next sample compares with
+    thumbs = _Thumbs(  # read back from storage, so an identical frame compares as identical
+        gray=unpack(stored[0]),
+        fire=unpack_share(stored[1]),
+        smoke=unpack_share(stored[2]),
         base_gray=thumbnail(planes.gray, BASELINE_SIZE),
         base_edges=thumbnail(planes.edges, BASELINE_SIZE),
         colour=thumbnail(planes.bgr, BASELINE_SIZE),
     )
     previous = None
     if state.seen_at is not None and state.gray and 0 <= (now - state.seen_at).total_seconds() <= config.max_gap_s:
-        previous = replace(thumbs, gray=unpack(state.gray), fire=unpack_share(state.fire), smoke=unpack_share(state.smoke))
+        previous = _Thumbs(unpack(state.gray), unpack_share(state.fire), unpack_share(state.smoke),
+                           thumbs.base_gray, thumbs.base_edges, thumbs.colour)
     baseline = state.baseline if state.baseline and state.baseline.samples >= config.baseline_min_samples else None
     flags = image.flags
     night = flags.night or flags.dark
@@ -307,7 +310,11 @@ def analyse_frame(
     dt_s = (now - state.seen_at).total_seconds() if state.seen_at else 0.0
     learnt = state.baseline if night else _learn(state.baseline, thumbs, image.health.sharpness, config, anything, dt_s)
     new_state = replace(
-        with_sample(state, now, thumbs.gray, thumbs.fire, thumbs.smoke),
+        state,
+        seen_at=now,
+        gray=stored[0],
+        fire=stored[1],
+        smoke=stored[2],
         baseline=learnt,
         history=history,
         luma=image.health.luma_mean,

@@ -19,7 +19,7 @@ BASELINE_SIZE = (32, 18)
 
 def thumbnail(plane: np.ndarray, size: tuple[int, int] = THUMB_SIZE) -> np.ndarray:
     """A plane or BGR image (uint8 or float) shrunk to ``size`` (w, h) as float32."""
-    return cv2.resize(plane.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(np.asarray(plane, dtype=np.float32), size, interpolation=cv2.INTER_AREA)
 
 
 def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -49,15 +49,18 @@ def unpack_share(data: bytes) -> np.ndarray | None:
 
 def pack_exact(thumb: np.ndarray) -> bytes:
     """A baseline thumbnail as float32 bytes."""
-    return thumb.astype(np.float32).tobytes()
+    return np.asarray(thumb, dtype=np.float32).tobytes()
 
 
 def unpack_exact(data: bytes, channels: int = 1) -> np.ndarray | None:
-    """A baseline thumbnail (``channels`` 1: luma or edges, 3: BGR colour), or None when nothing is stored."""
+    """A baseline thumbnail (``channels`` 1: luma or edges, 3: BGR colour), or None when nothing is stored.
+
+    A read-only view of the stored bytes: the baseline changes only through a new state.
+    """
     if not data:
         return None
     shape = (BASELINE_SIZE[1], BASELINE_SIZE[0]) + ((channels,) if channels > 1 else ())
-    return np.frombuffer(data, dtype=np.float32).reshape(shape).copy()
+    return np.frombuffer(data, dtype=np.float32).reshape(shape)
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,3 @@ def _check_sizes(state: CameraState) -> None:
             raise AnalysisError(f"camera state field {name}: {len(data)} bytes, expected {expected[name]}"
                                 f" (thumbnails {THUMB_SIZE}, baseline {BASELINE_SIZE})")
 
-
-def with_sample(state: CameraState, now: datetime, gray: np.ndarray, fire: np.ndarray, smoke: np.ndarray) -> CameraState:
-    return replace(state, seen_at=now, gray=pack(gray), fire=pack_share(fire), smoke=pack_share(smoke))
