@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     stale_cadence_factor: float = Field(3.0, gt=1, description="a source silent for this x cadence is stale")
     ingest_registry: Path | None = Field(None, description="source registry CSV; unset = bundled sample")
     ingest_clock: str = Field("auto", pattern="^(auto|wall|event)$",
-                              description="time checks against the wall clock or the stream's event time; "
-                                          "auto = event in a drill, wall otherwise")
+                              description="time checks and source staleness against the wall clock or the stream's "
+                                          "event time; auto = event in a drill, wall otherwise")
     ingest_dedupe_window_s: float = Field(900.0, gt=0, description="exact duplicates within this event time are dropped")
     ingest_dedupe_max_keys: int = Field(400_000, ge=1000, description="bound of the dedupe window per partition")
     ingest_health_interval_s: float = Field(5.0, gt=0, description="how often source health is evaluated")
@@ -140,6 +140,9 @@ class Settings(BaseSettings):
         6 * 3600.0, gt=0, description="closed incidents kept in state this long; older evidence raises nothing")
     incident_auto_resolve: bool = Field(True, description="resolve automatically when all evidence clears")
     incident_tick_s: float = Field(5.0, gt=0, description="escalation/expiry clock tick of the leader worker")
+    incident_clock: str = Field("auto", pattern="^(auto|wall|event)$",
+                                description="escalation and expiry by the wall clock or the stream's event time "
+                                            "(the latest evidence time seen); auto = event in a drill, wall otherwise")
     incident_max_cameras: int = Field(8, ge=0, le=64, description="cameras listed per incident")
     incident_risk_raise_colour: Literal["blue", "yellow", "orange", "red"] = Field(
         "orange", description="a cell risk raises an incident from this colour; below it only joins one")

@@ -59,6 +59,20 @@ def write_contacts(path: Path, url: str) -> Path:
     return path
 
 
+async def incident_app(settings):  # type: ignore[no-untyped-def]
+    """The incident agents on their own topics, and a queue of every IncidentChanged they publish."""
+    await prepare_topics_async(settings, agent_modules=MODULES)
+    rt = build_app(settings, agent_modules=MODULES)
+    seen: asyncio.Queue[IncidentChanged] = asyncio.Queue()
+
+    @rt.app.agent(rt.topic(topics.INCIDENTS), name="test_collect_incidents")
+    async def collect(stream):  # type: ignore[no-untyped-def]
+        async for payload in stream:
+            await seen.put(schemas.decode(IncidentChanged, payload))
+
+    return rt, seen
+
+
 async def test_three_sources_become_one_incident_each_and_operators_act(make_settings, tmp_path: Path,
 ) -> None:
     hits: dict[str, list[dict]] = defaultdict(list)
@@ -77,14 +91,7 @@ async def test_three_sources_become_one_incident_each_and_operators_act(make_set
                              notify_contacts=write_contacts(tmp_path / "contacts.yaml",
                                                             str(receiver.make_url("/robot"))),
                              notify_backoff_s=0.05, incident_tick_s=1.0, audit_log=tmp_path / "audit.jsonl")
-    await prepare_topics_async(settings, agent_modules=MODULES)
-    rt = build_app(settings, agent_modules=MODULES)
-    seen: asyncio.Queue[IncidentChanged] = asyncio.Queue()
-
-    @rt.app.agent(rt.topic(topics.INCIDENTS), name="test_collect_incidents")
-    async def collect(stream):  # type: ignore[no-untyped-def]
-        async for payload in stream:
-            await seen.put(schemas.decode(IncidentChanged, payload))
+    rt, seen = await incident_app(settings)
 
     letters: asyncio.Queue[schemas.DeadLetter] = asyncio.Queue()
 
@@ -169,6 +176,37 @@ async def test_three_sources_become_one_incident_each_and_operators_act(make_set
     # the CLI reads the incidents topic: one line per incident, latest revision, and a valid CAP message
     events = await read_incidents(settings, settings.drill_id)
     assert {e.incident_id for e in events} == {flood.incident_id, fire.incident_id}
+
+
+async def test_a_drill_escalates_on_its_own_virtual_time(make_settings, tmp_path: Path) -> None:
+    """A 2021 flood replayed now: an unacknowledged red escalates ack_red_s of *event* time after it was
+    raised (judged on the wall clock it would be five years overdue at the first tick)."""
+    settings = make_settings(partitions=2, incident_places=write_places(tmp_path / "places.json"),
+                             incident_tick_s=0.2, incident_ack_red_s=120.0)
+    assert settings.drill_id and settings.incident_clock == "auto"  # a drill: the event clock
+    rt, seen = await incident_app(settings)
+
+    start = datetime(2021, 7, 12, 8, tzinfo=timezone.utc)
+    await rt.app.start()
+    try:
+        await asyncio.sleep(1.0)
+        escalated = None
+        for step in range(21):  # a red gauge every 30 virtual seconds for 10 minutes, 50x faster than real time
+            await rt.topic(topics.GAUGE_STATE).send(key=b"hlj-heihe", value=schemas.encode(GaugeState(
+                source="hydro", event_time=start + timedelta(seconds=30 * step), gauge_id="hlj-heihe", stage_m=9.1,
+                trend=TrendState.RISING, rate_m_per_h=0.1, colour=Colour.RED)))
+            await asyncio.sleep(0.6)
+            while not seen.empty():
+                event = seen.get_nowait()
+                if event.change == "raised":
+                    raised = event
+                elif event.change == "escalated" and escalated is None:
+                    escalated = event
+        assert escalated is not None and escalated.incident_id == raised.incident_id
+        waited = (escalated.event_time - raised.event_time).total_seconds()
+        assert 120.0 <= waited <= 120.0 + 60.0  # due after 120 s; ticks follow the evidence, 30 s apart
+    finally:
+        await rt.app.stop()
 
 
 def test_cli_prints_latest_revisions_and_cap(make_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

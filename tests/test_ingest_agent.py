@@ -51,7 +51,8 @@ async def collect(consumer: AIOKafkaConsumer, until: float, enough) -> list[byte
 
 
 async def test_worker_routes_dead_letters_dedupes_counts_and_watches(make_settings, tmp_path: Path) -> None:
-    settings = make_settings(partitions=2, ingest_health_interval_s=0.3, ingest_registry=fast_registry(tmp_path))
+    settings = make_settings(partitions=2, ingest_health_interval_s=0.3, ingest_registry=fast_registry(tmp_path),
+                             ingest_clock="wall")  # live staleness: silence on the wall clock
     rt = build_app(settings, agent_modules=[])
     install(rt, load_registry(settings.ingest_registry), INVENTORY)
     bootstrap = bootstrap_servers(kafka_url(settings))

@@ -8,7 +8,9 @@ state in the changelogged table ``incident-areas`` (co-partitioned with that
 topic) and publishes full snapshots on ``incidents`` keyed by incident id.
 Followers of ``incidents`` write the audit chain and deliver notifications,
 sending delivery statuses back through ``incidents.inputs``. The leader's timer
-ticks every area (escalation, hysteresis, expiry) on the worker clock.
+ticks every area (escalation, hysteresis, expiry) on the worker clock, or in a
+drill on the event clock: the latest evidence time its routers saw
+(:mod:`stream.eventclock`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from stream.agents.deadletter import send_dead_letter
 from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.audit import AuditLog, audit_path
 from stream.errors import AmurError, InvalidEvent
+from stream.eventclock import advanced, decision_time, event_clock_on
 from stream.incidents import evidence
 from stream.incidents.actions import command, delivered, tick
 from stream.incidents.fusion import Outcome, observe
@@ -42,6 +45,16 @@ from stream.schemas import EvidenceObserved, IncidentTick, NotificationStatus, O
 log = logging.getLogger(__name__)
 SOURCE = "amur.incidents"
 AreaInput = Union[EvidenceObserved, OperatorCommand, IncidentTick, NotificationStatus]
+
+
+class _Watermark:
+    """The event clock of this worker's incident routers (see :mod:`stream.eventclock`)."""
+
+    def __init__(self) -> None:
+        self.latest: datetime | None = None
+        """Latest evidence time routed."""
+        self.ticked: datetime | None = None
+        """The time of the last tick sent."""
 
 
 def area_keys() -> list[str]:
@@ -66,6 +79,9 @@ def register(rt: Any) -> None:
     async def dead_letter(spec: topics.TopicSpec, payload: bytes, exc: InvalidEvent) -> None:
         await send_dead_letter(rt, spec, payload, exc, SOURCE)
 
+    event_clock = event_clock_on(settings.incident_clock, settings.drill_id)
+    clock = _Watermark()
+
     def route(spec: topics.TopicSpec, kind: type, normalise: Callable[[Any], list[Any]]) -> None:
         async def router(stream: Any) -> None:
             async for payload in stream:
@@ -76,6 +92,8 @@ def register(rt: Any) -> None:
                     continue
                 rt.metrics.count(spec.name, Counted.ACCEPTED)
                 for key, item in keyed:
+                    if isinstance(item, EvidenceObserved):  # commands carry the operator's wall time
+                        clock.latest = advanced(clock.latest, item.event_time)
                     await inputs.send(key=key.encode(), value=schemas.encode(item))
 
         router.__name__ = router.__qualname__ = f"route_{spec.name.replace('.', '_')}_to_incidents"
@@ -135,7 +153,11 @@ def register(rt: Any) -> None:
 
     @app.timer(interval=settings.incident_tick_s, on_leader=True, name="tick_incident_areas")
     async def tick_incident_areas() -> None:
-        now = datetime.now(timezone.utc)  # the worker clock, at the edge; decisions take it as input
+        # the worker clock (or the event clock), at the edge; decisions take it as input
+        now = decision_time(event_clock, datetime.now(timezone.utc), clock.latest)
+        if now is None or (event_clock and now == clock.ticked):
+            return  # no event time yet, or it has not moved since the last tick
+        clock.ticked = now
         for key in area_keys():
             ping = IncidentTick(source=SOURCE, event_time=now, area_key=key)
             await inputs.send(key=key.encode(), value=schemas.encode(ping))

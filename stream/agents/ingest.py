@@ -26,6 +26,7 @@ from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.app import Runtime
 from stream.dedupe import remember
 from stream.errors import InvalidEvent
+from stream.eventclock import event_clock_on
 from stream.health import Watched, health_changes, should_record
 from stream.intake import (UNREGISTERED, Intake, Rejection, Routed, dead_letter, partition_for, raw_text,
                            reading_batch)
@@ -33,7 +34,6 @@ from stream.inventory import Inventory, load_inventory
 from stream.metrics import Outcome
 from stream.registry import Registry, load_registry
 from stream.schemas import SourceState, encode
-from stream.settings import Settings
 from stream.validation import Observation, TimeLimits, identity
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,11 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
     levels_topic, dlq, health_topic = rt.topic(topics.WATER_LEVELS), rt.topic(topics.DEAD_LETTER), \
         rt.topic(topics.SOURCE_HEALTH)
     partitions = settings.partitions
+    event_clock = event_clock_on(settings.ingest_clock, settings.drill_id)
     intake = Intake(registry, inventory, TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s),
                     readings_partitions=topics.partitions_for(topics.READINGS, partitions),
                     dedupe_window_s=settings.ingest_dedupe_window_s, dedupe_max_keys=settings.ingest_dedupe_max_keys,
-                    event_clock=uses_event_clock(settings))
+                    event_clock=event_clock)
     recent = app.Table("ingest-recent-times", default=None, partitions=partitions,
                        schema=faust.Schema(key_type=str, value_type=None, key_serializer="json",
                                            value_serializer="json"),
@@ -124,16 +125,22 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
             await publish(routed, now, acknowledged=bool(to_record))
             for key, times in to_record.items():
                 recent[key] = times
+            seen_at = intake.watermark if event_clock and intake.watermark is not None else now
             for source in routed.seen:
-                if should_record(last_seen.get(source), now):
-                    last_seen[source] = now
+                if should_record(last_seen.get(source), seen_at):
+                    last_seen[source] = seen_at
 
     published: dict[str, SourceState] = {}
-    watch = _SourceWatch(registry, partitions, started=time.time())
+    # on the event clock, silence is judged in stream time from the first event on (stream.eventclock)
+    watch = _SourceWatch(registry, partitions, started=None if event_clock else time.time())
 
     @app.timer(settings.ingest_health_interval_s, name="watch_sources")
     async def watch_sources() -> None:
-        now = time.time()
+        now = intake.watermark if event_clock else time.time()
+        if now is None:
+            return
+        if watch.started is None:
+            watch.started = now
         owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == raw_name}
         watched = watch.watched(owned, last_seen)
         for gone in set(published) - {w.source_id for w in watched}:
@@ -149,16 +156,12 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
         intake.forget({tp.partition for tp in revoked if tp.topic == raw_name})
 
 
-def uses_event_clock(settings: Settings) -> bool:
-    """Drills and replays run on a virtual clock, so their time checks follow the stream's event time."""
-    return settings.ingest_clock == "event" or (settings.ingest_clock == "auto" and settings.drill_id is not None)
-
-
 class _SourceWatch:
     """Which sources this worker watches: required ones and ones seen, on its raw partitions."""
 
-    def __init__(self, registry: Registry, partitions: int, started: float) -> None:
+    def __init__(self, registry: Registry, partitions: int, started: float | None) -> None:
         self.started = started
+        """Since when the sources are watched (None on the event clock until the first event)."""
         self.sources = [(s, partition_for(s.source_id, partitions)) for s in registry.sources.values()]
 
     def watched(self, owned: set[int], last_seen: Any) -> list[Watched]:
