@@ -91,7 +91,7 @@ def dropped(sampler: Sampler, queue: str) -> float:
     return sampler.metrics.registry.get_sample_value("amur_dropped_total", {"queue": queue}) or 0.0
 
 
-async def eventually(check: Callable[[], object], timeout_s: float = 2.0) -> None:
+async def eventually(check: Callable[[], object], timeout_s: float = 10.0) -> None:
     for _ in range(int(timeout_s / 0.02)):
         if await check():  # type: ignore[misc]
             return

@@ -10,7 +10,9 @@ In one run, on the embedded broker and Redis (started here on free ports):
    frame per camera every 5,000/budget seconds); for each step it reports the
    rate published, lateness against the schedule, frame age at the end of
    analysis (p50/p99) and drops, measured after one unmeasured interval
-   (at most 15 s) so the schedule's first round is not counted.
+   (at most 15 s) so the schedule's first round is not counted, and the
+   resident memory of the worker, the fleet and the broker at its end
+   (repeat one budget to watch memory over a long run).
 
 A budget is *sustained* when the published rate is >= 95 % of it, nothing was
 dropped and no sample was dispatched more than one interval after it was due.
@@ -71,6 +73,14 @@ async def raw_fetch_rate(base: str, camera_ids: list[str], seconds: float, concu
     return done / (time.monotonic() - started)
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -78,7 +88,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def run_steps(settings: Settings, budgets: list[float], step_s: float, base: str,
-                    fleet_pid: int) -> list[dict[str, Any]]:
+                    fleet_pid: int, broker_pid: int) -> list[dict[str, Any]]:
     await prepare_topics_async(settings, agent_modules=AGENTS)
     rt = build_app(settings, agent_modules=AGENTS)
     sampler = rt.vision_sampler
@@ -124,6 +134,7 @@ async def run_steps(settings: Settings, budgets: list[float], step_s: float, bas
                 "late_over_interval": stats.late_over_interval - late0,
                 "dropped": _dropped(rt) - dropped0,
                 "statuses": dict(stats.by_status),
+                "rss_mb": {"worker": rss_mb(os.getpid()), "fleet": rss_mb(fleet_pid), "broker": rss_mb(broker_pid)},
             })
             print(_row(rows[-1]), flush=True)
     finally:
@@ -140,7 +151,9 @@ def _row(r: dict[str, Any]) -> str:
     return (f"budget {r['budget_fps']:6.0f}/s  interval {r['interval_s']:5.1f} s  published {r['published_fps']:6.1f}/s"
             f"  age p50 {r['age_p50_ms']:6.1f} ms p99 {r['age_p99_ms']:7.1f} ms  lateness p99 {r['late_p99_ms']:7.1f} max {r['late_max_ms']:7.1f} ms"
             f"  late>interval {r['late_over_interval']}  dropped {r['dropped']:.0f}"
-            f"  cpu/frame sampler {r['sampler_cpu_ms']:.2f} ms fleet {r['fleet_cpu_ms']:.2f} ms")
+            f"  cpu/frame sampler {r['sampler_cpu_ms']:.2f} ms fleet {r['fleet_cpu_ms']:.2f} ms"
+            f"  rss MiB worker {r['rss_mb']['worker']:.0f} fleet {r['rss_mb']['fleet']:.0f}"
+            f" broker {r['rss_mb']['broker']:.0f}")
 
 
 def sustained(row: dict[str, Any]) -> bool:
@@ -169,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                     vision_evidence_dir=tmp_path / "evidence", run_dir=tmp_path / "run",
                     vision_frame_budget_fps=budgets[0],
                 )
-                rows = asyncio.run(run_steps(settings, budgets, args.step_seconds, base, fleet.pid))
+                rows = asyncio.run(run_steps(settings, budgets, args.step_seconds, base, fleet.pid,
+                                             broker.process.pid))
             finally:
                 fleet.terminate()
                 fleet.wait(10)
