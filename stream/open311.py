@@ -4,7 +4,9 @@ Pure functions decide (catalogue, parsing, cell assignment, the GridEvent, the
 request document, filters); :func:`add_open311_routes` wires them into the
 ingest adapter's aiohttp app, reusing its Kafka producer and metrics. Submitted
 requests live in Redis (``<redis_prefix>open311:``) so every adapter process
-answers for all of them. Only the ``.json`` format is served.
+answers for all of them; their status (open, then closed) is the projection's
+``open311:status`` entry, written as the incident a request is evidence of
+changes (``stream.projection.report_status``). Only the ``.json`` format is served.
 """
 
 from __future__ import annotations
@@ -183,6 +185,12 @@ def request_document(event: GridEvent, service: Service, notice: str) -> dict[st
             "cell_code": event.cell_code}
 
 
+def with_status(document: Mapping[str, Any], status: bytes | None) -> dict[str, Any]:
+    """A stored request with the status its incident gave it (``open311:status``, see
+    ``stream.projection.report_status``); as stored (open) while no incident has taken it up."""
+    return {**document, **orjson.loads(status)} if status else dict(document)
+
+
 def service_notice(service: Service, cell_code: str, department_names: Mapping[str, str]) -> str:
     name = department_names.get(service.department, service.department)
     return f"routed to {name} for grid cell {cell_code}"
@@ -356,10 +364,14 @@ def add_open311_routes(app: web.Application, settings: Settings, producer: AIOKa
         except Open311Error as exc:
             return await refuse(exc)
         if wanted.ids:
-            stored = [d for d in await redis.hmget(prefix + "requests", list(wanted.ids)) if d is not None]
+            ids = list(wanted.ids)
+            found = zip(await redis.hmget(prefix + "requests", ids), await redis.hmget(prefix + "status", ids))
+            documents = [with_status(orjson.loads(d), status) for d, status in found if d is not None]
         else:
-            stored = list((await redis.hgetall(prefix + "requests")).values())
-        return _json(select_requests((orjson.loads(d) for d in stored), wanted))
+            statuses = await redis.hgetall(prefix + "status")
+            documents = [with_status(orjson.loads(d), statuses.get(request_id))
+                         for request_id, d in (await redis.hgetall(prefix + "requests")).items()]
+        return _json(select_requests(documents, wanted))
 
     async def get_request(request: web.Request) -> web.Response:
         request_id = request.match_info["request_id"]
@@ -371,7 +383,7 @@ def add_open311_routes(app: web.Application, settings: Settings, producer: AIOKa
                                    value=request_id, status=404)
         except Open311Error as exc:
             return await refuse(exc)
-        return web.Response(body=b"[" + stored + b"]", content_type="application/json")
+        return _json([with_status(orjson.loads(stored), await redis.hget(prefix + "status", request_id))])
 
     async def close_redis(app: web.Application) -> None:
         await redis.aclose()

@@ -12,7 +12,10 @@ Layout under the settings' ``redis_prefix`` (see :class:`Keys`):
 - ``updates:{channel}`` - a bounded stream of every change, entry id ``{seq}-0``
   with fields ``k`` (key) and ``d`` (JSON, empty for a deletion);
 - ``series:gauge:{id}`` / ``series:crest:{id}`` - bounded streams for hydrographs;
-- ``counters`` - hash of event counts (``events``, ``events:{kind}``, ``deadletter:{topic}``).
+- ``counters`` - hash of event counts (``events``, ``events:{kind}``, ``deadletter:{topic}``);
+- ``open311:status`` - hash service request id -> JSON of its GeoReport status
+  (``status`` open/closed, ``status_notes``, ``updated_datetime``), from the
+  incident its report became evidence of; the Open311 API lays it over the stored request.
 
 A state write and its update are one atomic step (a Lua script in the agent),
 so a reader's snapshot and the sequence number it reads always agree.
@@ -27,6 +30,7 @@ from datetime import datetime
 import orjson
 
 from stream import schemas
+from stream.incidents.evidence import REPORT_EVIDENCE
 
 
 class Channel(enum.StrEnum):
@@ -79,6 +83,11 @@ class Keys:
     def counters(self) -> str:
         return f"{self.prefix}counters"
 
+    @property
+    def report_status(self) -> str:
+        """Open311 request id -> its status from the incident it is evidence of (read by ``stream.open311``)."""
+        return f"{self.prefix}open311:status"
+
 
 @dataclass(frozen=True, slots=True)
 class StateChange:
@@ -100,11 +109,41 @@ class SeriesPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class HashField:
+    """Set one field of a plain hash (no sequence, no update stream)."""
+
+    key: str
+    field: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Projection:
     changes: tuple[StateChange, ...] = ()
     points: tuple[SeriesPoint, ...] = ()
     counts: tuple[str, ...] = ()
     """Counter fields to increment by one (always includes ``events``)."""
+    fields: tuple[HashField, ...] = ()
+
+
+_CLOSED = {schemas.IncidentState.RESOLVED: "resolved", schemas.IncidentState.EXPIRED: "closed without further reports"}
+
+
+def report_status(incident: schemas.IncidentChanged) -> dict[str, object]:
+    """The GeoReport v2 status of the service requests that are evidence of ``incident``.
+
+    Closed when the incident is resolved or expired; open otherwise, with notes saying
+    how far the incident has got (raised, acknowledged, assigned).
+    """
+    state = incident.state
+    if state in _CLOSED:
+        status, notes = "closed", f"incident {incident.incident_id} {_CLOSED[state]}"
+    elif state is schemas.IncidentState.ASSIGNED:
+        status, notes = "open", f"incident {incident.incident_id} assigned to {incident.assignee}"
+    else:
+        status, notes = "open", f"incident {incident.incident_id} {state.value}"
+    return {"status": status, "status_notes": notes,
+            "updated_datetime": incident.event_time.isoformat(timespec="seconds")}
 
 
 def _json(value: object) -> bytes:
@@ -126,7 +165,11 @@ def project(event: schemas.Event, keys: Keys) -> Projection:
     match event:
         case schemas.IncidentChanged():
             change = StateChange(Channel.INCIDENTS, event.incident_id, _json(schemas.to_builtins(event)))
-            return Projection((change,), counts=counts)
+            reports = [e.evidence_id.removeprefix(REPORT_EVIDENCE) for e in event.evidence
+                       if e.evidence_id.startswith(REPORT_EVIDENCE)]
+            status = _json(report_status(event)) if reports else b""
+            return Projection((change,), counts=counts,
+                              fields=tuple(HashField(keys.report_status, r, status) for r in reports))
         case schemas.CellRisk():
             value = {"cell": event.cell_code, "hazard": event.hazard.value, "colour": event.colour.value,
                      "score": round(event.score, 2)}

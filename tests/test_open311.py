@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from hypothesis import given
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from gis.registry import load_cells
 from stream import topics
 from stream.admin import bootstrap_servers, prepare_topics_async
+from stream.agents.projection import RedisProjector
 from stream.app import kafka_url
 from stream.embedded import free_port
 from stream.incidents.evidence import service_hazard
@@ -30,8 +32,11 @@ from stream.open311 import (
     DEPARTMENTS_CSV, Open311Error, RequestFilter, check_api_key, check_format, cell_of, load_cell_index,
     load_services, parse_api_keys, parse_filter, parse_request, select_requests,
 )
+from stream.projection import Keys, project
 from stream.registry import load_registry
-from stream.schemas import DeadLetter, GridEvent, Hazard, decode
+from stream.schemas import (
+    Colour, DeadLetter, EvidenceRef, GridEvent, Hazard, IncidentChanged, IncidentState, decode,
+)
 
 SERVICES = load_services()
 NOW = datetime(2026, 7, 20, 8, 0, tzinfo=timezone.utc)
@@ -209,6 +214,29 @@ async def test_post_routes_a_report_to_its_cell_and_department(make_settings) ->
             created["service_request_id"], aihui.cell_code, "water-affairs", "flood_report")
         [dead] = [decode(DeadLetter, r.value) for r in seen[dlq_topic]]
         assert dead.field == "lat/long" and "key-b" not in dead.raw
+
+        # the incident the report became evidence of is resolved: the projection closes the request
+        report_id = created["service_request_id"]
+        resolved = IncidentChanged(
+            source="amur.incidents", event_time=datetime(2026, 7, 20, 9, tzinfo=timezone.utc),
+            incident_id="231102-flood-0123456789ab", hazard=Hazard.FLOOD, colour=Colour.YELLOW,
+            state=IncidentState.RESOLVED, title="flood", cells=[aihui.cell_code],
+            evidence=[EvidenceRef(evidence_id=f"report:{report_id}", kind="grid_report", source="open311",
+                                  event_time=event.event_time, colour=Colour.YELLOW)])
+        client, keys = aioredis.from_url(settings.redis_url), Keys(settings.redis_prefix)
+        await RedisProjector(client, keys, 100, 100).apply([project(resolved, keys)])  # as the projection agent does
+        await client.aclose()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/requests/{report_id}.json") as response:
+                [closed] = await response.json()
+            async with http.get(f"{url}/requests.json", params={"status": "closed"}) as response:
+                listed_closed = await response.json()
+            async with http.get(f"{url}/requests.json", params={"status": "open"}) as response:
+                listed_open = await response.json()
+        assert (closed["status"], closed["updated_datetime"]) == ("closed", "2026-07-20T09:00:00+00:00")
+        assert closed["status_notes"] == "incident 231102-flood-0123456789ab resolved"
+        assert closed["description"] == "江水漫过堤顶"  # the stored request, with its status laid over it
+        assert [d["service_request_id"] for d in listed_closed] == [report_id] and listed_open == []
     finally:
         await consumer.stop()
         await runner.cleanup()

@@ -33,6 +33,31 @@ def test_incident_is_stored_whole() -> None:
     assert projection.counts == ("events", "events:IncidentChanged")
 
 
+def _flood_with_report(state: schemas.IncidentState, assignee: str | None = None) -> schemas.IncidentChanged:
+    gauge = schemas.EvidenceRef(evidence_id="gauge:hlj-heihe", kind="gauge", source="hydro", event_time=T0,
+                                colour=schemas.Colour.RED)
+    report = schemas.EvidenceRef(evidence_id="report:311-7", kind="grid_report", source="open311", event_time=T0,
+                                 colour=schemas.Colour.YELLOW)
+    return schemas.IncidentChanged(source="t", event_time=T0, incident_id="231102-flood-1",
+                                   hazard=schemas.Hazard.FLOOD, colour=schemas.Colour.RED, state=state, title="x",
+                                   cells=["231102001001001"], evidence=[gauge, report], assignee=assignee)
+
+
+@pytest.mark.parametrize(("state", "assignee", "status", "notes"), [
+    (schemas.IncidentState.RAISED, None, "open", "incident 231102-flood-1 raised"),
+    (schemas.IncidentState.ASSIGNED, "wang.li", "open", "incident 231102-flood-1 assigned to wang.li"),
+    (schemas.IncidentState.RESOLVED, "wang.li", "closed", "incident 231102-flood-1 resolved"),
+    (schemas.IncidentState.EXPIRED, None, "closed", "incident 231102-flood-1 closed without further reports"),
+])
+def test_a_citizen_report_follows_its_incident_to_closed(state: schemas.IncidentState, assignee: str | None,
+                                                        status: str, notes: str) -> None:
+    """GeoReport v2 knows only open and closed; the notes say how far the incident has got."""
+    (field,) = project(_flood_with_report(state, assignee), KEYS).fields  # the gauge evidence is no request
+    assert (field.key, field.field) == ("amur:drill:x:open311:status", "311-7")
+    assert orjson.loads(field.value) == {"status": status, "status_notes": notes,
+                                         "updated_datetime": T0.isoformat(timespec="seconds")}
+
+
 @given(score=st.floats(0, 1000, allow_nan=False), colour=st.sampled_from(list(schemas.Colour)),
        hazard=st.sampled_from([schemas.Hazard.FLOOD, schemas.Hazard.FIRE]))
 def test_cell_risk_is_keyed_by_hazard_and_cell_and_skips_repeats(score: float, colour: schemas.Colour,

@@ -79,6 +79,8 @@ class RedisProjector:
                 pipe.xadd(point.series, dict(point.fields), maxlen=self.series_maxlen, approximate=True)
             for field in projection.counts:
                 pipe.hincrby(self.keys.counters, field, 1)
+            for hash_field in projection.fields:
+                pipe.hset(hash_field.key, hash_field.field, hash_field.value)
         await pipe.execute()
 
 

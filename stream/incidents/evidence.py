@@ -19,6 +19,9 @@ from stream.schemas import (
     Hazard, SourceHealth, SourceState, VisionFinding,
 )
 
+REPORT_EVIDENCE = "report:"
+"""Evidence id prefix of a citizen report: ``report:<Open311 service request id>``."""
+
 #: What a confirmed vision finding means, and how bad it is on its own.
 FINDING_HAZARD: dict[FindingKind, tuple[Hazard, Colour]] = {
     FindingKind.FIRE: (Hazard.FIRE, Colour.ORANGE),
@@ -129,7 +132,7 @@ def from_grid_event(event: GridEvent, places: PlaceIndex) -> list[EvidenceObserv
     if cell is None:
         raise InvalidEvent(f"grid event {event.report_id} at lon={event.lon} lat={event.lat} lies in no grid cell",
                            field="cell_code", value=None)
-    ref = EvidenceRef(evidence_id=f"report:{event.report_id}", kind="grid_report", source=event.source,
+    ref = EvidenceRef(evidence_id=f"{REPORT_EVIDENCE}{event.report_id}", kind="grid_report", source=event.source,
                       event_time=event.event_time, colour=REPORT_COLOUR, cells=[cell],
                       summary=f"{event.service_code}: {event.description[:200]}")
     return _observed(ref, service_hazard(event.service_code), event.source, event.lon, event.lat)
