@@ -289,7 +289,7 @@ def analyse_frame(
     previous = None
     if state.seen_at is not None and state.gray and 0 <= (now - state.seen_at).total_seconds() <= config.max_gap_s:
         previous = _Thumbs(unpack(state.gray), unpack_share(state.fire), unpack_share(state.smoke),
-                           thumbs.base_gray, thumbs.base_edges, thumbs.colour)
+                           thumbs.base_gray, thumbs.base_edges, thumbs.colour)  # baseline-size fields: unused
     baseline = state.baseline if state.baseline and state.baseline.samples >= config.baseline_min_samples else None
     flags = image.flags
     night = flags.night or flags.dark
