@@ -86,9 +86,9 @@ class FrameAnalyser:
             model = self._local.model = self.load_model()
         return model
 
-    def forget(self, camera_id: str) -> CameraState | None:
-        """Drop a camera's state (it moved to another worker); returns what was held."""
-        return self.states.pop(camera_id, None)
+    def forget(self, camera_id: str) -> None:
+        """Drop a camera's state (it moved to another worker)."""
+        self.states.pop(camera_id, None)
 
     def restore(self, camera_id: str, state: CameraState) -> CameraState:
         """Continue a camera from ``state`` (read back after a takeover) unless this worker still holds
