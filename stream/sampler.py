@@ -331,13 +331,8 @@ class Sampler:
         try:
             result = None
             if self.analyser is not None:
-                try:
-                    result = await asyncio.get_running_loop().run_in_executor(
-                        self.pool, self.analyser.process, camera_id, fetched, started)
-                except Exception:
-                    # nor may a state this code cannot use (one restored from another version) fail every sample
-                    self.analyser.forget(camera_id)
-                    raise
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, self.analyser.process, camera_id, fetched, started)
             await self._publish(job, result)
         except Exception:  # noqa: BLE001 - one bad frame must not stop sampling
             log.exception("sampling failed camera_id=%s", camera_id)
