@@ -31,7 +31,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
-# Refresh the README picture from the last browser test (tests/test_ui_browser.py).
+# Refresh the README picture from the last browser test (tests/command_ui/test_ui_browser.py).
 screenshot:
 	cp test-artifacts/wall-1920x1080.png docs/screenshot.png
 

@@ -26,9 +26,9 @@ from aiokafka import AIOKafkaConsumer
 from command_ui.server import start_gateway
 from command_ui.tokens import issue
 from stream import schemas, topics
-from stream.admin import bootstrap_servers, prepare_topics_async
-from stream.app import build_app, kafka_url
-from stream.embedded import free_port, start_broker, start_redis
+from stream.embedded.services import free_port, start_broker, start_redis
+from stream.runtime.admin import bootstrap_servers, prepare_topics_async
+from stream.runtime.app import build_app, kafka_url
 from stream.settings import Settings, load_settings
 
 AGENTS = ["stream.agents.incidents", "stream.agents.projection"]

@@ -25,7 +25,7 @@ from command_ui.scope import incident_in_scope
 from command_ui.tokens import Claims
 from command_ui.view import city_health, compute_kpis, snapshot_message
 from stream import schemas
-from stream.projection import Channel, Keys
+from stream.screens.projection import Channel, Keys
 
 log = logging.getLogger(__name__)
 

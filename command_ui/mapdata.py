@@ -19,7 +19,7 @@ from shapely.geometry import mapping, shape
 
 from command_ui.errors import GatewayError
 from gis.registry import DEFAULT_DATA_DIR, load_cameras, load_cells, load_gauges
-from stream.registry import load_registry
+from stream.ingest.registry import load_registry
 
 #: (layer, file, tolerance in degrees) of the polygon/line layers.
 LAYERS = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from stream.projection import Channel
+from stream.screens.projection import Channel
 
 
 class Applied(enum.Enum):

@@ -22,7 +22,7 @@ import orjson
 from command_ui.commands import CommandRequest
 from command_ui.errors import ProtocolError
 from stream import schemas
-from stream.projection import Channel
+from stream.screens.projection import Channel
 
 
 class Hello(msgspec.Struct, frozen=True, kw_only=True, tag="hello", tag_field="type", forbid_unknown_fields=True):

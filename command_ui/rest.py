@@ -26,8 +26,9 @@ from command_ui.openapi import OPENAPI
 from command_ui.scope import incident_in_scope
 from command_ui.tokens import Claims, verify
 from command_ui.view import camera_fault
-from stream import cap, schemas
-from stream.projection import Channel
+from stream import schemas
+from stream.incidents import cap
+from stream.screens.projection import Channel
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from command_ui.rest import RestApi
 from command_ui.ws import WebsocketGateway
 from gis.registry import load_cameras
 from stream import schemas, topics
-from stream.admin import bootstrap_servers
-from stream.app import kafka_url
-from stream.projection import Keys
-from stream.registry import load_registry
+from stream.ingest.registry import load_registry
+from stream.runtime.admin import bootstrap_servers
+from stream.runtime.app import kafka_url
+from stream.screens.projection import Keys
 from stream.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = {"http_port": args.port} if args.port else {}
     settings = load_settings(**overrides)
-    from stream.logs import configure
+    from stream.runtime.logs import configure
 
     configure(settings.log_level)
     try:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import redis.asyncio as aioredis
 
 from command_ui.mirror import Mirror, Update
-from stream.projection import Channel, Keys
+from stream.screens.projection import Channel, Keys
 
 
 async def read_mirror(client: aioredis.Redis, keys: Keys) -> Mirror:

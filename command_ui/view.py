@@ -15,7 +15,7 @@ import orjson
 
 from command_ui.scope import incident_in_scope
 from stream import schemas
-from stream.projection import Channel
+from stream.screens.projection import Channel
 
 OPEN_STATES = frozenset({schemas.IncidentState.RAISED, schemas.IncidentState.ACKNOWLEDGED,
                          schemas.IncidentState.ASSIGNED})

@@ -22,7 +22,7 @@ from command_ui.hub import Hub, Session
 from command_ui.ratelimit import Bucket, RateLimit
 from command_ui.tokens import verify
 from stream import schemas
-from stream.projection import Channel
+from stream.screens.projection import Channel
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from gis import registry as R
 from gis.errors import GisError
-from gis.layers import DEFAULT_MANIFEST, LayerSet, grid_model, hierarchy_problems, load_layer_set
+from gis.layers import (
+    DEFAULT_MANIFEST,
+    LayerSet,
+    grid_model,
+    hierarchy_problems,
+    load_layer_set,
+)
 
 _REGISTRIES = (("gauges", R.load_gauges, "gauge_id"), ("stations", R.load_stations, "station_id"),
                ("sensors", R.load_sensors, "sensor_id"), ("cameras", R.load_cameras, "camera_id"),

@@ -2,7 +2,7 @@
 
 Keys partition the work: stations and sensors by id, cameras by id, grid cells
 by code, incidents by id. All topics are created explicitly (with these counts)
-before any worker starts, and verified at start-up; see ``stream.admin``.
+before any worker starts, and verified at start-up; see ``stream.runtime.admin``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stream import schemas
+
+_M32 = 0xFFFFFFFF
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (``org.apache.kafka.common.utils.Utils.murmur2``) as an unsigned 32-bit int.
+
+    The same function as ``aiokafka.partitioner.murmur2`` (tests check it on random
+    keys); kept here so that the pure layers never import the Kafka client.
+    """
+    m, length = 0x5BD1E995, len(data)
+    h = (0x9747B28C ^ length) & _M32
+    tail = length & ~3
+    for i in range(0, tail, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & _M32
+        k ^= k >> 24
+        k = (k * m) & _M32
+        h = ((h * m) & _M32) ^ k
+    rest = length - tail
+    if rest:
+        h ^= int.from_bytes(data[tail:], "little")
+        h = (h * m) & _M32
+    h ^= h >> 13
+    h = (h * m) & _M32
+    return h ^ (h >> 15)
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` (as producers and Faust do)."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(frozen=True, slots=True)

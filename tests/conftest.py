@@ -14,10 +14,16 @@ from typing import Any
 
 import pytest
 
-from stream.embedded import RunningService, free_port, start_broker, start_redis
+from stream.embedded.services import (
+    RunningService,
+    free_port,
+    start_broker,
+    start_redis,
+)
 from stream.settings import Settings, load_settings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+REPO_ROOT = TESTS.parent
 SHARED = REPO_ROOT.parent / "shared"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 FIRE_SMOKE = SHARED / "datasets" / "fire-smoke"

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from stream.cli import resolve
+from stream.cli.main import resolve
 from stream.settings import Settings
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"

@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer
 
 from gis.registry import load_gauges
 from stream import schemas, topics
-from stream.admin import prepare_topics_async
-from stream.app import AGENT_MODULES, build_app
+from stream.runtime.admin import prepare_topics_async
+from stream.runtime.app import AGENT_MODULES, build_app
 
 pytestmark = pytest.mark.integration
 

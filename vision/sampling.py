@@ -3,7 +3,7 @@
 Blocking (OpenCV and file I/O): the sampler runs :meth:`FrameAnalyser.process`
 in a thread pool, never two frames of one camera at once. Per-camera analysis
 state (baseline, k-of-n history) lives here, one entry per owned camera; the
-sampler copies it to Redis (:mod:`stream.statestore`) and puts back what it
+sampler copies it to Redis (:mod:`stream.cameras.statestore`) and puts back what it
 read there (:meth:`FrameAnalyser.restore`) when it takes a camera over, so a
 takeover neither relearns the baseline nor loses a half-confirmed finding.
 """

@@ -20,7 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from vision.analysis.config import AnalysisConfig
-from vision.analysis.dataset import DEFAULT_DATASET_DIR, LabelledImage, load_dataset, split_held_out
+from vision.analysis.dataset import (
+    DEFAULT_DATASET_DIR,
+    LabelledImage,
+    load_dataset,
+    split_held_out,
+)
 from vision.analysis.evaluation import evaluate, features_of, frame_features
 from vision.analysis.features import FEATURE_NAMES, FIRE_SHARE, SMOKE_SHARE
 from vision.analysis.metrics import score_detections

@@ -21,11 +21,33 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from gis.hydro.alerts import AlertAction, CellExposure, ForecastAlert, Thresholds, forecast_alert, reconcile, stage_colour
+from gis.hydro.alerts import (
+    AlertAction,
+    CellExposure,
+    ForecastAlert,
+    Thresholds,
+    forecast_alert,
+    reconcile,
+    stage_colour,
+)
 from gis.hydro.config import HydroConfig
-from gis.hydro.crests import Crest, CrestParams, CrestState, Point, Trend, provisional_trend, step
+from gis.hydro.crests import (
+    Crest,
+    CrestParams,
+    CrestState,
+    Point,
+    Trend,
+    provisional_trend,
+    step,
+)
 from gis.hydro.forecast import GaugeForecast, forecast_changed, forecast_downstream
-from gis.hydro.numbering import MatchWindow, NumberedCrest, SeasonLog, number_crest, season_of
+from gis.hydro.numbering import (
+    MatchWindow,
+    NumberedCrest,
+    SeasonLog,
+    number_crest,
+    season_of,
+)
 from stream.schemas import Colour
 
 

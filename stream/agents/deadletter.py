@@ -7,7 +7,7 @@ from typing import Any
 
 from stream import schemas, topics
 from stream.errors import InvalidEvent
-from stream.metrics import Outcome
+from stream.ingest.outcome import Outcome
 
 
 async def send_dead_letter(rt: Any, spec: topics.TopicSpec, payload: bytes, exc: InvalidEvent, source: str) -> None:

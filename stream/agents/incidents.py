@@ -10,7 +10,7 @@ Followers of ``incidents`` write the audit chain and deliver notifications,
 sending delivery statuses back through ``incidents.inputs``. The leader's timer
 ticks every area (escalation, hysteresis, expiry) on the worker clock, or in a
 drill on the event clock: the latest evidence time its routers saw
-(:mod:`stream.eventclock`).
+(:mod:`stream.runtime.eventclock`).
 """
 
 from __future__ import annotations
@@ -27,20 +27,31 @@ import msgspec
 from stream import schemas, topics
 from stream.agents.deadletter import send_dead_letter
 from stream.agents.outbox import Outgoing, publish_acknowledged
-from stream.audit import AuditLog, audit_path
 from stream.errors import AmurError, InvalidEvent
-from stream.eventclock import advanced, decision_time, event_clock_on
 from stream.incidents import evidence
 from stream.incidents.actions import command, delivered, tick
+from stream.incidents.audit import AuditLog, audit_path
 from stream.incidents.fusion import Outcome, observe
 from stream.incidents.grid import CITY_CODE, COUNTY_CODES
 from stream.incidents.linkage import camera_priorities
+from stream.incidents.notify.contacts import load_directory
+from stream.incidents.notify.delivery import RetryPolicy, deliver
 from stream.incidents.places import load_places
-from stream.incidents.state import Area, decode_area, encode_area, policy_from_settings, to_event
-from stream.metrics import Outcome as Counted
-from stream.notify.contacts import load_directory
-from stream.notify.delivery import RetryPolicy, deliver
-from stream.schemas import EvidenceObserved, IncidentTick, NotificationStatus, OperatorCommand
+from stream.incidents.state import (
+    Area,
+    decode_area,
+    encode_area,
+    policy_from_settings,
+    to_event,
+)
+from stream.ingest.outcome import Outcome as Counted
+from stream.runtime.eventclock import advanced, decision_time, event_clock_on
+from stream.schemas import (
+    EvidenceObserved,
+    IncidentTick,
+    NotificationStatus,
+    OperatorCommand,
+)
 
 log = logging.getLogger(__name__)
 SOURCE = "amur.incidents"
@@ -48,7 +59,7 @@ AreaInput = Union[EvidenceObserved, OperatorCommand, IncidentTick, NotificationS
 
 
 class _Watermark:
-    """The event clock of this worker's incident routers (see :mod:`stream.eventclock`)."""
+    """The event clock of this worker's incident routers (see :mod:`stream.runtime.eventclock`)."""
 
     def __init__(self) -> None:
         self.latest: datetime | None = None

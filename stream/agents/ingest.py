@@ -1,15 +1,15 @@
 """Ingest agents: validate raw input, drop duplicates, route, dead-letter, watch source health.
 
 ``ingest_raw`` reads :data:`stream.topics.RAW_INGEST` (key: source id), hands each
-payload to :class:`stream.intake.Intake` and sends what comes out: readings as
+payload to :class:`stream.ingest.intake.Intake` and sends what comes out: readings as
 one :class:`ReadingBatch` per partition of the readings topic, weather and water
 levels one by one, rejections to the dead-letter topic. Readings are deduped in
 memory per partition; weather and gauge levels (a few per second) also against
 the changelogged ``ingest-recent-times`` table, so their dedupe survives
 restarts and rebalances (docs/ingest.md). ``watch_sources`` is a
 timer that publishes :class:`SourceHealth` changes for the sources whose raw
-partition this worker owns. Decisions live in ``stream.intake``,
-``stream.validation``, ``stream.dedupe`` and ``stream.health``.
+partition this worker owns. Decisions live in ``stream.ingest.intake``,
+``stream.ingest.validation``, ``stream.ingest.dedupe`` and ``stream.ingest.health``.
 """
 
 from __future__ import annotations
@@ -23,18 +23,26 @@ import faust
 
 from stream import topics
 from stream.agents.outbox import Outgoing, publish_acknowledged
-from stream.app import Runtime
-from stream.dedupe import remember
 from stream.errors import InvalidEvent
-from stream.eventclock import event_clock_on
-from stream.health import Watched, health_changes, should_record
-from stream.intake import (UNREGISTERED, Intake, Rejection, Routed, dead_letter, partition_for, raw_text,
-                           reading_batch)
-from stream.inventory import Inventory, load_inventory
-from stream.metrics import Outcome
-from stream.registry import Registry, load_registry
+from stream.ingest.dedupe import remember
+from stream.ingest.health import Watched, health_changes, should_record
+from stream.ingest.intake import (
+    UNREGISTERED,
+    Intake,
+    Rejection,
+    Routed,
+    dead_letter,
+    raw_text,
+    reading_batch,
+)
+from stream.ingest.inventory import Inventory, load_inventory
+from stream.ingest.outcome import Outcome
+from stream.ingest.registry import Registry, load_registry
+from stream.ingest.validation import Observation, TimeLimits, identity
+from stream.runtime.app import Runtime
+from stream.runtime.eventclock import event_clock_on
 from stream.schemas import SourceState, encode
-from stream.validation import Observation, TimeLimits, identity
+from stream.topics import partition_for
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +139,7 @@ def install(rt: Runtime, registry: Registry, inventory: Inventory) -> None:
                     last_seen[source] = seen_at
 
     published: dict[str, SourceState] = {}
-    # on the event clock, silence is judged in stream time from the first event on (stream.eventclock)
+    # on the event clock, silence is judged in stream time from the first event on (stream.runtime.eventclock)
     watch = _SourceWatch(registry, partitions, started=None if event_clock else time.time())
 
     @app.timer(settings.ingest_health_interval_s, name="watch_sources")

@@ -1,6 +1,6 @@
 """Projection agents: derived topics -> current state and update streams in Redis.
 
-Each agent decodes, calls :func:`stream.projection.project` and applies the
+Each agent decodes, calls :func:`stream.screens.projection.project` and applies the
 result with :class:`RedisProjector`. A state change and its numbered update
 are written by one Lua script, so the sequence number a reader sees always
 matches the state it reads.
@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from stream import schemas, topics
 from stream.errors import InvalidEvent
-from stream.projection import Keys, Projection, project
+from stream.screens.projection import Keys, Projection, project
 
 log = logging.getLogger(__name__)
 

@@ -9,16 +9,16 @@ the scorer: ``keep_risk_inputs`` folds each input into changelogged tables
 
 - ``risk-gauges``: gauge id → latest GaugeState; ``risk-forecasts``: forecast id →
   CrestForecast (removed when cancelled);
-- ``risk-rain``: rain sensor id → :class:`~stream.riskstate.RainBuckets`;
-- ``risk-stations``: station id → :class:`~stream.riskstate.StationFwi` (daily FWI carried);
+- ``risk-rain``: rain sensor id → :class:`~stream.risk.state.RainBuckets`;
+- ``risk-stations``: station id → :class:`~stream.risk.state.StationFwi` (daily FWI carried);
 - ``risk-findings``: ``<camera id>/<kind>`` → latest fire/smoke VisionFinding;
 - ``risk-clock``: the newest event time heard (the scorer's ``now``)
 
-(what each input writes: :func:`stream.riskinputs.fold_input`).
+(what each input writes: :func:`stream.risk.inputs.fold_input`).
 
 The timer ``rescore_cells`` runs every ``gis_rescore_interval_s`` on every
 worker but acts only on the owner of ``risk.inputs`` and only after new input:
-it rescores the whole grid (:func:`stream.riskscore.score_grid`) and publishes a
+it rescores the whole grid (:func:`stream.risk.score.score_grid`) and publishes a
 :class:`CellRisk` on ``cells.risk`` (key: cell code) for each cell whose colour
 or score moved since it was last published. What was published is kept in
 memory and in ``risk-published`` (``<hazard>/<cell code>`` → [score, colour
@@ -45,11 +45,25 @@ from stream import schemas, topics
 from stream.agents.deadletter import send_dead_letter
 from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.errors import InvalidEvent
-from stream.metrics import Outcome
-from stream.riskinputs import InputTables, RiskInput, clock, fold_input, snapshot
-from stream.riskscore import FireWeatherMemo, RiskGrid, changes, published_from, score_grid
-from stream.riskstate import RiskInputError
-from stream.schemas import Colour, CrestForecast, GaugeState, ReadingBatch, SensorKind, VisionFinding, WeatherObservation
+from stream.ingest.outcome import Outcome
+from stream.risk.inputs import InputTables, RiskInput, clock, fold_input, snapshot
+from stream.risk.score import (
+    FireWeatherMemo,
+    RiskGrid,
+    changes,
+    published_from,
+    score_grid,
+)
+from stream.risk.state import RiskInputError
+from stream.schemas import (
+    Colour,
+    CrestForecast,
+    GaugeState,
+    ReadingBatch,
+    SensorKind,
+    VisionFinding,
+    WeatherObservation,
+)
 
 log = logging.getLogger(__name__)
 SOURCE = "amur.risk"
@@ -62,7 +76,10 @@ def register(rt: Any) -> None:
     data_dir = R.data_dir_for(s.gis_manifest)
     model = None
     if s.gis_manifest is not None:
-        from gis.layers import grid_model, load_layer_set  # geopandas: only for a city's own layer set
+        from gis.layers import (  # geopandas: only for a city's own layer set
+            grid_model,
+            load_layer_set,
+        )
 
         model = grid_model(load_layer_set(s.gis_manifest), [(f.kind, f.cell_code) for f in R.load_facilities(data_dir)])
     thresholds = Thresholds(s.gis_risk_blue, s.gis_risk_yellow, s.gis_risk_orange, s.gis_risk_red)

@@ -34,10 +34,14 @@ import redis.asyncio as aioredis
 
 from stream import schemas, topics
 from stream.agents.deadletter import send_dead_letter
+from stream.cameras.sampler import Sampler, targets_from_registry
 from stream.errors import InvalidEvent
-from stream.intake import partition_for
-from stream.sampler import Sampler, targets_from_registry
-from vision.schedule import PRIORITY_BY_COLOUR, PRIORITY_CREST_FORECAST, cameras_for_cells
+from stream.topics import partition_for
+from vision.schedule import (
+    PRIORITY_BY_COLOUR,
+    PRIORITY_CREST_FORECAST,
+    cameras_for_cells,
+)
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from typing import Any
 
 import aiohttp
 
-from stream.admin import prepare_topics_async
-from stream.app import build_app
-from stream.embedded import free_port, start_broker, start_redis
+from stream.embedded.services import free_port, start_broker, start_redis
+from stream.runtime.admin import prepare_topics_async
+from stream.runtime.app import build_app
 from stream.settings import Settings, load_settings
 from vision.schedule import SchedulePolicy, Scheduler
 
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     with TemporaryDirectory(prefix="amur-bench-fleet-") as tmp:
         tmp_path = Path(tmp)
         fleet_port = free_port()
-        fleet = subprocess.Popen([sys.executable, "-m", "stream.cli", "sim", "cameras", "--port", str(fleet_port)],
+        fleet = subprocess.Popen([sys.executable, "-m", "stream.cli.main", "sim", "cameras", "--port", str(fleet_port)],
                                  stdout=subprocess.PIPE, text=True)
         with start_broker(free_port()) as broker, start_redis(free_port(), tmp_path / "redis") as redis:
             try:

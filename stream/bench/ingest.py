@@ -26,10 +26,10 @@ from datetime import datetime, timedelta, timezone
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from stream import topics
-from stream.admin import bootstrap_servers, ensure_topics
-from stream.embedded import RunningService, free_port, start_broker
-from stream.inventory import Inventory, Site
-from stream.metrics import Outcome
+from stream.embedded.services import RunningService, free_port, start_broker
+from stream.ingest.inventory import Inventory, Site
+from stream.ingest.outcome import Outcome
+from stream.runtime.admin import bootstrap_servers, ensure_topics
 from stream.schemas import SensorKind, SensorReading, encode
 from stream.settings import Settings, load_settings
 from stream.sim.feeds import FaultRates, FeedSimulator
@@ -103,8 +103,8 @@ async def raw_consume_rate(bootstrap: str, topic: str, partitions: int, expected
 async def worker_rate(settings: Settings, inventory: Inventory, expected: int) -> tuple[Rate, int]:
     """Readings/s the ingest agent accepts and routes, measured from its first to its last batch."""
     from stream.agents.ingest import install
-    from stream.app import build_app, expected_topics
-    from stream.registry import load_registry
+    from stream.ingest.registry import load_registry
+    from stream.runtime.app import build_app, expected_topics
 
     rt = build_app(settings, agent_modules=[])
     install(rt, load_registry(settings.ingest_registry), inventory)
@@ -136,9 +136,9 @@ async def worker_rate(settings: Settings, inventory: Inventory, expected: int) -
 
 
 def intake_rate(inventory: Inventory, messages: list[tuple[str, bytes]], settings: Settings, now: float) -> Rate:
-    from stream.intake import Intake
-    from stream.registry import load_registry
-    from stream.validation import TimeLimits
+    from stream.ingest.intake import Intake
+    from stream.ingest.registry import load_registry
+    from stream.ingest.validation import TimeLimits
 
     intake = Intake(load_registry(settings.ingest_registry), inventory,
                     TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s),

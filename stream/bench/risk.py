@@ -3,7 +3,7 @@
 The snapshot is what the scorer's tables hold at Heihe scale: every gauge above
 or near its warning stage with a forecast, 72 h of rain on every rain sensor,
 a noon observation at every weather station and fire findings from 200
-cameras. Prints the time of :func:`stream.riskscore.score_grid` and of the
+cameras. Prints the time of :func:`stream.risk.score.score_grid` and of the
 change detection, each next to its limit measured or set in the same run: the
 1 s whole-grid budget and the rescoring interval (the scorer must finish well
 within it).
@@ -23,8 +23,8 @@ import numpy as np
 from gis import registry as R
 from gis.bench import WHOLE_GRID_BUDGET_S, best_time
 from stream import schemas
-from stream.riskscore import FireWeatherMemo, RiskGrid, RiskInputs, changes, score_grid
-from stream.riskstate import RainBuckets, StationFwi, add_rain, observe_weather
+from stream.risk.score import FireWeatherMemo, RiskGrid, RiskInputs, changes, score_grid
+from stream.risk.state import RainBuckets, StationFwi, add_rain, observe_weather
 from stream.settings import load_settings
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -11,11 +11,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from stream.incidents.fusion import Outcome, Recipients, advance, publish, recolour, replace, with_incident
+from stream.incidents.fusion import (
+    Outcome,
+    Recipients,
+    advance,
+    publish,
+    recolour,
+    replace,
+    with_incident,
+)
 from stream.incidents.grid import in_subtree
-from stream.incidents.lifecycle import FINAL_STATES, Action, IllegalTransition, next_state, operator_action
+from stream.incidents.lifecycle import (
+    FINAL_STATES,
+    Action,
+    IllegalTransition,
+    next_state,
+    operator_action,
+)
 from stream.incidents.state import Area, Incident, Policy
-from stream.schemas import CommandAction, IncidentNote, IncidentState, NotificationStatus, OperatorCommand, Role
+from stream.schemas import (
+    CommandAction,
+    IncidentNote,
+    IncidentState,
+    NotificationStatus,
+    OperatorCommand,
+    Role,
+)
 
 PAST_TENSE = {Action.ACKNOWLEDGE: "acknowledged", Action.ASSIGN: "assigned", Action.COMMENT: "commented",
               Action.RESOLVE: "resolved", Action.REOPEN: "reopened"}

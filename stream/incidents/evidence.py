@@ -15,8 +15,18 @@ from stream.errors import InvalidEvent
 from stream.incidents.grid import CITY_CODE, COUNTY_CODES, check_code, county_of
 from stream.incidents.places import PlaceIndex
 from stream.schemas import (
-    CellRisk, Colour, CrestForecast, EvidenceObserved, EvidenceRef, FindingKind, GaugeState, GridEvent,
-    Hazard, SourceHealth, SourceState, VisionFinding,
+    CellRisk,
+    Colour,
+    CrestForecast,
+    EvidenceObserved,
+    EvidenceRef,
+    FindingKind,
+    GaugeState,
+    GridEvent,
+    Hazard,
+    SourceHealth,
+    SourceState,
+    VisionFinding,
 )
 
 REPORT_EVIDENCE = "report:"

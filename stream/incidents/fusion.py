@@ -15,11 +15,24 @@ from typing import TypeVar
 
 import msgspec
 
-from stream.cap import cap_reference
+from stream.incidents.cap import cap_reference
 from stream.incidents.lifecycle import FINAL_STATES, Action, next_state
 from stream.incidents.places import PlaceIndex, adjacent
-from stream.incidents.state import Area, Incident, Policy, incident_id_for, notification_id_for
-from stream.schemas import Colour, EvidenceObserved, EvidenceRef, Hazard, IncidentState, Notification
+from stream.incidents.state import (
+    Area,
+    Incident,
+    Policy,
+    incident_id_for,
+    notification_id_for,
+)
+from stream.schemas import (
+    Colour,
+    EvidenceObserved,
+    EvidenceRef,
+    Hazard,
+    IncidentState,
+    Notification,
+)
 
 #: Who to notify: (incident, reason) -> [(contact id, channel)].
 Recipients = Callable[[Incident, str], Sequence[tuple[str, str]]]

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from gis.registry import CameraCoverage, CellRecord, data_dir_for, load_cells, load_gauges
+from gis.registry import (
+    CameraCoverage,
+    CellRecord,
+    data_dir_for,
+    load_cells,
+    load_gauges,
+)
 from stream.incidents.places import LonLat
 
 #: A gauge's evidence names at most this many flooded cells (lowest inundation stage first).

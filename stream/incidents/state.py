@@ -18,7 +18,13 @@ import msgspec
 
 from stream.incidents.grid import chain_of_command, common_place
 from stream.schemas import (
-    Colour, EvidenceRef, Hazard, IncidentChanged, IncidentNote, IncidentState, Notification,
+    Colour,
+    EvidenceRef,
+    Hazard,
+    IncidentChanged,
+    IncidentNote,
+    IncidentState,
+    Notification,
 )
 
 if TYPE_CHECKING:

@@ -15,9 +15,8 @@ def fleet_argv(argv: list[str], port: int, seed: int, speed: float) -> list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from stream.runtime.logs import configure
     from vision.fleet.server import main as fleet_main
-
-    from stream.logs import configure
 
     settings = load_settings()
     configure(settings.log_level)  # JSON lines; the fleet's own basicConfig is then a no-op

@@ -30,8 +30,15 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from stream.inventory import Inventory, Site, load_inventory
-from stream.schemas import ReadingBatch, SensorKind, SensorReading, WaterLevel, WeatherObservation, encode
+from stream.ingest.inventory import Inventory, Site, load_inventory
+from stream.schemas import (
+    ReadingBatch,
+    SensorKind,
+    SensorReading,
+    WaterLevel,
+    WeatherObservation,
+    encode,
+)
 from stream.sim.hooks import GAUGE_SOURCE, Scenario, load_scenario
 
 log = logging.getLogger(__name__)
@@ -296,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="which feeds to simulate (comma list of sensors, stations, gauges); "
                              "a fast drill of a flood crest needs only gauges")
     args = parser.parse_args(argv or [])
-    from stream.logs import configure
+    from stream.runtime.logs import configure
 
     configure(settings.log_level)
     if args.speed <= 0:
@@ -336,8 +343,8 @@ async def _run(settings, sim: FeedSimulator, clock: VirtualClock, duration_s: fl
     from aiokafka import AIOKafkaProducer
 
     from stream import topics
-    from stream.admin import bootstrap_servers
-    from stream.app import kafka_url
+    from stream.runtime.admin import bootstrap_servers
+    from stream.runtime.app import kafka_url
 
     topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=20,

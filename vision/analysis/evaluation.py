@@ -24,7 +24,6 @@ from vision.analysis.model import FireSmokeModel
 from vision.analysis.state import CameraState
 
 
-
 @dataclass(frozen=True)
 class Evaluation:
     images: int

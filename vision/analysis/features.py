@@ -13,7 +13,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision.analysis.colour import ColourRules, fire_mask_rgb, fire_mask_ycbcr, smoke_mask
+from vision.analysis.colour import (
+    ColourRules,
+    fire_mask_rgb,
+    fire_mask_ycbcr,
+    smoke_mask,
+)
 
 _BANDS = ("top", "middle", "bottom")
 _HUE_BINS = 9

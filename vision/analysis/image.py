@@ -13,8 +13,20 @@ import numpy as np
 
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import Frame
-from vision.analysis.features import FIRE_SHARE, SMOKE_SHARE, Planes, feature_vector, planes_of, work_image
-from vision.analysis.health import HealthFlags, HealthMetrics, health_flags, health_metrics
+from vision.analysis.features import (
+    FIRE_SHARE,
+    SMOKE_SHARE,
+    Planes,
+    feature_vector,
+    planes_of,
+    work_image,
+)
+from vision.analysis.health import (
+    HealthFlags,
+    HealthMetrics,
+    health_flags,
+    health_metrics,
+)
 from vision.analysis.model import FireSmokeModel
 
 Box = tuple[int, int, int, int]

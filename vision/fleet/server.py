@@ -34,8 +34,20 @@ from aiohttp import web
 
 from vision.fleet.camera import FleetCamera, fleet_from_registry
 from vision.fleet.errors import InvalidEventRequest
-from vision.fleet.events import SERVER_FAULTS, EventBook, EventKind, ScriptedEvent, parse_event_request
-from vision.fleet.render import FrameRenderer, corrupt_jpeg, encode_jpeg, seed_of, step_of
+from vision.fleet.events import (
+    SERVER_FAULTS,
+    EventBook,
+    EventKind,
+    ScriptedEvent,
+    parse_event_request,
+)
+from vision.fleet.render import (
+    FrameRenderer,
+    corrupt_jpeg,
+    encode_jpeg,
+    seed_of,
+    step_of,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,71 @@
+"""Delivering one notification over HTTP, with bounded retries and exponential backoff.
+
+Every request carries ``Idempotency-Key: <notification id>``: ids are
+deterministic, so a receiver can drop the rare repeat that at-least-once
+processing may cause after a crash between sending and recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+import msgspec
+
+from stream.incidents.notify.contacts import Contact
+from stream.incidents.notify.payloads import payload
+from stream.schemas import IncidentChanged, Notification
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    backoff_s: float = 1.0
+    """Wait before the 2nd attempt; doubles after each failure."""
+    timeout_s: float = 5.0
+
+
+def accepted(contact: Contact, status: int, body: str) -> tuple[bool, str]:
+    """Whether the receiver took the message, and a short detail for the operator.
+
+    Webhooks: any 2xx. Robots: 2xx and, when the answer is JSON with ``errcode``, errcode 0
+    (robot endpoints answer HTTP 200 with a non-zero errcode when they refuse a message).
+    """
+    if not 200 <= status < 300:
+        return False, f"HTTP {status}"
+    if contact.channel == "robot":
+        try:
+            answer = json.loads(body) if body else {}
+        except ValueError:
+            answer = {}
+        errcode = answer.get("errcode", 0) if isinstance(answer, dict) else 0
+        if errcode != 0:
+            return False, f"HTTP {status} errcode {errcode} {answer.get('errmsg', '')}".strip()
+    return True, f"HTTP {status}"
+
+
+async def deliver(session: aiohttp.ClientSession, contact: Contact, incident: IncidentChanged,
+                  notification: Notification, retry: RetryPolicy) -> Notification:
+    """Send until accepted or out of attempts; the returned notification says which, and how many tries."""
+    body = payload(contact, incident, notification)
+    headers = {"Idempotency-Key": notification.notification_id}
+    detail = ""
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            async with session.post(contact.url, json=body, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=retry.timeout_s)) as response:
+                ok, detail = accepted(contact, response.status, await response.text())
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
+        if ok:
+            return msgspec.structs.replace(notification, status="delivered", attempts=attempt, detail=detail)
+        log.warning("notification failed id=%s contact=%s attempt=%s detail=%s",
+                    notification.notification_id, contact.contact_id, attempt, detail)
+        if attempt < retry.attempts:
+            await asyncio.sleep(retry.backoff_s * 2 ** (attempt - 1))
+    return msgspec.structs.replace(notification, status="failed", attempts=retry.attempts, detail=detail)

@@ -1,0 +1,184 @@
+"""`amur ingest`: HTTP batch ingest. One POST = many observations; per-item errors back.
+
+``POST /ingest`` takes a JSON array of tagged observations (``sensor_reading``,
+``weather_observation``, ``water_level``) or one ``reading_batch``. Every item is
+validated (``stream.ingest.validation``); valid items are produced to the raw-ingest
+topic grouped per source (key: source id) and acknowledged by the broker before
+the answer; refused items go to the dead-letter topic and come back in
+``errors`` with their index, field, value and reason. The workers then dedupe,
+route and watch source health exactly as for direct Kafka producers.
+``GET /metrics`` serves this adapter's counters; ``GET /healthz`` answers ok.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import orjson
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from stream import topics
+from stream.errors import InvalidEvent
+from stream.ingest.http.open311 import add_open311_routes
+from stream.ingest.intake import (
+    UNREGISTERED,
+    Rejection,
+    dead_letter,
+    decode_items,
+    label_for,
+    raw_text,
+)
+from stream.ingest.inventory import Inventory, load_inventory
+from stream.ingest.outcome import Outcome
+from stream.ingest.registry import Registry, load_registry
+from stream.ingest.validation import Observation, TimeLimits, validate
+from stream.runtime.admin import bootstrap_servers
+from stream.runtime.metrics import Metrics
+from stream.schemas import encode
+from stream.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+HTTP_TOPIC = "http:/ingest"
+"""What a dead letter from this adapter names as the place it came in."""
+
+
+@dataclass
+class Checked:
+    """The outcome of one HTTP body: accepted observations and the per-item refusals."""
+
+    accepted: list[Observation] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def errors(self) -> list[dict[str, object]]:
+        return [{"index": r.index, "source": r.source, "field": r.error.field, "value": r.error.value,
+                 "reason": r.error.reason} for r in self.rejected]
+
+
+def check_body(body: bytes, registry: Registry, inventory: Inventory, limits: TimeLimits, now: float,
+               max_items: int) -> Checked:
+    """Validate every item of an HTTP body; raise InvalidEvent if the body as a whole is unusable."""
+    items = decode_items(body, registry)
+    if len(items) > max_items:
+        raise InvalidEvent(f"{len(items)} items in one call, at most {max_items}", field="items", value=len(items))
+    checked = Checked()
+    for index, item in enumerate(items):
+        if isinstance(item, Rejection):
+            if item.index is None and len(items) == 1:
+                raise item.error
+            checked.rejected.append(Rejection(item.source, item.error, item.raw, index))
+            continue
+        try:
+            checked.accepted.append(validate(item, registry, inventory, limits, now))
+        except InvalidEvent as exc:
+            checked.rejected.append(Rejection(label_for({"source": item.source}, registry), exc,
+                                              encode(item).decode(), index))
+    return checked
+
+
+def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventory, producer: AIOKafkaProducer,
+                     metrics: Metrics) -> web.Application:
+    raw_topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
+    dlq_topic = topics.topic_name(topics.DEAD_LETTER, settings.drill_id)
+    limits = TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s)
+
+    async def ingest(request: web.Request) -> web.Response:
+        now = time.time()
+        body = await request.read()
+        try:
+            checked = check_body(body, registry, inventory, limits, now, settings.ingest_http_max_items)
+        except InvalidEvent as exc:
+            status = 413 if exc.field == "items" else 400
+            await _send_and_count(producer, dlq_topic, [Rejection(UNREGISTERED, exc, raw_text(body))], metrics, now)
+            return _json({"accepted": 0, "rejected": 1, "errors": [
+                {"index": None, "field": exc.field, "value": exc.value, "reason": exc.reason}]}, status)
+        by_source: dict[str, list[Observation]] = defaultdict(list)
+        for obs in checked.accepted:
+            by_source[obs.source].append(obs)
+        sends = [await producer.send(raw_topic, key=source.encode(), value=encode(items))
+                 for source, items in by_source.items()]
+        await asyncio.gather(*sends)
+        for source, items in by_source.items():
+            metrics.count(source, Outcome.ACCEPTED, len(items))
+        await _send_and_count(producer, dlq_topic, checked.rejected, metrics, now)
+        return _json({"accepted": len(checked.accepted), "rejected": len(checked.rejected),
+                      "errors": checked.errors()}, 200)
+
+    async def metrics_page(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=32 * 1024 * 1024)
+    app.add_routes([web.post("/ingest", ingest), web.get("/metrics", metrics_page), web.get("/healthz", healthz)])
+    add_open311_routes(app, settings, producer, metrics)  # GET/POST /open311/v2/... (stream/ingest/http/open311.py)
+    return app
+
+
+async def _send_and_count(producer: AIOKafkaProducer, dlq_topic: str, rejected: list[Rejection], metrics: Metrics,
+                          now: float) -> None:
+    sends = [await producer.send(dlq_topic, key=r.source.encode(), value=encode(dead_letter(r, HTTP_TOPIC, now)))
+             for r in rejected]
+    await asyncio.gather(*sends)
+    for r in rejected:
+        metrics.count(r.source, Outcome.REJECTED)
+        metrics.count(r.source, Outcome.DEAD_LETTERED)
+
+
+def _json(doc: object, status: int) -> web.Response:
+    return web.Response(body=orjson.dumps(doc), status=status, content_type="application/json")
+
+
+async def serve(settings: Settings, host: str, port: int, inventory: Inventory, stop: asyncio.Event) -> None:
+    """Run the adapter until ``stop`` is set."""
+    from stream.runtime.app import kafka_url
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=5,
+                                max_request_size=32 * 1024 * 1024)
+    await producer.start()
+    runner = web.AppRunner(build_ingest_app(settings, load_registry(settings.ingest_registry), inventory,
+                                            producer, Metrics()))
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        log.info("ingest adapter listening host=%s port=%s", host, port)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await producer.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="amur ingest", description=__doc__.splitlines()[0])
+    settings = load_settings()
+    parser.add_argument("--host", default=settings.http_host)
+    parser.add_argument("--port", type=int, default=settings.ingest_http_port)
+    args = parser.parse_args(argv or [])
+    from stream.runtime.logs import configure
+
+    configure(settings.log_level)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, args.host, args.port, load_inventory(settings.gis_manifest), stop)
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        print(f"amur ingest: cannot listen on {args.host}:{args.port} ({exc.strerror}); set --port or "
+              f"AMUR_INGEST_HTTP_PORT", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,198 @@
+"""The command view in Debian's headless Chromium (Playwright), on the real gateway, Redis, broker and agents."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from playwright.async_api import Browser, Page, async_playwright
+
+from command_ui.server import start_gateway
+from command_ui.tokens import issue
+from gis.registry import load_gauges
+from stream import schemas, topics
+from stream.embedded.services import free_port
+from stream.runtime.admin import prepare_topics_async
+from stream.runtime.app import build_app
+from stream.screens.projection import Keys
+from tests.helpers.ui_scenario import load_scenario
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+AGENTS = ["stream.agents.incidents", "stream.agents.projection"]
+PIPELINE = ["stream.agents.ingest", "stream.agents.hydro", *AGENTS]
+
+if shutil.which(CHROMIUM) is None:  # `make browser` installs it
+    pytest.skip("Debian's chromium is not installed (run `make browser`)", allow_module_level=True)
+
+
+def token(settings, role: str, scope: str, subject: str) -> str:
+    return issue(settings.jwt_secret.get_secret_value(), subject=subject, role=schemas.Role(role), scope=scope,
+                 now=datetime.now(timezone.utc), ttl_s=3600)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        found = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield found
+        await found.close()
+
+
+class Problems:
+    """Every failed request and page error a page produced."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.urls: set[str] = set()
+
+    def watch(self, page: Page) -> Page:
+        page.on("request", lambda r: self.urls.add(r.url))
+        page.on("websocket", lambda ws: self.urls.add(ws.url))
+        page.on("requestfailed", lambda r: self.items.append(f"failed {r.url} {r.failure}"))
+        page.on("response", lambda r: self.items.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("pageerror", lambda e: self.items.append(f"pageerror {e}"))
+        return page
+
+
+async def open_wall(browser: Browser, port: int, jwt: str, problems: Problems, size=(1920, 1080)) -> Page:
+    page = problems.watch(await browser.new_page(viewport={"width": size[0], "height": size[1]}))
+    await page.goto(f"http://127.0.0.1:{port}/#token={jwt}")
+    await page.wait_for_selector("#link.up", timeout=30000)
+    return page
+
+
+async def test_wall_shows_the_city_and_writes_screenshots(make_settings, browser: Browser, artifacts_dir: Path) -> None:
+    settings = make_settings(ws_port=free_port(), drill_id=f"shot{uuid.uuid4().hex[:6]}")
+    settings = settings.model_copy(update={"drill_id": None})  # a live (not drill) wall for the README
+    await prepare_topics_async(settings, agent_modules=[])
+    client = aioredis.from_url(settings.redis_url)
+    stale = [key async for key in client.scan_iter(match=f"{settings.redis_prefix}*")]
+    if stale:
+        await client.delete(*stale)
+    incidents = await load_scenario(client, Keys(settings.redis_prefix), datetime.now(timezone.utc))
+    gateway = await start_gateway(settings)
+    problems = Problems()
+    try:
+        jwt = token(settings, "duty_officer", "231100", "zhang.wei")
+        for size in ((1920, 1080), (3840, 2160)):
+            page = await open_wall(browser, settings.http_port, jwt, problems, size)
+            await page.wait_for_selector(".incident", timeout=10000)
+            assert await page.locator(".incident").count() == len(incidents)
+            red = incidents[0]
+            await page.click(f".incident[data-id='{red.incident_id}']")
+            # its linked cameras: live frames, and the two faulty ones show their fault instead of a picture
+            await page.wait_for_selector("#video-wall .tile.live img", timeout=10000)
+            await page.wait_for_function("document.querySelectorAll('#video-wall .tile.fault').length === 2")
+            assert await page.locator("#video-wall .tile.fault img").count() == 0
+            assert sorted(await page.locator("#video-wall .tile.fault").evaluate_all(
+                "tiles => tiles.map(t => t.dataset.fault)")) == ["frozen", "offline"]
+            await page.wait_for_function("document.querySelectorAll('#vitals .vital').length === 6")
+            assert await page.locator("#drill-banner").is_hidden()
+            assert await page.locator("#hydro-title").inner_text() == "黑河"
+            await page.wait_for_timeout(1500)  # let the map and charts settle before the picture
+            await page.screenshot(path=str(artifacts_dir / f"wall-{size[0]}x{size[1]}.png"))
+            if size == (1920, 1080):  # `make screenshot` copies this one to docs/ for the README
+                await page.click("#lang-switch")
+                assert await page.locator("#header .title").inner_text() == "Heihe Emergency Command Centre"
+                await page.screenshot(path=str(artifacts_dir / "wall-1920x1080-en.png"))
+            await page.close()
+        assert problems.items == []
+        # nothing leaves the machine: no CDN, no web fonts, no tiles
+        assert all(u.startswith(("http://127.0.0.1:", "ws://127.0.0.1:", "blob:http://127.0.0.1:"))
+                   for u in problems.urls), sorted(problems.urls)
+    finally:
+        await gateway.stop()
+        await client.aclose()
+
+
+def report(report_id: str, cell: str, service: str) -> schemas.GridEvent:
+    return schemas.GridEvent(source="open311", event_time=datetime.now(timezone.utc), report_id=report_id,
+                             service_code=service, description="browser test", lon=127.5, lat=50.2, cell_code=cell)
+
+
+async def incident_row(page: Page, hazard: str, timeout_ms: float) -> str:
+    """Wait until a row for ``hazard`` shows; its incident id."""
+    selector = f".incident:has(.head:text-matches('^{hazard}'))"
+    await page.wait_for_selector(selector, timeout=timeout_ms)
+    return await page.locator(selector).first.get_attribute("data-id")
+
+
+async def test_pipeline_incident_reaches_every_screen_and_commands_go_through_the_stream(
+        make_settings, browser: Browser, artifacts_dir: Path) -> None:
+    settings = make_settings(ws_port=free_port(), partitions=2, incident_tick_s=60.0, ingest_clock="wall")
+    await prepare_topics_async(settings, agent_modules=PIPELINE)
+    rt = build_app(settings, agent_modules=PIPELINE)
+    await rt.app.start()
+    gateway = await start_gateway(settings)
+    problems = Problems()
+
+    async def send(event: schemas.GridEvent) -> None:
+        await rt.topic(topics.GRID_EVENTS).send(key=event.cell_code.encode(), value=schemas.encode(event))
+
+    try:
+        officer = await open_wall(browser, settings.http_port, token(settings, "duty_officer", "231100", "li.na"),
+                                  problems)
+        county = await open_wall(browser, settings.http_port, token(settings, "duty_officer", "231102", "wang.qiang"),
+                                 problems)
+        viewer = await open_wall(browser, settings.http_port, token(settings, "viewer", "231100", "guest"), problems)
+        # warm-up: the first event waits for the consumer groups to settle
+        await send(report("warm-up", "231123001001001", "flood_report"))
+        await incident_row(officer, "洪水", 60000)
+        # a grid report in Aihui becomes a fire incident on every screen within 2 s
+        sent = time.monotonic()
+        await send(report(f"r-{uuid.uuid4().hex[:6]}", "231102001001002", "fire_report"))
+        fire_id = await incident_row(officer, "火险", 2000)
+        assert await incident_row(county, "火险", 2000) == fire_id
+        assert await incident_row(viewer, "火险", 2000) == fire_id
+        print(f"grid report -> incident on three screens: {time.monotonic() - sent:.3f} s")
+        assert await officer.locator("#drill-banner").is_visible()  # the test stack is a drill namespace
+        # the county officer sees Aihui's incident only, not Xunke's
+        assert await county.locator(".incident").count() == 1
+        # a viewer's acknowledgement is refused at the gateway and changes nothing
+        await viewer.click(f".incident[data-id='{fire_id}'] button[data-action='acknowledge']")
+        await viewer.wait_for_selector(".toast.refused", timeout=5000)
+        assert "viewer" in await viewer.locator(".toast.refused").first.inner_text()
+        # the duty officer acknowledges: through the COMMANDS topic and the incident agent to every screen
+        await officer.click(f".incident[data-id='{fire_id}'] button[data-action='acknowledge']")
+        for page in (county, viewer, officer):
+            await page.wait_for_selector(f".incident[data-id='{fire_id}'][data-state='acknowledged']", timeout=10000)
+        await officer.screenshot(path=str(artifacts_dir / "wall-acknowledged.png"))
+        # assign to a department, then resolve: each result shows on the other screens
+        row = f".incident[data-id='{fire_id}']"
+        await county.select_option(f"{row} select", "fire-rescue")
+        await county.click(f"{row} button[data-action='assign']")
+        await officer.wait_for_selector(f"{row}[data-state='assigned'] .meta:has-text('fire-rescue')", timeout=10000)
+        await officer.click(f"{row} button[data-action='resolve']")
+        for page in (county, viewer):
+            await page.wait_for_selector(f"{row}[data-state='resolved']", timeout=10000)
+        assert await county.locator(f"{row} .actions").count() == 0
+        # a gauge reading above the warning level, sent as a department feed sends it, is on screen within 2 s
+        floods = officer.locator(".incident:has(.head:text-matches('^洪水'))")
+        before = await floods.count()
+        heihe = next(g for g in load_gauges() if g.gauge_id == "hlj-heihe")
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        levels = [schemas.WaterLevel(source="hydrology.river-gauges", event_time=now - timedelta(minutes=10 * k),
+                                     gauge_id=heihe.gauge_id, stage_m=heihe.warning_m + 0.2) for k in (2, 1, 0)]
+        sent = time.monotonic()
+        await rt.topic(topics.RAW_INGEST).send(key=b"hydrology.river-gauges", value=schemas.encode(levels))
+        for _ in range(40):
+            if await floods.count() > before:
+                break
+            await asyncio.sleep(0.05)
+        assert await floods.count() == before + 1, "the reading's flood incident is on screen within 2 s"
+        print(f"gauge reading -> incident on screen: {time.monotonic() - sent:.3f} s")
+        assert problems.items == []
+    finally:
+        await gateway.stop()
+        await rt.app.stop()

@@ -1,0 +1,112 @@
+"""`amur run`: the plan, the back-off, the one-line errors, and a real start/stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from stream.embedded.services import free_port
+from stream.embedded.supervisor import plan_parts, restart_delay
+from stream.settings import load_settings
+from tests.conftest import REPO_ROOT
+
+REPO = REPO_ROOT
+
+
+def test_backoff_doubles_up_to_the_cap_and_resets_after_a_stable_run() -> None:
+    assert [restart_delay(n, ran_for_s=1.0) for n in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    assert restart_delay(6, ran_for_s=120.0) == 1
+
+
+def test_plan_starts_each_worker_on_its_own_web_port() -> None:
+    settings = load_settings(workers=3, worker_web_port=7000)
+    parts = plan_parts(settings, simulators=False)
+    workers = [p for p in parts if p.name.startswith("worker-")]
+    assert [p.ports for p in workers] == [((7000 + i, "AMUR_WORKER_WEB_PORT"),) for i in range(3)]
+    assert [dict(p.env)["AMUR_WORKER_WEB_PORT"] for p in workers] == ["7000", "7001", "7002"]
+    assert [p.name for p in parts][-2:] == ["ingest", "gateway"]
+    assert [variable for _, variable in parts[-1].ports] == ["AMUR_HTTP_PORT", "AMUR_WS_PORT"]
+    with_sims = [p.name for p in plan_parts(settings, simulators=True)]
+    assert {"sim-feeds", "sim-cameras"} <= set(with_sims)
+
+
+def _env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMUR_")}
+    env.update(values)
+    return env
+
+
+def test_a_taken_port_is_a_one_line_error_that_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "stream.cli.main", "run", "--no-simulators"],
+            env=_env(AMUR_EMBEDDED_BROKER_PORT=str(port), AMUR_RUN_DIR=str(tmp_path)),
+            capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"port {port}" in lines[0] and "AMUR_EMBEDDED_BROKER_PORT" in lines[0]
+
+
+def _wait_for(predicate, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _state(run_dir: Path) -> dict[str, dict]:
+    import json
+
+    try:
+        return {row["name"]: row for row in json.loads((run_dir / "latest" / "state.json").read_text())}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+@pytest.mark.integration
+def test_amur_run_serves_the_page_restarts_a_killed_worker_and_stops_cleanly(tmp_path: Path) -> None:
+    import urllib.request
+
+    http_port = free_port()
+    env = _env(AMUR_EMBEDDED_BROKER_PORT=str(free_port()), AMUR_EMBEDDED_REDIS_PORT=str(free_port()),
+               AMUR_HTTP_PORT=str(http_port), AMUR_WORKER_WEB_PORT=str(free_port()),
+               AMUR_INGEST_HTTP_PORT=str(free_port()), AMUR_WS_PORT=str(free_port()), AMUR_RUN_DIR=str(tmp_path))
+    run = subprocess.Popen([sys.executable, "-m", "stream.cli.main", "run", "--no-simulators"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        def page_answers() -> bool:
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{http_port}/", timeout=2).status == 200
+            except OSError:
+                return False
+
+        _wait_for(page_answers, 60, "the command view to answer within 60 s")
+        worker = _wait_for(lambda: _state(tmp_path).get("worker-1"), 10, "worker state")
+        os.kill(worker["pid"], signal.SIGKILL)
+        restarted = _wait_for(lambda: (s := _state(tmp_path).get("worker-1")) and s["restarts"] == 1
+                              and s["status"] == "running" and s, 30, "the worker to be restarted")
+        assert restarted["pid"] != worker["pid"]
+        pids = [row["pid"] for row in _state(tmp_path).values()]
+    finally:
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=60)
+    assert run.returncode == 0, output
+    assert "exited with -9" in output and "stopped" in output
+    assert f"http://127.0.0.1:{http_port}/#token=" in output
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids), "a part outlived amur run"
+    assert not page_answers()

@@ -1,0 +1,111 @@
+"""The HTTP batch-ingest adapter over a real loopback socket and the embedded broker."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import aiohttp
+import orjson
+import pytest
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from stream import topics
+from stream.embedded.services import free_port
+from stream.ingest.http.server import build_ingest_app
+from stream.ingest.inventory import Inventory, Site
+from stream.ingest.registry import load_registry
+from stream.runtime.admin import bootstrap_servers, prepare_topics_async
+from stream.runtime.app import kafka_url
+from stream.runtime.metrics import Metrics
+from stream.schemas import (
+    DeadLetter,
+    SensorKind,
+    SensorReading,
+    WaterLevel,
+    decode,
+    encode,
+)
+
+
+def test_check_body_limits_and_whole_body_errors() -> None:
+    from stream.errors import InvalidEvent
+    from stream.ingest.http.server import check_body
+    from stream.ingest.validation import TimeLimits
+
+    now = datetime.now(timezone.utc)
+    level = encode(WaterLevel(source="hydrology.river-gauges", event_time=now, gauge_id="hlj-heihe", stage_m=7.0))
+    limits = TimeLimits(300, 86400)
+    body = b"[" + b",".join([level] * 3) + b"]"
+    assert len(check_body(body, load_registry(), INVENTORY, limits, now.timestamp(), 3).accepted) == 3
+    with pytest.raises(InvalidEvent, match="4 items in one call, at most 3") as info:
+        check_body(b"[" + b",".join([level] * 4) + b"]", load_registry(), INVENTORY, limits, now.timestamp(), 3)
+    assert info.value.field == "items"
+    with pytest.raises(InvalidEvent, match="not valid JSON"):
+        check_body(b"<xml/>", load_registry(), INVENTORY, limits, now.timestamp(), 3)
+
+INVENTORY = Inventory.from_sites([Site("temperature-00001", 127.5, 50.2, SensorKind.TEMPERATURE)], [],
+                                 [Site("hlj-heihe", 127.5, 50.25)])
+
+
+@pytest.mark.integration
+async def test_post_returns_per_item_errors_and_produces_valid_items(make_settings) -> None:
+    settings = make_settings(partitions=2)
+    await prepare_topics_async(settings, agent_modules=[])
+    bootstrap = bootstrap_servers(kafka_url(settings))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    metrics = Metrics()
+    runner = web.AppRunner(build_ingest_app(settings, load_registry(), INVENTORY, producer, metrics))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=10)
+    consumer.subscribe([f"drill.{settings.drill_id}.{topics.RAW_INGEST.name}",
+                        f"drill.{settings.drill_id}.{topics.DEAD_LETTER.name}"])
+    await consumer.start()
+    try:
+        now = datetime.now(timezone.utc)
+        good = SensorReading(source="meteorology.temperature-sensors", event_time=now, sensor_id="temperature-00001",
+                             kind=SensorKind.TEMPERATURE, value=70.0, unit="degF")
+        level = WaterLevel(source="hydrology.river-gauges", event_time=now, gauge_id="hlj-heihe", stage_m=7.2)
+        items = [orjson.loads(encode(good)), orjson.loads(encode(level)),
+                 {**orjson.loads(encode(good)), "value": "warm"},
+                 {**orjson.loads(encode(good)), "event_time": (now + timedelta(days=2)).isoformat()},
+                 {**orjson.loads(encode(level)), "gauge_id": "hlj-atlantis"}]
+        url = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{url}/ingest", data=orjson.dumps(items)) as response:
+                assert response.status == 200
+                answer = await response.json()
+            async with http.post(f"{url}/ingest", data=b"[1, 2") as response:
+                assert response.status == 400
+                assert (await response.json())["errors"][0]["reason"].startswith("not valid JSON")
+            async with http.get(f"{url}/metrics") as response:
+                text = await response.text()
+        assert answer["accepted"] == 2 and answer["rejected"] == 3
+        assert [(e["index"], e["field"], e["value"]) for e in answer["errors"]] == [
+            (2, "value", "warm"), (3, "event_time", (now + timedelta(days=2)).isoformat()),
+            (4, "gauge_id", "hlj-atlantis")]
+        assert 'amur_events_total{outcome="accepted",source="meteorology.temperature-sensors"} 1.0' in text
+        assert 'amur_events_total{outcome="dead_lettered",source="hydrology.river-gauges"} 1.0' in text
+
+        got: dict[str, list[bytes]] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum(len(v) for v in got.values()) < 6:
+            for tp, msgs in (await consumer.getmany(timeout_ms=200)).items():
+                got.setdefault(tp.topic.rsplit(".", 1)[-1] if "deadletter" in tp.topic else "raw", []).extend(
+                    m.value for m in msgs)
+        raw = [orjson.loads(v) for v in got["raw"]]
+        produced = sorted((doc[0]["type"], len(doc)) for doc in raw)
+        assert produced == [("sensor_reading", 1), ("water_level", 1)]
+        converted = decode(list[SensorReading], next(v for v in got["raw"] if b"sensor_reading" in v))
+        assert converted[0].unit == "degC" and converted[0].value == pytest.approx((70.0 - 32) / 1.8)
+        letters = [decode(DeadLetter, v) for v in got["deadletter"]]
+        assert sorted(str(d.field) for d in letters) == ["None", "event_time", "gauge_id", "value"]
+        assert all(d.topic == "http:/ingest" for d in letters)
+    finally:
+        await consumer.stop()
+        await runner.cleanup()
+        await producer.stop()

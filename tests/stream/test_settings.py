@@ -1,0 +1,36 @@
+"""Settings: one object from AMUR_* variables; secrets never printed; docs generated from it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from stream.settings import load_settings, mask_url_password, reference_markdown
+from tests.conftest import REPO_ROOT
+
+DOCS = REPO_ROOT / "docs" / "configuration.md"
+
+
+def test_environment_variables_override_defaults(monkeypatch) -> None:
+    monkeypatch.setenv("AMUR_HTTP_PORT", "9999")
+    monkeypatch.setenv("AMUR_WORKERS", "3")
+    settings = load_settings()
+    assert (settings.http_port, settings.workers) == (9999, 3)
+
+
+def test_amur_config_masks_secrets_and_url_passwords() -> None:
+    env = {"AMUR_JWT_SECRET": "top-secret-key", "AMUR_REDIS_URL": "redis://:hunter2@10.0.0.5:6379/0",
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "stream.cli.main", "config"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert "top-secret-key" not in out and "hunter2" not in out
+    assert '"redis_url": "redis://:****@10.0.0.5:6379/0"' in out
+
+
+def test_mask_url_password_leaves_urls_without_password_alone() -> None:
+    assert mask_url_password("kafka://broker:9092") == "kafka://broker:9092"
+    assert mask_url_password("redis://user:pw@h:1/0") == "redis://user:****@h:1/0"
+
+
+def test_configuration_reference_in_docs_is_current() -> None:
+    assert reference_markdown() in DOCS.read_text(), "regenerate: amur config --markdown"
