@@ -1,4 +1,10 @@
-"""A token bucket for operator commands: pure, with the time passed in."""
+"""A token bucket for operator commands: pure, with the time passed in.
+
+Kept by hand: aiolimiter's leaky bucket reads the event loop's clock and waits for
+capacity instead of refusing, and limits and pyrate-limiter count windows rather
+than refill a bucket, so none gives this burst-then-refill refusal at a time the
+gateway passes in (tests/command_ui/test_ui_ratelimit.py pins both down).
+"""
 
 from __future__ import annotations
 

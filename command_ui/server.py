@@ -9,14 +9,13 @@ gateway processes as needed: each reads Redis on its own.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
-import sys
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import click
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
@@ -134,19 +133,18 @@ async def _serve(settings: Settings) -> None:
     await gateway.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`amur gateway [--port N]`: serve the command view until SIGINT/SIGTERM."""
-    parser = argparse.ArgumentParser(prog="amur gateway", description=main.__doc__)
-    parser.add_argument("--port", type=int, default=None, help="HTTP port (overrides AMUR_HTTP_PORT)")
-    args = parser.parse_args(argv)
-    overrides = {"http_port": args.port} if args.port else {}
-    settings = load_settings(**overrides)
+@click.command(name="gateway", help="Serve the command view (page, REST and websocket) until SIGINT/SIGTERM.\n\n"
+               "It reads Redis (AMUR_REDIS_URL) and sends operator commands to the broker (AMUR_BROKER_URL); "
+               "the websocket listens on AMUR_WS_PORT (default: the HTTP port + 1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="HTTP port (overrides AMUR_HTTP_PORT)")
+def command(port: int | None) -> int:
+    settings = load_settings(**({"http_port": port} if port is not None else {}))
     from stream.runtime.logs import configure
 
     configure(settings.log_level)
     try:
         asyncio.run(_serve(settings))
     except OSError as exc:
-        print(f"amur gateway: {exc}", file=sys.stderr)
+        click.echo(f"amur gateway: {exc}", err=True)
         return 2
     return 0

@@ -1,16 +1,16 @@
 """Operator tokens: HMAC-signed JWTs (PyJWT) carrying role, grid scope and expiry.
 
 :func:`verify` takes ``now`` and checks expiry itself, so the decision is a
-pure function of the token, the key and the time.
+pure function of the token, the key and the time. ``amur token issue`` prints one
+(:data:`issue_command`).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import click
 import jwt
 
 from command_ui.errors import AuthError
@@ -71,22 +71,28 @@ def verify(secret: str, token: str, *, now: datetime) -> Claims:
     return Claims(subject=str(payload["sub"]), role=role, scope=scope, expires=expires)
 
 
-def issue_main(argv: list[str] | None = None) -> int:
-    """`amur token issue --role duty_officer --scope 231102 [--ttl 3600] [--subject name]`."""
-    parser = argparse.ArgumentParser(prog="amur token issue", description=issue_main.__doc__)
-    parser.add_argument("--role", required=True, choices=[r.value for r in schemas.Role])
-    parser.add_argument("--scope", required=True, help="grid code subtree (231100 = whole city)")
-    parser.add_argument("--subject", default=None, help="operator name (default: role@scope)")
-    parser.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default from settings)")
-    args = parser.parse_args(argv)
+def _scope(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_scope(value)
+    except AuthError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+@click.command(name="issue", help="Issue a signed operator token (HS256, AMUR_JWT_SECRET) and print it.\n\n"
+               "Example: amur token issue --role duty_officer --scope 231102 --ttl 3600 --subject li.na")
+@click.option("--role", required=True, type=click.Choice([r.value for r in schemas.Role]))
+@click.option("--scope", required=True, callback=_scope, help="grid code subtree (231100 = whole city)")
+@click.option("--subject", default=None, help="operator name (default: role@scope)")
+@click.option("--ttl", type=click.IntRange(1, MAX_TTL_S), default=None,
+              help="lifetime in seconds (default from settings)")
+def issue_command(role: str, scope: str, subject: str | None, ttl: int | None) -> int:
     settings = load_settings()
     try:
-        token = issue(settings.jwt_secret.get_secret_value(),
-                      subject=args.subject or f"{args.role}@{args.scope}", role=schemas.Role(args.role),
-                      scope=args.scope, now=datetime.now(timezone.utc),
-                      ttl_s=args.ttl or settings.gateway_token_ttl_s)
+        token = issue(settings.jwt_secret.get_secret_value(), subject=subject or f"{role}@{scope}",
+                      role=schemas.Role(role), scope=scope, now=datetime.now(timezone.utc),
+                      ttl_s=ttl if ttl is not None else settings.gateway_token_ttl_s)
     except AuthError as exc:
-        print(f"amur token issue: {exc}", file=sys.stderr)
+        click.echo(f"amur token issue: {exc}", err=True)
         return 2
-    print(token)
+    click.echo(token)
     return 0

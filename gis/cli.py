@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
+
+import click
 
 from gis import registry as R
 from gis.errors import GisError
@@ -41,16 +42,16 @@ def registry_problems(layers: LayerSet, data_dir: Path, limit: int = 5) -> tuple
     return lines, problems
 
 
-def check_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur gis check", description=__doc__.splitlines()[0])
-    parser.add_argument("manifest", nargs="?", type=Path, default=DEFAULT_MANIFEST,
-                        help="layer-set manifest (default: the bundled Heihe sample)")
-    args = parser.parse_args(argv)
+@click.command(name="check", help="Load a layer set, validate it and print what it holds.\n\n"
+                                  "MANIFEST: layer-set manifest (default: the bundled Heihe sample).")
+@click.argument("manifest", required=False, default=DEFAULT_MANIFEST,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check_command(manifest: Path) -> int:
     started = time.perf_counter()
-    data_dir = R.data_dir_for(args.manifest)
+    data_dir = R.data_dir_for(manifest)
     try:
-        layers = load_layer_set(args.manifest)
-        print(f"layer set {layers.manifest.name!r} ({args.manifest}), CRS {layers.crs.to_string()}")
+        layers = load_layer_set(manifest)
+        print(f"layer set {layers.manifest.name!r} ({manifest}), CRS {layers.crs.to_string()}")
         for role, layer in layers.layers.items():
             minx, miny, maxx, maxy = layer.screen.total_bounds
             print(f"  {role:<12} {len(layer.screen):>7} features  {layer.spec.file.name:<30} "

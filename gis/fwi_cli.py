@@ -11,12 +11,14 @@ moisture codes carry over to the next good day (also across a missing day).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Iterable, TextIO
+
+import click
 
 from gis import fwi as F
 from gis.errors import WeatherInputError
@@ -102,26 +104,28 @@ def write(rows: list[FwiRow], fieldnames: list[str], stream: TextIO) -> None:
         writer.writerow([r.row[k] for k in fieldnames] + numbers + [r.danger.value])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur fwi", description=__doc__.splitlines()[0])
-    parser.add_argument("input", help="CSV with date,temp,rh,wind,rain ('-' for stdin)")
-    parser.add_argument("--ffmc0", type=float, default=F.FFMC_START)
-    parser.add_argument("--dmc0", type=float, default=F.DMC_START)
-    parser.add_argument("--dc0", type=float, default=F.DC_START)
-    parser.add_argument("--skip-bad", action="store_true", help="report bad rows on stderr and go on")
-    args = parser.parse_args(argv)
-    fh = sys.stdin if args.input == "-" else open(args.input, newline="", encoding="utf-8")
+@click.command(name="fwi", help="The daily FWI System over a station's weather file.\n\n"
+                               "INPUT: CSV with date,temp,rh,wind,rain ('-' for stdin), one row per consecutive day. "
+                               "Prints the rows as CSV with ffmc,dmc,dc,isi,bui,fwi,danger appended.")
+@click.argument("input_", metavar="INPUT",
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--ffmc0", type=float, default=F.FFMC_START, show_default=True, help="FFMC carried into the first day")
+@click.option("--dmc0", type=float, default=F.DMC_START, show_default=True, help="DMC carried into the first day")
+@click.option("--dc0", type=float, default=F.DC_START, show_default=True, help="DC carried into the first day")
+@click.option("--skip-bad", is_flag=True, help="report bad rows on stderr and go on")
+def command(input_: Path, ffmc0: float, dmc0: float, dc0: float, skip_bad: bool) -> int:
+    fh = sys.stdin if str(input_) == "-" else input_.open(newline="", encoding="utf-8")
     try:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
-            print(f"amur fwi: {args.input}: missing columns {missing}", file=sys.stderr)
+            print(f"amur fwi: {input_}: missing columns {missing}", file=sys.stderr)
             return 2
         numbered = ((reader.line_num, row) for row in reader)
         try:
-            rows, skipped = run(numbered, args.ffmc0, args.dmc0, args.dc0, args.skip_bad)
+            rows, skipped = run(numbered, ffmc0, dmc0, dc0, skip_bad)
         except WeatherInputError as exc:
-            print(f"amur fwi: {args.input}: {exc}", file=sys.stderr)
+            print(f"amur fwi: {input_}: {exc}", file=sys.stderr)
             return 1
         for reason in skipped:
             print(f"amur fwi: skipped {reason}", file=sys.stderr)

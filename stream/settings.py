@@ -1,9 +1,10 @@
 """The one settings object: built once at start-up from ``AMUR_*`` variables.
 
 Nothing else in Amur reads ``os.environ``; parts receive a :class:`Settings`
-(or the few values they need) from their ``main``. Each area owns one section
-of flat fields named after it (``vision_*``, ``gis_*`` ...), so an operator
-sets e.g. ``AMUR_VISION_FRAME_BUDGET_FPS=500``.
+(or the few values they need) from the command that starts them. Each area owns
+one section of flat fields named after it (``vision_*``, ``gis_*`` ...), so an
+operator sets e.g. ``AMUR_VISION_FRAME_BUDGET_FPS=500``. `amur config` prints the
+effective values; ``--markdown`` the reference in docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import click
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -53,7 +55,8 @@ class Settings(BaseSettings):
     ingest_clock: str = Field("auto", pattern="^(auto|wall|event)$",
                               description="time checks and source staleness against the wall clock or the stream's "
                                           "event time; auto = event in a drill, wall otherwise")
-    ingest_dedupe_window_s: float = Field(900.0, gt=0, description="exact duplicates within this event time are dropped")
+    ingest_dedupe_window_s: float = Field(
+        900.0, gt=0, description="exact duplicates within this event time are dropped")
     ingest_dedupe_max_keys: int = Field(400_000, ge=1000, description="bound of the dedupe window per partition")
     ingest_health_interval_s: float = Field(5.0, gt=0, description="how often source health is evaluated")
     ingest_http_port: int = Field(8070, ge=1, le=65535, description="port of `amur ingest` (HTTP batch ingest)")
@@ -70,7 +73,8 @@ class Settings(BaseSettings):
     # --- gis ------------------------------------------------------------------
     gis_manifest: Path | None = Field(None, description="layer-set manifest; unset = bundled Heihe sample")
     gis_rescore_interval_s: float = Field(5.0, gt=0, description="the grid is rescored at most this often (debounce)")
-    gis_risk_min_change: float = Field(0.05, gt=0, description="a cell's risk is republished when its score moves this much")
+    gis_risk_min_change: float = Field(
+        0.05, gt=0, description="a cell's risk is republished when its score moves this much")
     gis_risk_blue: float = Field(0.15, gt=0, description="lowest risk score coloured blue (below: green)")
     gis_risk_yellow: float = Field(0.35, gt=0, description="lowest risk score coloured yellow")
     gis_risk_orange: float = Field(0.6, gt=0, description="lowest risk score coloured orange")
@@ -79,7 +83,8 @@ class Settings(BaseSettings):
 
     # --- vision ---------------------------------------------------------------
     vision_frame_budget_fps: float = Field(
-        100.0, gt=0, description="global frames/s the sampler may fetch (Heihe design point: 500 on a production cluster)"
+        100.0, gt=0,
+        description="global frames/s the sampler may fetch (Heihe design point: 500 on a production cluster)",
     )
     vision_max_interval_s: float = Field(60.0, gt=0, description="every camera is sampled at least this often")
     vision_concurrency: int = Field(200, ge=1, description="concurrent camera fetches")
@@ -193,10 +198,12 @@ def reference_markdown() -> str:
     return "\n".join(rows) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`amur config [--markdown]`: the effective configuration (secrets masked), or the reference."""
-    if argv and argv[0] == "--markdown":
-        print(reference_markdown(), end="")
-        return 0
-    print(json.dumps(load_settings().masked(), indent=2, ensure_ascii=False, default=str))
+@click.command(name="config", help="Print the effective configuration as JSON, secrets and URL passwords masked.")
+@click.option("--markdown", is_flag=True,
+              help="print the reference of every setting as a Markdown table instead (docs/configuration.md)")
+def command(markdown: bool) -> int:
+    if markdown:
+        click.echo(reference_markdown(), nl=False)
+    else:
+        click.echo(json.dumps(load_settings().masked(), indent=2, ensure_ascii=False, default=str))
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from stream.cli.main import resolve
+from stream.cli.main import load, resolve
 from stream.settings import Settings
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
@@ -58,6 +58,13 @@ def test_every_amur_service_command_exists() -> None:
     for name, service in load_compose()["services"].items():
         if service.get("image", "").startswith("amur") or "build" in service:
             assert resolve(service["command"]) is not None, f"service {name}: no `amur {service['command']}`"
+
+
+def test_every_amur_service_command_accepts_its_arguments() -> None:
+    for name, service in load_compose()["services"].items():
+        if service.get("image", "").startswith("amur") or "build" in service:
+            target, args = resolve(service["command"])
+            load(target).make_context(f"amur {' '.join(service['command'])}", args)  # a usage error raises
 
 
 def test_every_amur_variable_is_a_setting() -> None:

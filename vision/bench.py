@@ -18,19 +18,27 @@ a camera whose samples show no flicker or drift above the thresholds.
 
 OpenCV is held to one thread per process, so "1 core" is one process and "2 cores"
 is two processes (multiprocessing) each running the same loop.
+
+On a terminal the command shows its progress on stderr and prints the figures as a
+table; piped, it prints them as Markdown rows as each is measured (the form
+docs/PERFORMANCE.md quotes). The verdict lines follow either way.
 """
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import click
 import cv2
 import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from vision.analysis.camera import analyse_frame
 from vision.analysis.config import AnalysisConfig
@@ -41,6 +49,9 @@ from vision.analysis.state import CameraState
 SIZES = ((640, 360), (960, 540), (1280, 720))
 """The simulated fleet's frame sizes (70 %, 20 % and 10 % of its cameras)."""
 MODES = ("decode full", "decode reduced", "decode + analysis", "decode + analysis, classifier always")
+COLUMNS = ("size", "processes", "decode full (f/s)", "decode reduced (f/s)", "decode + analysis (f/s)",
+           "same, classifier always (f/s)", "analysis ms/frame", "analysis ms/frame, classifier always",
+           "reduced decode ms/frame", "full decode ms/frame")
 _START = datetime(2026, 6, 15, 4, 0, tzinfo=timezone.utc)
 
 
@@ -76,7 +87,8 @@ def photo_jpegs(width: int, height: int, count: int) -> list[bytes]:
     frames = []
     for i in range(count):
         image = picked[(i // 2) % len(picked)]
-        pixels = cv2.resize(cv2.imread(str(image.path), cv2.IMREAD_COLOR), (width, height), interpolation=cv2.INTER_AREA)
+        pixels = cv2.resize(cv2.imread(str(image.path), cv2.IMREAD_COLOR), (width, height),
+                            interpolation=cv2.INTER_AREA)
         noisy = np.clip(pixels + rng.normal(0.0, 2.0, pixels.shape), 0, 255).astype(np.uint8)
         frames.append(cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
     return frames
@@ -143,43 +155,94 @@ def measure(jpegs: list[bytes], seconds: float, processes: int) -> dict[str, flo
     return {mode: sum(r[mode] for r in results) for mode in MODES}
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="amur bench vision", description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
-    parser.add_argument("--frames", type=int, default=16, help="distinct frames per size")
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--source", choices=("fleet", "photos"), default="fleet",
-                        help="rendered fleet frames, or real photos of the labelled set (needs ../shared/datasets)")
-    args = parser.parse_args(argv)
-    make_jpegs = fleet_jpegs if args.source == "fleet" else photo_jpegs
-    print(f"amur bench vision: {args.source} frames, {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, "
-          f"{args.seconds:g} s per figure")
-    print("| size | processes | decode full (f/s) | decode reduced (f/s) | decode + analysis (f/s) "
-          "| same, classifier always (f/s) | analysis ms/frame | analysis ms/frame, classifier always "
-          "| reduced decode ms/frame | full decode ms/frame |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    verdicts = []
-    for width, height in SIZES:
-        jpegs = make_jpegs(width, height, args.frames)
-        for processes in args.processes:
-            rates = measure(jpegs, args.seconds, processes)
-            ms = {mode: 1000 * processes / rate for mode, rate in rates.items()}
-            reduced_ms, full_ms = ms["decode reduced"], ms["decode full"]
-            analysis_ms = ms["decode + analysis"] - reduced_ms
-            always_ms = ms["decode + analysis, classifier always"] - reduced_ms
-            print(
-                f"| {width}x{height} | {processes} | {rates['decode full']:.0f} | {rates['decode reduced']:.0f} | "
-                f"{rates['decode + analysis']:.0f} | {rates['decode + analysis, classifier always']:.0f} | "
-                f"{analysis_ms:.2f} | {always_ms:.2f} | {reduced_ms:.2f} | {full_ms:.2f} |"
-            )
-            if processes == 1:
-                verdicts.append((f"{width}x{height}", analysis_ms, always_ms, reduced_ms, full_ms))
-    print()
-    for size, analysis_ms, always_ms, reduced_ms, full_ms in verdicts:
-        print(
-            f"{size}: analysis {analysis_ms:.2f} ms/frame ({always_ms:.2f} with the classifier on every frame) "
-            f"vs full decode {full_ms:.2f} ms ({'within' if analysis_ms <= full_ms else 'OVER'} budget), "
-            f"vs reduced decode {reduced_ms:.2f} ms ({'within' if analysis_ms <= reduced_ms else 'over'}; "
-            f"classifier always: {'within' if always_ms <= reduced_ms else 'over'})"
+@dataclass(frozen=True)
+class Figures:
+    """One measurement: frames/s per mode of ``processes`` processes on frames of one ``size``."""
+
+    size: str
+    processes: int
+    rates: dict[str, float]
+
+    def ms(self, mode: str) -> float:
+        """Milliseconds of one core per frame in ``mode``."""
+        return 1000 * self.processes / self.rates[mode]
+
+    @property
+    def analysis_ms(self) -> float:
+        return self.ms("decode + analysis") - self.ms("decode reduced")
+
+    @property
+    def always_ms(self) -> float:
+        return self.ms("decode + analysis, classifier always") - self.ms("decode reduced")
+
+    def cells(self) -> list[str]:
+        """The row's figures, in the order of :data:`COLUMNS`."""
+        rates = [f"{self.rates[mode]:.0f}" for mode in MODES]
+        costs = (self.analysis_ms, self.always_ms, self.ms("decode reduced"), self.ms("decode full"))
+        return [self.size, str(self.processes), *rates, *(f"{ms:.2f}" for ms in costs)]
+
+    def verdict(self) -> str:
+        analysis, always = self.analysis_ms, self.always_ms
+        reduced, full = self.ms("decode reduced"), self.ms("decode full")
+        return (
+            f"{self.size}: analysis {analysis:.2f} ms/frame ({always:.2f} with the classifier on every frame) "
+            f"vs full decode {full:.2f} ms ({'within' if analysis <= full else 'OVER'} budget), "
+            f"vs reduced decode {reduced:.2f} ms ({'within' if analysis <= reduced else 'over'}; "
+            f"classifier always: {'within' if always <= reduced else 'over'})"
         )
+
+
+def markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(rows: list[Figures]) -> Table:
+    grid = Table(COLUMNS[0])
+    for name in COLUMNS[1:]:
+        grid.add_column(name, justify="right")
+    for row in rows:
+        grid.add_row(*row.cells())
+    return grid
+
+
+@click.command(name="vision", help=(
+    "Decode + analysis frames/s against decode alone, one core and two, at 640x360, 960x540 and 1280x720.\n\n"
+    "Four modes alternate in 0.2 s slices on the same frames: full decode, reduced decode, decode + analysis "
+    "(with the classifier cascade) and decode + analysis with the classifier on every frame. Then one verdict "
+    "per size (one process): analysis against the full and the reduced decode."))
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=3.0, show_default=True,
+              help="per measurement")
+@click.option("--frames", type=click.IntRange(min=1), default=16, show_default=True, help="distinct frames per size")
+@click.option("--processes", type=click.IntRange(min=1), multiple=True, default=(1, 2), show_default=True,
+              help="processes side by side, one measurement each (repeat the option: --processes 1 --processes 2)")
+@click.option("--source", type=click.Choice(("fleet", "photos")), default="fleet", show_default=True,
+              help="rendered fleet frames, or real photos of the labelled set (needs ../shared/datasets)")
+def command(seconds: float, frames: int, processes: tuple[int, ...], source: str) -> int:
+    make_jpegs = fleet_jpegs if source == "fleet" else photo_jpegs
+    out, err = Console(), Console(stderr=True)
+    click.echo(f"amur bench vision: {source} frames, {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, "
+               f"{seconds:g} s per figure")
+    if not out.is_terminal:
+        click.echo(markdown_row(list(COLUMNS)))
+        click.echo("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows: list[Figures] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, redirect_stdout=False, disable=not err.is_terminal) as progress:
+        task = progress.add_task("bench vision", total=len(SIZES) * (1 + len(processes)))
+        for width, height in SIZES:
+            progress.update(task, description=f"{width}x{height}: {frames} {source} frames")
+            jpegs = make_jpegs(width, height, frames)
+            progress.advance(task)
+            for count in processes:
+                progress.update(task, description=f"{width}x{height}: {count} process(es), {len(MODES)} modes")
+                rows.append(Figures(f"{width}x{height}", count, measure(jpegs, seconds, count)))
+                progress.advance(task)
+                if not out.is_terminal:
+                    click.echo(markdown_row(rows[-1].cells()))
+    if out.is_terminal:
+        out.print(table(rows))
+    click.echo()
+    for row in rows:
+        if row.processes == 1:
+            click.echo(row.verdict())
     return 0

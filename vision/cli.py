@@ -7,10 +7,10 @@ and the command exits 1 after the others; it never stops at the first bad file.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
+
+import click
 
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import read_frame
@@ -40,23 +40,27 @@ def report(path: str, result: ImageAnalysis, model: FireSmokeModel) -> dict[str,
     }
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="amur vision analyze", description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="ONNX classifier (card JSON beside it)")
-    args = parser.parse_args(argv)
+@click.command(name="analyze", help=(
+    "Analyse each IMAGE for fire, smoke and camera health: one JSON object per image.\n\n"
+    "Each image is judged on its own (no camera history, so no flicker or baseline). An image that cannot "
+    "be read or decoded prints {\"path\": ..., \"error\": ...} and the command exits 1 after the others."))
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...", type=click.Path())
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_MODEL_PATH,
+              show_default="vision/models/fire_smoke.onnx", help="ONNX classifier (card JSON beside it)")
+def command(images: tuple[str, ...], model: Path) -> int:
     config = AnalysisConfig()
     try:
-        model = FireSmokeModel.load(args.model)
+        classifier = FireSmokeModel.load(model)
     except AnalysisError as exc:
-        print(f"amur vision analyze: {exc}", file=sys.stderr)
+        click.echo(f"amur vision analyze: {exc}", err=True)
         return 2
     failures = 0
-    for path in args.images:
+    for path in images:
         try:
-            record = report(path, analyse_image(read_frame(path, target_width=config.decode_width), model, config), model)
+            record = report(path, analyse_image(read_frame(path, target_width=config.decode_width), classifier, config),
+                            classifier)
         except AnalysisError as exc:
             failures += 1
             record = {"path": path, "error": str(exc)}
-        print(json.dumps(record), flush=True)
+        click.echo(json.dumps(record))
     return 1 if failures else 0

@@ -4,20 +4,34 @@ Needs the training extra (``pip install -e '.[train]'``: scikit-learn and onnx);
 the runtime only needs OpenCV. Reproducible from ``--seed``: the same seed and
 images give the same weights. Hyper-parameters are chosen by cross-validation
 grouped by scene on the training side only; the held-out scenes are touched once,
-at the end, to print the precision/recall table.
+at the end, to print the precision/recall table. On a terminal the command shows
+each step (features, every cross-validation fold, the final fit, the evaluation) as
+progress on stderr; the table goes to stdout.
 """
 
 from __future__ import annotations
 
-import argparse
+import itertools
 import json
 import logging
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import numpy as np
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.dataset import (
@@ -26,11 +40,17 @@ from vision.analysis.dataset import (
     load_dataset,
     split_held_out,
 )
+from vision.analysis.errors import AnalysisError
 from vision.analysis.evaluation import evaluate, features_of, frame_features
 from vision.analysis.features import FEATURE_NAMES, FIRE_SHARE, SMOKE_SHARE
 from vision.analysis.metrics import score_detections
 from vision.analysis.model import DEFAULT_MODEL_PATH, FireSmokeModel, card_path
-from vision.analysis.synthetic import EVAL_VARIANTS, TRAIN_VARIANTS, synthetic_frames
+from vision.analysis.synthetic import (
+    EVAL_VARIANTS,
+    TRAIN_VARIANTS,
+    SyntheticFrame,
+    synthetic_frames,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +59,21 @@ _ALPHAS = (1e-2, 1e-1, 1.0)
 _FOLDS = 5
 _SYNTHETIC_PER_CASE = 6
 """Rendered frames per scene x panorama variant x (nothing, flame, smoke)."""
+
+Step = Callable[[str], None]
+"""Told what training starts next, once per step (:func:`training_steps` counts them)."""
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def training_steps(limit: int | None) -> int:
+    """How many times :func:`train` calls its ``step``: features, each CV fold, the final fit, the evaluation."""
+    folds = len(_HIDDEN_SIZES) * len(_ALPHAS) * _FOLDS
+    if limit is not None:  # photos only, no evaluation
+        return 1 + folds + 1
+    return 2 + folds + 1 + 2
 
 
 def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
@@ -101,9 +136,8 @@ def fit_network(x: np.ndarray, y: np.ndarray, hidden: int, alpha: float, seed: i
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter is the training budget
         members = [
-            MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=3000, random_state=seed + i, tol=1e-5).fit(
-                xs, y, sample_weight=_weights(y)
-            )
+            MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=3000, random_state=seed + i,
+                          tol=1e-5).fit(xs, y, sample_weight=_weights(y))
             for i in range(_ENSEMBLE)
         ]
     return Network(
@@ -116,21 +150,24 @@ def fit_network(x: np.ndarray, y: np.ndarray, hidden: int, alpha: float, seed: i
     )
 
 
-def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: list[str], hidden: int, alpha: float, seed: int) -> np.ndarray:
+def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: list[str], hidden: int, alpha: float, seed: int,
+                 step: Step = _quiet) -> np.ndarray:
     from sklearn.model_selection import GroupKFold
 
     predictions = np.zeros(y.shape, dtype=float)
-    for train_idx, test_idx in GroupKFold(n_splits=_FOLDS).split(x, y, groups):
+    for fold, (train_idx, test_idx) in enumerate(GroupKFold(n_splits=_FOLDS).split(x, y, groups), 1):
+        step(f"cross-validation hidden={hidden} alpha={alpha:g} fold {fold}/{_FOLDS}")
         predictions[test_idx] = fit_network(x[train_idx], y[train_idx], hidden, alpha, seed).predict(x[test_idx])
     return predictions
 
 
-def fit(x: np.ndarray, y: np.ndarray, groups: list[str], seed: int) -> tuple[Network, tuple[float, float], dict[str, float]]:
+def fit(x: np.ndarray, y: np.ndarray, groups: list[str], seed: int,
+        step: Step = _quiet) -> tuple[Network, tuple[float, float], dict[str, float]]:
     """Pick size and regularisation by grouped CV, fit on all training rows, pick thresholds out of fold."""
     best: tuple[float, int, float, np.ndarray] | None = None
     for hidden in _HIDDEN_SIZES:
         for alpha in _ALPHAS:
-            oof = _out_of_fold(x, y, groups, hidden, alpha, seed)
+            oof = _out_of_fold(x, y, groups, hidden, alpha, seed, step)
             cut_f, cut_s = best_threshold(oof[:, 0], y[:, 0] > 0), best_threshold(oof[:, 1], y[:, 1] > 0)
             f1 = sum(_f1(oof[:, c] >= cut, y[:, c] > 0) for c, cut in ((0, cut_f), (1, cut_s)))
             log.info("cv hidden=%s alpha=%s f1_sum=%.3f", hidden, alpha, f1)
@@ -138,6 +175,7 @@ def fit(x: np.ndarray, y: np.ndarray, groups: list[str], seed: int) -> tuple[Net
                 best = (f1, hidden, alpha, oof)
     assert best is not None
     _, hidden, alpha, oof = best
+    step(f"final fit hidden={hidden} alpha={alpha:g}")
     network = fit_network(x, y, hidden, alpha, seed)
     thresholds = (best_threshold(oof[:, 0], y[:, 0] > 0), best_threshold(oof[:, 1], y[:, 1] > 0))
     return network, thresholds, {"hidden": hidden, "alpha": alpha, "cv_f1_sum": best[0]}
@@ -179,20 +217,29 @@ def _labels(images: list[LabelledImage]) -> np.ndarray:
     return np.array([[i.fire, i.smoke] for i in images], dtype=int)
 
 
-def train(dataset: Path, out: Path, seed: int, limit: int | None = None) -> str:
-    """Train, write ``out`` and its card, and return the held-out precision/recall table."""
+def train(dataset: Path, out: Path, seed: int, limit: int | None = None, step: Step = _quiet) -> str:
+    """Train, write ``out`` and its card, and return the held-out precision/recall table.
+
+    ``step`` is told each step as it starts (:func:`training_steps` of them).
+    """
     config = AnalysisConfig()
     training, held_out = split_held_out(load_dataset(dataset))
     if limit is not None:
         rng = np.random.default_rng(seed)
-        training = [training[i] for i in sorted(rng.choice(len(training), size=min(limit, len(training)), replace=False))]
-    synthetic = [] if limit is not None else synthetic_frames(TRAIN_VARIANTS, _SYNTHETIC_PER_CASE, seed)
+        picked = rng.choice(len(training), size=min(limit, len(training)), replace=False)
+        training = [training[i] for i in sorted(picked)]
+    step(f"features of {len(training)} training images")
+    x = features_of(training, config)
+    synthetic: list[SyntheticFrame] = []
+    if limit is None:  # the smoke test trains on the photos alone
+        step("rendering and measuring synthetic fleet frames")
+        synthetic = synthetic_frames(TRAIN_VARIANTS, _SYNTHETIC_PER_CASE, seed)
+        x = np.vstack([x, frame_features([f.jpeg for f in synthetic], config)])
     log.info("training images=%d synthetic=%d held_out=%d", len(training), len(synthetic), len(held_out))
-    x = np.vstack([features_of(training, config), frame_features([f.jpeg for f in synthetic], config)])
     y = np.vstack([_labels(training), np.array([[f.fire, f.smoke] for f in synthetic], dtype=int).reshape(-1, 2)])
     groups = [f"{i.source}/{i.scene}" for i in training] + [f"fleet/{f.group}" for f in synthetic]
     real = len(training)
-    net, (fire_cut, smoke_cut), chosen = fit(x, y, groups, seed)
+    net, (fire_cut, smoke_cut), chosen = fit(x, y, groups, seed, step)
     export_onnx(net, out)
     card = {
         "features": list(FEATURE_NAMES),
@@ -211,7 +258,9 @@ def train(dataset: Path, out: Path, seed: int, limit: int | None = None) -> str:
     model = FireSmokeModel.load(out)
     if limit is not None:
         return f"trained on {len(training)} images (limit); held-out not evaluated"
+    step(f"evaluating on {len(held_out)} held-out photos")
     real = evaluate(model, [(i.fire, i.smoke) for i in held_out], features_of(held_out, config))
+    step("evaluating on unseen fleet panorama variants")
     fleet = synthetic_frames(EVAL_VARIANTS, _SYNTHETIC_PER_CASE // 2, seed + 1)
     rendered = evaluate(model, [(f.fire, f.smoke) for f in fleet], frame_features([f.jpeg for f in fleet], config))
     return (
@@ -220,20 +269,44 @@ def train(dataset: Path, out: Path, seed: int, limit: int | None = None) -> str:
     )
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="amur vision train", description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET_DIR)
-    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
-    parser.add_argument("--limit", type=int, default=None, help="train on this many images only (smoke test)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+@click.command(name="train", help=(
+    "Fit the fire/smoke classifier and write it as ONNX for cv2.dnn.\n\n"
+    "Needs the training extra (pip install -e '.[train]': scikit-learn and onnx). The same seed and images "
+    "give the same weights. Hyper-parameters are chosen by cross-validation grouped by scene on the training "
+    "side only; the held-out scenes are touched once, at the end, to print the precision/recall table."))
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATASET_DIR,
+              show_default="../shared/datasets/fire-smoke", help="labelled image set (MANIFEST.csv and images)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL_PATH,
+              show_default="vision/models/fire_smoke.onnx", help="ONNX file to write (its card JSON beside it)")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="train on this many images only (smoke test)")
+def command(seed: int, dataset: Path, out: Path, limit: int | None) -> int:
     try:
         import onnx  # noqa: F401
         import sklearn  # noqa: F401
     except ImportError as exc:
-        print(f"amur vision train: needs the training extra ({exc.name} missing): pip install -e '.[train]'",
-              file=sys.stderr)
+        click.echo(f"amur vision train: needs the training extra ({exc.name} missing): pip install -e '.[train]'",
+                   err=True)
         return 2
-    print(train(args.dataset, args.out, args.seed, args.limit))
+    console = Console(stderr=True)
+    if console.is_terminal:  # log lines print above the progress bar
+        logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s",
+                            handlers=[RichHandler(console=console, show_path=False)])
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal,
+                  redirect_stdout=sys.stdout.isatty()) as progress:
+        task = progress.add_task("training", total=training_steps(limit))
+        done = itertools.count()
+
+        def step(what: str) -> None:
+            progress.update(task, description=what, completed=next(done))
+
+        try:
+            table = train(dataset, out, seed, limit, step)
+        except AnalysisError as exc:
+            click.echo(f"amur vision train: {exc}", err=True)
+            return 2
+    click.echo(table)
     return 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
 from datetime import timedelta
 from pathlib import Path
+
+import click
 
 from gis.hydro.calibrate import calibrate
 from gis.hydro.crests import CrestParams, Point, detect_crests
@@ -15,22 +16,26 @@ from gis.hydro.errors import HydroError
 from gis.hydro.muskingum import route
 from gis.hydro.series import read_series, uniform_step_h
 
+CSV = click.Path(exists=True, dir_okay=False, path_type=Path)
+POSITIVE = click.FloatRange(min=0.0, min_open=True)
 
-def crests_main(argv: list[str]) -> int:
-    """Print one JSON object per crest of a ``time,stage`` CSV."""
-    parser = argparse.ArgumentParser(prog="amur hydro crests", description=crests_main.__doc__)
-    parser.add_argument("input", type=Path, help="CSV with columns time,stage")
-    parser.add_argument("--prominence", type=float, default=0.30, help="minimum rise above the trough (stage unit)")
-    parser.add_argument("--hysteresis", type=float, default=None, help="fall that confirms a crest (default prominence/3)")
-    parser.add_argument("--lateness-h", type=float, default=1.0, help="how late (hours) a reading may arrive")
-    args = parser.parse_args(argv)
+
+@click.command(name="crests", help="Print one JSON object per crest of a time,stage CSV.\n\n"
+                                   "INPUT: CSV with columns time,stage.")
+@click.argument("input_", metavar="INPUT", type=CSV)
+@click.option("--prominence", type=POSITIVE, default=0.30, show_default=True,
+              help="minimum rise above the trough (stage unit)")
+@click.option("--hysteresis", type=POSITIVE, default=None, help="fall that confirms a crest (default prominence/3)")
+@click.option("--lateness-h", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+              help="how late (hours) a reading may arrive")
+def crests_command(input_: Path, prominence: float, hysteresis: float | None, lateness_h: float) -> int:
     try:
         params = CrestParams(
-            prominence=args.prominence,
-            hysteresis=args.prominence / 3 if args.hysteresis is None else args.hysteresis,
-            lateness=timedelta(hours=args.lateness_h),
+            prominence=prominence,
+            hysteresis=prominence / 3 if hysteresis is None else hysteresis,
+            lateness=timedelta(hours=lateness_h),
         )
-        rows = read_series(args.input, "stage")
+        rows = read_series(input_, "stage")
         crests = detect_crests((Point(r.time, r.value) for r in rows), params)
     except HydroError as exc:
         print(f"amur hydro crests: {exc}", file=sys.stderr)
@@ -45,43 +50,41 @@ def crests_main(argv: list[str]) -> int:
     return 0
 
 
-def route_main(argv: list[str]) -> int:
-    """Muskingum-route a ``time,inflow`` CSV; print CSV ``time,inflow,outflow``."""
-    parser = argparse.ArgumentParser(prog="amur hydro route", description=route_main.__doc__)
-    parser.add_argument("input", type=Path, help="CSV with columns time,inflow (equal steps of DT hours)")
-    parser.add_argument("--k", type=float, required=True, help="storage constant K (hours)")
-    parser.add_argument("--x", type=float, required=True, help="weighting factor X (0..0.5)")
-    parser.add_argument("--dt", type=float, required=True, help="time step (hours)")
-    parser.add_argument("--o0", type=float, default=None, help="initial outflow (default: first inflow)")
-    parser.add_argument("--decimals", type=int, default=4, help="decimals printed for outflow")
-    args = parser.parse_args(argv)
+@click.command(name="route", help="Muskingum-route a time,inflow CSV; print CSV time,inflow,outflow.\n\n"
+                                  "INPUT: CSV with columns time,inflow (equal steps of DT hours).")
+@click.argument("input_", metavar="INPUT", type=CSV)
+@click.option("--k", type=POSITIVE, required=True, help="storage constant K (hours)")
+@click.option("--x", type=click.FloatRange(0.0, 0.5), required=True, help="weighting factor X (0..0.5)")
+@click.option("--dt", type=POSITIVE, required=True, help="time step (hours)")
+@click.option("--o0", type=float, default=None, help="initial outflow (default: first inflow)")
+@click.option("--decimals", type=click.IntRange(min=0), default=4, show_default=True,
+              help="decimals printed for outflow")
+def route_command(input_: Path, k: float, x: float, dt: float, o0: float | None, decimals: int) -> int:
     try:
-        rows = read_series(args.input, "inflow")
-        step = uniform_step_h(rows, str(args.input))
-        if abs(step - args.dt) > 1e-6:
-            raise HydroError(f"--dt {args.dt:g} h does not match the input's time step of {step:g} h")
-        outflow = route([r.value for r in rows], args.k, args.x, args.dt, args.o0)
+        rows = read_series(input_, "inflow")
+        step = uniform_step_h(rows, str(input_))
+        if abs(step - dt) > 1e-6:
+            raise HydroError(f"--dt {dt:g} h does not match the input's time step of {step:g} h")
+        outflow = route([r.value for r in rows], k, x, dt, o0)
     except HydroError as exc:
         print(f"amur hydro route: {exc}", file=sys.stderr)
         return 2
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["time", "inflow", "outflow"])
     for row, o in zip(rows, outflow):
-        out.writerow([row.label, f"{row.value:g}", f"{o:.{args.decimals}f}"])
+        out.writerow([row.label, f"{row.value:g}", f"{o:.{decimals}f}"])
     return 0
 
 
-def calibrate_main(argv: list[str]) -> int:
-    """Least-squares Muskingum K and X of a reach from a past flood; prints JSON."""
-    parser = argparse.ArgumentParser(prog="amur hydro calibrate", description=calibrate_main.__doc__)
-    parser.add_argument("--upstream", type=Path, required=True, help="CSV time,<flow> at the upstream end")
-    parser.add_argument("--downstream", type=Path, required=True, help="CSV time,<flow> at the downstream end")
-    args = parser.parse_args(argv)
+@click.command(name="calibrate", help="Least-squares Muskingum K and X of a reach from a past flood; prints JSON.")
+@click.option("--upstream", type=CSV, required=True, help="CSV time,<flow> at the upstream end")
+@click.option("--downstream", type=CSV, required=True, help="CSV time,<flow> at the downstream end")
+def calibrate_command(upstream: Path, downstream: Path) -> int:
     try:
-        up, down = read_series(args.upstream), read_series(args.downstream)
+        up, down = read_series(upstream), read_series(downstream)
         if [r.time for r in up] != [r.time for r in down]:
-            raise HydroError(f"{args.upstream} and {args.downstream} must have the same times, row for row")
-        dt = uniform_step_h(up, str(args.upstream))
+            raise HydroError(f"{upstream} and {downstream} must have the same times, row for row")
+        dt = uniform_step_h(up, str(upstream))
         result = calibrate([r.value for r in up], [r.value for r in down], dt)
     except HydroError as exc:
         print(f"amur hydro calibrate: {exc}", file=sys.stderr)

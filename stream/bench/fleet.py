@@ -22,19 +22,23 @@ The run stops by itself (about half a minute per step).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import math
 import os
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
 import aiohttp
+import click
 
+from stream.bench.terminal import Rows, Steps
+from stream.bench.timing import Stopwatch
 from stream.embedded.services import free_port, start_broker, start_redis
 from stream.runtime.admin import prepare_topics_async
 from stream.runtime.app import build_app
@@ -45,13 +49,65 @@ AGENTS = ["stream.agents.vision"]
 DESIGN_POINT_FPS = 500.0
 WARM_UP_MAX_S = 15.0
 """Each step first runs one sampling interval (at most this long) unmeasured."""
+RAW_FETCH_S = 5.0
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+@dataclass(frozen=True)
+class StepResult:
+    """What one budget step measured."""
+
+    budget_fps: float
+    interval_s: float
+    published_fps: float
+    sampler_cpu_ms: float
+    """CPU of this process (the worker) per published frame."""
+    fleet_cpu_ms: float
+    age_p50_ms: float
+    age_p99_ms: float
+    late_p99_ms: float
+    late_max_ms: float
+    late_over_interval: int
+    dropped: float
+    rss_worker_mb: float
+    rss_fleet_mb: float
+    rss_broker_mb: float
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sustained(self) -> bool:
+        return self.published_fps >= 0.95 * self.budget_fps and self.dropped == 0 and self.late_over_interval == 0
+
+    def cells(self) -> list[str]:
+        """The step as a row of ``step_rows()``."""
+        return [f"{self.budget_fps:.0f}", f"{self.interval_s:.1f}", f"{self.published_fps:.1f}",
+                f"{self.age_p50_ms:.1f} / {self.age_p99_ms:.1f}", f"{self.late_p99_ms:.1f} / {self.late_max_ms:.1f}",
+                f"{self.late_over_interval}", f"{self.dropped:.0f}",
+                f"{self.sampler_cpu_ms:.2f} / {self.fleet_cpu_ms:.2f}",
+                f"{self.rss_worker_mb:.0f} / {self.rss_fleet_mb:.0f} / {self.rss_broker_mb:.0f}",
+                "yes" if self.sustained else "no"]
+
+    def line(self) -> str:
+        return (f"budget {self.budget_fps:6.0f}/s  interval {self.interval_s:5.1f} s"
+                f"  published {self.published_fps:6.1f}/s"
+                f"  age p50 {self.age_p50_ms:6.1f} ms p99 {self.age_p99_ms:7.1f} ms"
+                f"  lateness p99 {self.late_p99_ms:7.1f} max {self.late_max_ms:7.1f} ms"
+                f"  late>interval {self.late_over_interval}  dropped {self.dropped:.0f}"
+                f"  cpu/frame sampler {self.sampler_cpu_ms:.2f} ms fleet {self.fleet_cpu_ms:.2f} ms"
+                f"  rss MiB worker {self.rss_worker_mb:.0f} fleet {self.rss_fleet_mb:.0f}"
+                f" broker {self.rss_broker_mb:.0f}")
+
+
+def step_rows() -> Rows:
+    return Rows("budget\n/s", "interval\ns", "published\n/s", "frame age ms\np50 / p99", "lateness ms\np99 / max",
+                "late >\ninterval", "dropped", "CPU/frame ms\nsampler / fleet", "RSS MiB worker\n/ fleet / broker",
+                "sustained", title="fleet sampling steps")
+
+
+def percentile(values: list[float], q: int) -> float:
+    """The ``q``-th percentile (1..99) of ``values``; nan if there are none."""
+    if len(values) < 2:
+        return values[0] if values else math.nan
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 async def raw_fetch_rate(base: str, camera_ids: list[str], seconds: float, concurrency: int = 64) -> float:
@@ -68,9 +124,9 @@ async def raw_fetch_rate(base: str, camera_ids: list[str], seconds: float, concu
                 done += 1
                 i += concurrency
 
-        started = time.monotonic()
+        watch = Stopwatch()
         await asyncio.gather(*(worker(k) for k in range(concurrency)))
-    return done / (time.monotonic() - started)
+    return done / watch.elapsed().wall_s
 
 
 def rss_mb(pid: int) -> float:
@@ -88,14 +144,16 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def run_steps(settings: Settings, budgets: list[float], step_s: float, base: str,
-                    fleet_pid: int, broker_pid: int) -> list[dict[str, Any]]:
+                    fleet_pid: int, broker_pid: int, steps: Steps, rows: Rows) -> list[StepResult]:
     await prepare_topics_async(settings, agent_modules=AGENTS)
     rt = build_app(settings, agent_modules=AGENTS)
     sampler = rt.vision_sampler
-    raw = await raw_fetch_rate(base, sorted(sampler.targets), 5.0)
+    steps.start(f"fleet alone: plain HTTP GET loop for {RAW_FETCH_S:.0f} s")
+    raw = await raw_fetch_rate(base, sorted(sampler.targets), RAW_FETCH_S)
     print(f"fleet alone (plain HTTP GET loop, no decode): {raw:.0f} snapshots/s", flush=True)
+    steps.start(f"worker taking the {len(sampler.targets):,} cameras")
     await rt.app.start()
-    rows: list[dict[str, Any]] = []
+    results: list[StepResult] = []
     try:
         deadline = time.monotonic() + 60
         while len(sampler.owned) < len(sampler.targets) and time.monotonic() < deadline:
@@ -107,39 +165,45 @@ async def run_steps(settings: Settings, budgets: list[float], step_s: float, bas
             sampler.scheduler = Scheduler(policy)
             await sampler.assign(sampler.owned, time.time())
             # warm-up, not measured: the new schedule's first round and the previous step's in-flight work
-            await asyncio.sleep(min(WARM_UP_MAX_S, len(sampler.owned) / budget))
-            stats = sampler.stats
-            stats.frame_age_s.clear()
-            stats.lateness_s.clear()
-            published0, late0 = stats.published, stats.late_over_interval
-            dropped0 = _dropped(rt)
-            started = time.monotonic()
-            cpu0, fleet_cpu0 = time.process_time(), cpu_seconds(fleet_pid)
-            await asyncio.sleep(step_s)
-            elapsed = time.monotonic() - started
-            frames = max(1, stats.published - published0)
-            sampler_cpu_ms = 1000 * (time.process_time() - cpu0) / frames
-            fleet_cpu_ms = 1000 * (cpu_seconds(fleet_pid) - fleet_cpu0) / frames
-            ages, lateness = list(stats.frame_age_s), list(stats.lateness_s)
-            rows.append({
-                "budget_fps": budget,
-                "interval_s": len(sampler.owned) / budget,
-                "published_fps": (stats.published - published0) / elapsed,
-                "sampler_cpu_ms": sampler_cpu_ms,
-                "fleet_cpu_ms": fleet_cpu_ms,
-                "age_p50_ms": 1000 * percentile(ages, 0.5),
-                "age_p99_ms": 1000 * percentile(ages, 0.99),
-                "late_p99_ms": 1000 * percentile(lateness, 0.99),
-                "late_max_ms": 1000 * max(lateness, default=float("nan")),
-                "late_over_interval": stats.late_over_interval - late0,
-                "dropped": _dropped(rt) - dropped0,
-                "statuses": dict(stats.by_status),
-                "rss_mb": {"worker": rss_mb(os.getpid()), "fleet": rss_mb(fleet_pid), "broker": rss_mb(broker_pid)},
-            })
-            print(_row(rows[-1]), flush=True)
+            warm_up_s = min(WARM_UP_MAX_S, len(sampler.owned) / budget)
+            steps.start(f"budget {budget:.0f}/s: warm-up {warm_up_s:.0f} s")
+            await asyncio.sleep(warm_up_s)
+            steps.start(f"budget {budget:.0f}/s: measuring {step_s:.0f} s")
+            results.append(await measure_step(rt, budget, step_s, fleet_pid, broker_pid))
+            rows.add(results[-1].cells(), results[-1].line())
     finally:
         await rt.app.stop()
-    return rows
+    return results
+
+
+async def measure_step(rt: Any, budget: float, step_s: float, fleet_pid: int, broker_pid: int) -> StepResult:
+    """Run the sampler ``step_s`` at its current budget and measure what it did."""
+    sampler = rt.vision_sampler
+    stats = sampler.stats
+    stats.frame_age_s.clear()
+    stats.lateness_s.clear()
+    published0, late0 = stats.published, stats.late_over_interval
+    dropped0 = _dropped(rt)
+    watch, fleet_cpu0 = Stopwatch(), cpu_seconds(fleet_pid)
+    await asyncio.sleep(step_s)
+    spent = watch.elapsed()
+    frames = max(1, stats.published - published0)
+    ages, lateness = list(stats.frame_age_s), list(stats.lateness_s)
+    return StepResult(
+        budget_fps=budget,
+        interval_s=len(sampler.owned) / budget,
+        published_fps=(stats.published - published0) / spent.wall_s,
+        sampler_cpu_ms=1000 * spent.cpu_s / frames,
+        fleet_cpu_ms=1000 * (cpu_seconds(fleet_pid) - fleet_cpu0) / frames,
+        age_p50_ms=1000 * percentile(ages, 50),
+        age_p99_ms=1000 * percentile(ages, 99),
+        late_p99_ms=1000 * percentile(lateness, 99),
+        late_max_ms=1000 * max(lateness, default=math.nan),
+        late_over_interval=stats.late_over_interval - late0,
+        dropped=_dropped(rt) - dropped0,
+        rss_worker_mb=rss_mb(os.getpid()), rss_fleet_mb=rss_mb(fleet_pid), rss_broker_mb=rss_mb(broker_pid),
+        statuses=dict(stats.by_status),
+    )
 
 
 def _dropped(rt: Any) -> float:
@@ -147,26 +211,26 @@ def _dropped(rt: Any) -> float:
                if m.name.endswith("_total") and str(m.labels.get("queue", "")).startswith("vision"))
 
 
-def _row(r: dict[str, Any]) -> str:
-    return (f"budget {r['budget_fps']:6.0f}/s  interval {r['interval_s']:5.1f} s  published {r['published_fps']:6.1f}/s"
-            f"  age p50 {r['age_p50_ms']:6.1f} ms p99 {r['age_p99_ms']:7.1f} ms  lateness p99 {r['late_p99_ms']:7.1f} max {r['late_max_ms']:7.1f} ms"
-            f"  late>interval {r['late_over_interval']}  dropped {r['dropped']:.0f}"
-            f"  cpu/frame sampler {r['sampler_cpu_ms']:.2f} ms fleet {r['fleet_cpu_ms']:.2f} ms"
-            f"  rss MiB worker {r['rss_mb']['worker']:.0f} fleet {r['rss_mb']['fleet']:.0f}"
-            f" broker {r['rss_mb']['broker']:.0f}")
+def parse_budgets(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
+    try:
+        budgets = [float(b) for b in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of frames/s") from None
+    if not all(0 < b < math.inf for b in budgets):
+        raise click.BadParameter(f"{value!r}: every budget must be a positive number of frames/s")
+    return budgets
 
 
-def sustained(row: dict[str, Any]) -> bool:
-    return row["published_fps"] >= 0.95 * row["budget_fps"] and row["dropped"] == 0 and row["late_over_interval"] == 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur bench fleet", description=__doc__.splitlines()[0])
-    parser.add_argument("--budgets", default="50,100,200,300,400,500", help="frame budgets to step through")
-    parser.add_argument("--step-seconds", type=float, default=20.0, help="measured seconds per step")
-    args = parser.parse_args(argv)
-    budgets = [float(b) for b in args.budgets.split(",")]
-    with TemporaryDirectory(prefix="amur-bench-fleet-") as tmp:
+@click.command(name="fleet", help=__doc__.splitlines()[0])
+@click.option("--budgets", default="50,100,200,300,400,500", show_default=True, callback=parse_budgets,
+              help="frame budgets to step through")
+@click.option("--step-seconds", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
+              help="measured seconds per step")
+def command(budgets: list[float], step_seconds: float) -> int:
+    rows = step_rows()
+    with Steps(3 + 2 * len(budgets), above=rows.live) as steps, \
+            TemporaryDirectory(prefix="amur-bench-fleet-") as tmp:
+        steps.start("starting the fleet, the broker and Redis")
         tmp_path = Path(tmp)
         fleet_port = free_port()
         fleet = subprocess.Popen([sys.executable, "-m", "stream.cli.main", "sim", "cameras", "--port", str(fleet_port)],
@@ -178,21 +242,23 @@ def main(argv: list[str] | None = None) -> int:
                 base = f"http://127.0.0.1:{fleet_port}"
                 settings = load_settings(
                     broker_url=broker.url, redis_url=redis.url + "/0", app_id="bench-fleet",
-                    worker_web_port=free_port(), partitions=4, vision_snapshot_url=base + "/cameras/{camera_id}/snapshot.jpg",
+                    worker_web_port=free_port(), partitions=4,
+                    vision_snapshot_url=base + "/cameras/{camera_id}/snapshot.jpg",
                     vision_evidence_dir=tmp_path / "evidence", run_dir=tmp_path / "run",
                     vision_frame_budget_fps=budgets[0],
                 )
-                rows = asyncio.run(run_steps(settings, budgets, args.step_seconds, base, fleet.pid,
-                                             broker.process.pid))
+                results = asyncio.run(run_steps(settings, budgets, step_seconds, base, fleet.pid,
+                                                broker.process.pid, steps, rows))
             finally:
                 fleet.terminate()
                 fleet.wait(10)
-    best = max((r["budget_fps"] for r in rows if sustained(r)), default=0.0)
-    ok = [r for r in rows if sustained(r)] or rows
-    per_frame = statistics.median(r["sampler_cpu_ms"] for r in ok)
+    rows.show()
+    best = max((r.budget_fps for r in results if r.sustained), default=0.0)
+    ok = [r for r in results if r.sustained] or results
+    per_frame = statistics.median(r.sampler_cpu_ms for r in ok)
     print(f"sampler CPU per frame (worker process: fetch, decode, analysis, publish): {per_frame:.2f} ms "
           f"-> {2000 / per_frame:.0f} frames/s on 2 cores with the cameras elsewhere; fleet CPU per frame "
-          f"{statistics.median(r['fleet_cpu_ms'] for r in ok):.2f} ms")
+          f"{statistics.median(r.fleet_cpu_ms for r in ok):.2f} ms")
     print(f"largest sustained fleet rate: {best:.0f} frames/s (design point {DESIGN_POINT_FPS:.0f} frames/s: "
           f"{'met' if best >= DESIGN_POINT_FPS else 'not met'} on this machine)")
     return 0

@@ -7,42 +7,58 @@ it must carry (60 gauges, one reading every 5 minutes).
 
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from datetime import datetime, timedelta, timezone
+
+import click
 
 from gis.hydro.alerts import load_exposures
 from gis.hydro.config import load_config
-from gis.hydro.crests import CrestState, Point, step
+from gis.hydro.crests import CrestParams, CrestState, Point, step
 from gis.hydro.pipeline import HydroContext, HydroState, process
+from stream.bench.terminal import Steps
+from stream.bench.timing import Stopwatch
 from stream.sim.scenarios import heilongjiang_crest_5 as scenario
 
 DESIGN_GAUGES = 60
 DESIGN_INTERVAL_S = 300.0
 
+Levels = list[tuple[str, Point]]
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur bench hydro", description=__doc__)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    config = load_config()
-    ctx = HydroContext.build(config, load_exposures())
-    start = datetime(2024, 8, 1, tzinfo=timezone(timedelta(hours=8)))
-    levels = [(lv.gauge_id, Point(lv.event_time, lv.stage_m)) for lv in scenario.readings(start, args.seed, config)]
 
-    t0 = time.perf_counter()
+def detect_all(levels: Levels, params: CrestParams) -> None:
+    """The crest detector alone over every reading."""
     states: dict[str, CrestState] = {}
     for gauge_id, point in levels:
-        states[gauge_id], _ = step(states.get(gauge_id, CrestState()), point, ctx.params.crest)
-    detector_s = time.perf_counter() - t0
+        states[gauge_id], _ = step(states.get(gauge_id, CrestState()), point, params)
 
-    t0 = time.perf_counter()
+
+def process_all(levels: Levels, ctx: HydroContext) -> int:
+    """The whole pipeline over every reading; the number of forecasts it published."""
     state, forecasts = HydroState(), 0
     for gauge_id, point in levels:
         state, out = process(state, gauge_id, point, ctx)
         forecasts += len(out.forecasts)
-    pipeline_s = time.perf_counter() - t0
+    return forecasts
+
+
+@click.command(name="hydro", help=__doc__)
+@click.option("--seed", type=int, default=7, show_default=True, help="seed of the scenario's readings")
+def command(seed: int) -> int:
+    with Steps(3) as steps:
+        steps.start("replaying the scenario")
+        config = load_config()
+        ctx = HydroContext.build(config, load_exposures())
+        start = datetime(2024, 8, 1, tzinfo=timezone(timedelta(hours=8)))
+        levels = [(lv.gauge_id, Point(lv.event_time, lv.stage_m)) for lv in scenario.readings(start, seed, config)]
+        steps.start(f"crest detector, {len(levels):,} readings")
+        watch = Stopwatch()
+        detect_all(levels, ctx.params.crest)
+        detector_s = watch.elapsed().wall_s
+        steps.start(f"whole pipeline, {len(levels):,} readings")
+        watch = Stopwatch()
+        forecasts = process_all(levels, ctx)
+        pipeline_s = watch.elapsed().wall_s
 
     print(json.dumps({
         "readings": len(levels),
@@ -53,7 +69,3 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline_headroom_x": round(len(levels) / pipeline_s / (DESIGN_GAUGES / DESIGN_INTERVAL_S)),
     }))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,7 +15,6 @@ It prints readings/s for each and the worker's ratio to the raw consume rates.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import time
@@ -23,9 +22,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import click
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from rich.table import Column
 
 from stream import topics
+from stream.bench.terminal import Rows, Steps
+from stream.bench.timing import Span, Stopwatch
 from stream.embedded.services import RunningService, free_port, start_broker
 from stream.ingest.inventory import Inventory, Site
 from stream.ingest.outcome import Outcome
@@ -74,12 +77,12 @@ class Rate:
     wall: float
     cpu: float
 
-    def scaled(self, factor: float) -> "Rate":
+    @classmethod
+    def of(cls, items: float, spent: Span) -> Rate:
+        return cls(items / max(spent.wall_s, 1e-9), items / max(spent.cpu_s, 1e-9))
+
+    def scaled(self, factor: float) -> Rate:
         return Rate(self.wall * factor, self.cpu * factor)
-
-
-def _rate(items: float, wall_s: float, cpu_s: float) -> Rate:
-    return Rate(items / max(wall_s, 1e-9), items / max(cpu_s, 1e-9))
 
 
 async def raw_consume_rate(bootstrap: str, topic: str, partitions: int, expected: int) -> Rate:
@@ -91,11 +94,11 @@ async def raw_consume_rate(bootstrap: str, topic: str, partitions: int, expected
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        got, started, cpu = 0, time.perf_counter(), time.process_time()
+        got, watch = 0, Stopwatch()
         while got < expected:
             batches = await consumer.getmany(timeout_ms=1000, max_records=100_000)
             got += sum(len(m) for m in batches.values())
-        return _rate(got, time.perf_counter() - started, time.process_time() - cpu)
+        return Rate.of(got, watch.elapsed())
     finally:
         await consumer.stop()
 
@@ -117,20 +120,20 @@ async def worker_rate(settings: Settings, inventory: Inventory, expected: int) -
 
     await rt.app.start()
     try:
-        first_n, first_t, first_cpu = 0, 0.0, 0.0
+        first_n, watch = 0, Stopwatch()
         deadline = time.monotonic() + 300
         while accepted() < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.002)
             n = accepted()
             if n and not first_n:
-                first_n, first_t, first_cpu = n, time.perf_counter(), time.process_time()
+                first_n, watch = n, Stopwatch()
         await rt.app.producer.flush()  # the routed batches are on the broker before the clock stops
-        done_n, done_t, done_cpu = accepted(), time.perf_counter(), time.process_time()
+        done_n, spent = accepted(), watch.elapsed()
         rejected = int(sum(s.value for m in counter.collect() for s in m.samples
                            if s.labels.get("outcome") == Outcome.REJECTED.value))
         if done_n < expected:
             raise RuntimeError(f"worker accepted {done_n} of {expected} readings within 300 s")
-        return _rate(done_n - first_n, done_t - first_t, done_cpu - first_cpu), rejected
+        return Rate.of(done_n - first_n, spent), rejected
     finally:
         await rt.app.stop()
 
@@ -144,16 +147,30 @@ def intake_rate(inventory: Inventory, messages: list[tuple[str, bytes]], setting
                     TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s),
                     readings_partitions=settings.partitions, dedupe_window_s=settings.ingest_dedupe_window_s,
                     dedupe_max_keys=settings.ingest_dedupe_max_keys)
-    started, cpu, n = time.perf_counter(), time.process_time(), 0
+    watch, n = Stopwatch(), 0
     for _, payload in messages:
         routed = intake.process(payload, 0, now)
         n += sum(len(b) for b in routed.readings.values())
-    return _rate(n, time.perf_counter() - started, time.process_time() - cpu)
+    return Rate.of(n, watch.elapsed())
 
 
-async def run(settings: Settings, readings: int, rounds: int) -> dict[str, object]:
+@dataclass(frozen=True)
+class Figures:
+    """The medians of one run, and what was measured."""
+
+    readings: int
+    messages: int
+    rejected: int
+    raw_single: Rate
+    raw_batched: Rate
+    worker: Rate
+    intake: Rate
+
+
+async def run(settings: Settings, readings: int, rounds: int, steps: Steps) -> Figures:
     bootstrap = bootstrap_servers(settings.broker_url or "")
     inventory = bench_inventory()
+    steps.start(f"producing {readings:,} readings twice (1 and 1,000 per message)")
     start = datetime.now(timezone.utc) - timedelta(seconds=10 * (readings // (4 * SENSORS_PER_KIND) + 2))
     messages, total = bench_payloads(inventory, readings, start)
     single_topic = f"bench.{settings.drill_id}.single"
@@ -164,63 +181,75 @@ async def run(settings: Settings, readings: int, rounds: int) -> dict[str, objec
     raw_topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
     await ensure_topics(bootstrap, {raw_topic: settings.partitions})
     await produce(bootstrap, raw_topic, messages)
-    figures: dict[str, list[Rate]] = {"raw_single": [], "raw_batched": [], "worker": [], "intake": []}
+    single: list[Rate] = []
+    batched: list[Rate] = []
+    worker: list[Rate] = []
+    intake: list[Rate] = []
     rejected = 0
     for round_no in range(rounds):  # interleaved, so a busy moment of the machine hits all alike
-        figures["raw_single"].append(await raw_consume_rate(bootstrap, single_topic, settings.partitions, total))
-        batched = await raw_consume_rate(bootstrap, raw_topic, settings.partitions, len(messages))
-        figures["raw_batched"].append(batched.scaled(total / len(messages)))
+        steps.start(f"round {round_no + 1}/{rounds}: raw consume, 1 reading per message")
+        single.append(await raw_consume_rate(bootstrap, single_topic, settings.partitions, total))
+        steps.start(f"round {round_no + 1}/{rounds}: raw consume, 1,000 per message")
+        rate = await raw_consume_rate(bootstrap, raw_topic, settings.partitions, len(messages))
+        batched.append(rate.scaled(total / len(messages)))
+        steps.start(f"round {round_no + 1}/{rounds}: ingest worker")
         own = settings.model_copy(update={"app_id": f"{settings.app_id}-r{round_no}",
                                           "worker_web_port": free_port()})
-        worker, rejected = await worker_rate(own, inventory, total)
-        figures["worker"].append(worker)
-        figures["intake"].append(intake_rate(inventory, messages, settings, now=time.time()))
-    return {"readings": total, "messages": len(messages), "rejected": rejected,
-            **{name: median_rate(rates) for name, rates in figures.items()}}
+        rate, rejected = await worker_rate(own, inventory, total)
+        worker.append(rate)
+        steps.start(f"round {round_no + 1}/{rounds}: intake alone")
+        intake.append(intake_rate(inventory, messages, settings, now=time.time()))
+    return Figures(total, len(messages), rejected, median_rate(single), median_rate(batched), median_rate(worker),
+                   median_rate(intake))
 
 
 def median_rate(rates: list[Rate]) -> Rate:
     return Rate(statistics.median(r.wall for r in rates), statistics.median(r.cpu for r in rates))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur bench ingest", description=__doc__.splitlines()[0])
-    parser.add_argument("--readings", type=int, default=200_000, help="readings to push (default 200,000)")
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="measurements per figure; the median is printed")
-    args = parser.parse_args(argv or [])
-    base = load_settings()
-    run_id = uuid.uuid4().hex[:8]
-    broker: RunningService | None = None
-    if not base.broker_url:
-        broker = start_broker(free_port())
-    try:
-        settings = load_settings(broker_url=base.broker_url or broker.url,  # type: ignore[union-attr]
-                                 app_id=f"bench-{run_id}", drill_id=f"bench{run_id}", partitions=args.partitions,
-                                 worker_web_port=free_port(), log_level="WARNING")
-        figures = asyncio.run(run(settings, args.readings, max(1, args.rounds)))
-    finally:
-        if broker is not None:
-            broker.stop()
-    single, batched = figures["raw_single"], figures["raw_batched"]
-    worker, intake = figures["worker"], figures["intake"]
-    assert isinstance(single, Rate) and isinstance(batched, Rate) and isinstance(worker, Rate)
-    assert isinstance(intake, Rate)
-    print(f"amur bench ingest: {figures['readings']:,} readings in {figures['messages']:,} messages, "
-          f"{args.partitions} partitions, broker={'external' if base.broker_url else 'embedded Tansu'}, "
-          f"median of {args.rounds} rounds")
-    print(f"  {'':40s} {'per wall s':>14s} {'per CPU s':>14s}")
-    rows = [("raw aiokafka consume, 1 reading/msg", single, "msgs"),
-            ("raw aiokafka consume, 1,000 per msg", batched, "readings"),
-            ("ingest worker (validate+dedupe+route)", worker, "readings"),
-            ("intake alone, no Kafka", intake, "readings")]
-    for name, rate, unit in rows:
-        print(f"  {name:40s} {rate.wall:>14,.0f} {rate.cpu:>14,.0f}  {unit}/s")
-    print(f"  ratio worker / raw 1-reading consume    {worker.wall / single.wall:>14.2f} "
-          f"{worker.cpu / single.cpu:>14.2f}")
-    print(f"  ratio worker / raw batched consume      {worker.wall / batched.wall:>14.3f} "
-          f"{worker.cpu / batched.cpu:>14.3f}")
-    print(f"  rejected in the worker: {figures['rejected']} (expected 0)")
+def print_figures(figures: Figures, partitions: int, rounds: int, external: bool) -> None:
+    """The figures: a table on a terminal, aligned plain lines otherwise, then the goal."""
+    single, batched, worker = figures.raw_single, figures.raw_batched, figures.worker
+    print(f"amur bench ingest: {figures.readings:,} readings in {figures.messages:,} messages, "
+          f"{partitions} partitions, broker={'external' if external else 'embedded Tansu'}, "
+          f"median of {rounds} rounds")
+    rows = Rows("", "per wall s", "per CPU s", Column("unit"),
+                header=f"  {'':40s} {'per wall s':>14s} {'per CPU s':>14s}")
+    for name, rate, unit in [("raw aiokafka consume, 1 reading/msg", single, "msgs"),
+                             ("raw aiokafka consume, 1,000 per msg", batched, "readings"),
+                             ("ingest worker (validate+dedupe+route)", worker, "readings"),
+                             ("intake alone, no Kafka", figures.intake, "readings")]:
+        rows.add([name, f"{rate.wall:,.0f}", f"{rate.cpu:,.0f}", f"{unit}/s"],
+                 f"  {name:40s} {rate.wall:>14,.0f} {rate.cpu:>14,.0f}  {unit}/s")
+    for name, over, digits in [("ratio worker / raw 1-reading consume", single, 2),
+                               ("ratio worker / raw batched consume", batched, 3)]:
+        wall, cpu = f"{worker.wall / over.wall:.{digits}f}", f"{worker.cpu / over.cpu:.{digits}f}"
+        rows.add([name, wall, cpu, ""], f"  {name:40s} {wall:>14s} {cpu:>14s}")
+    rows.show()
+    print(f"  rejected in the worker: {figures.rejected} (expected 0)")
     print(f"  goal >= 100,000 readings/s per worker: {'met' if worker.wall >= 100_000 else 'NOT met'} "
           f"(wall clock on this machine now)")
+
+
+@click.command(name="ingest", help=__doc__.splitlines()[0])
+@click.option("--readings", type=click.IntRange(min=1), default=200_000, help="readings to push (default 200,000)")
+@click.option("--partitions", type=click.IntRange(min=1), default=4, show_default=True,
+              help="partitions of the bench topics")
+@click.option("--rounds", type=click.IntRange(min=1, clamp=True), default=3, show_default=True,
+              help="measurements per figure; the median is printed")
+def command(readings: int, partitions: int, rounds: int) -> int:
+    base = load_settings()
+    run_id = uuid.uuid4().hex[:8]
+    with Steps(1 + 1 + 4 * rounds) as steps:
+        steps.start("starting the broker" if not base.broker_url else "connecting to the broker")
+        broker: RunningService | None = None if base.broker_url else start_broker(free_port())
+        try:
+            settings = load_settings(broker_url=base.broker_url or broker.url,  # type: ignore[union-attr]
+                                     app_id=f"bench-{run_id}", drill_id=f"bench{run_id}", partitions=partitions,
+                                     worker_web_port=free_port(), log_level="WARNING")
+            figures = asyncio.run(run(settings, readings, rounds, steps))
+        finally:
+            if broker is not None:
+                broker.stop()
+    print_figures(figures, partitions, rounds, external=bool(base.broker_url))
     return 0

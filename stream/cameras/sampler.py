@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
+import click
 import redis.asyncio as aioredis
 
 from stream.cameras.redisbatch import BatchWriter
@@ -387,16 +388,14 @@ def thumbnail_key(settings: Settings, camera_id: str) -> str:
     return f"{settings.redis_prefix}thumb:{camera_id}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`amur sampler`: a Faust worker that only samples cameras (consumer group ``{app id}-sampler``)."""
-    import argparse
-
+@click.command(name="sampler", help="Run a Faust worker that only samples cameras (stream.agents.vision), "
+                                    "in its own consumer group {app id}-sampler.")
+def command() -> int:
     from stream.errors import ConfigError
     from stream.runtime.admin import prepare_topics
     from stream.runtime.app import build_app
     from stream.settings import load_settings
 
-    argparse.ArgumentParser(prog="amur sampler", description=main.__doc__).parse_args(argv)
     settings = load_settings()
     settings = settings.model_copy(update={"app_id": f"{settings.app_id}-sampler"})
     try:
@@ -409,4 +408,3 @@ def main(argv: list[str] | None = None) -> int:
     rt = build_app(settings, agent_modules=["stream.agents.vision"])
     Worker(rt.app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
     return 0
-

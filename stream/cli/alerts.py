@@ -2,16 +2,23 @@
 
 Both consume the incidents topic from the beginning (no consumer group, nothing
 committed) up to its end offsets and keep the latest revision of each incident.
+``alerts list`` prints a table on a terminal, else one tab-separated line per
+incident (or, with ``--json``, one JSON object per line).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from stream import schemas, topics
 from stream.errors import AmurError, InvalidEvent
@@ -49,7 +56,8 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
         assigned = [TopicPartition(name, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
-        end = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned))  # Tansu: see stream.runtime.offsets
+        # Tansu under-reports end offsets: see stream.runtime.offsets
+        end = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned))
         events: list[IncidentChanged] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
@@ -77,54 +85,85 @@ async def _partitions(consumer, name: str) -> set[int] | None:  # type: ignore[n
     return None
 
 
-def _parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog)
-    parser.add_argument("--drill", metavar="RUN_ID", help="read a drill's namespace instead of the live one")
-    return parser
+COLOUR_STYLES = {"red": "bold red", "orange": "dark_orange", "yellow": "yellow", "blue": "blue", "green": "green"}
+
+drill_option = click.option("--drill", metavar="RUN_ID", help="read a drill's namespace instead of the live one")
 
 
-def list_main(argv: list[str] | None = None) -> int:
-    """`amur alerts list [--json] [--active] [--drill RUN_ID]`."""
-    parser = _parser("amur alerts list")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument("--active", action="store_true", help="only incidents not resolved or expired")
-    args = parser.parse_args(argv)
+@click.command(name="list", help="Print the latest revision of every incident, oldest raised first.")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+@click.option("--active", is_flag=True, help="only incidents not resolved or expired")
+@drill_option
+def list_command(as_json: bool, active: bool, drill: str | None) -> int:
     settings = load_settings()
     try:
-        events = asyncio.run(read_incidents(settings, args.drill or settings.drill_id))
+        events = asyncio.run(read_incidents(settings, drill or settings.drill_id))
     except AmurError as exc:
         print(f"amur alerts list: {exc}", file=sys.stderr)
         return 2
     latest = sorted(latest_revisions(events).values(), key=lambda i: (i.raised_at or i.event_time, i.incident_id))
-    for incident in latest:
-        if args.active and incident.state in (schemas.IncidentState.RESOLVED, schemas.IncidentState.EXPIRED):
-            continue
-        if args.json:
+    if active:
+        latest = [i for i in latest if i.state not in (schemas.IncidentState.RESOLVED, schemas.IncidentState.EXPIRED)]
+    console = Console()
+    if as_json:
+        for incident in latest:
             record = schemas.to_builtins(incident)
             record["id"] = incident.incident_id
             print(json.dumps(record, ensure_ascii=False))
-        else:
+    elif console.is_terminal:
+        names = _place_names(settings) if latest else None
+        console.print(incident_table(latest, names, ZoneInfo(settings.cap_timezone)))
+    else:
+        for incident in latest:
             print(f"{incident.incident_id}\t{incident.colour.value}\t{incident.state.value}\t"
                   f"r{incident.revision}\t{len(incident.evidence)} evidence\t{incident.title}")
     return 0
 
 
-def cap_main(argv: list[str] | None = None) -> int:
-    """`amur alerts cap INCIDENT_ID [--drill RUN_ID]`: the latest CAP 1.2 message, validated."""
+def incident_table(incidents: Sequence[IncidentChanged], place_name: Callable[[str], str | None] | None,
+                   zone: ZoneInfo) -> Table:
+    """Incidents as a table for a person: place by name where known, last update in ``zone``."""
+    from stream.incidents.grid import common_place
+
+    table = Table(title=f"incidents: {len(incidents)}", box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+    for name in ("id", "hazard", "colour", "state"):  # whole words; the id is what `amur alerts cap` takes
+        table.add_column(name, no_wrap=True)
+    table.add_column("place", overflow="fold")
+    table.add_column("updated", no_wrap=True)
+    for incident in incidents:
+        place = common_place(incident.cells)
+        colour = incident.colour.value
+        table.add_row(incident.incident_id, incident.hazard.value, Text(colour, style=COLOUR_STYLES.get(colour, "")),
+                      incident.state.value, Text((place_name(place) if place_name else None) or place),
+                      incident.event_time.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+    return table
+
+
+def _place_names(settings: Settings) -> Callable[[str], str | None] | None:
+    """The place index's names, or None when it cannot be loaded (the table then shows grid codes)."""
+    from stream.incidents.places import load_places
+
+    try:
+        return load_places(settings.incident_places, settings.gis_manifest).name
+    except (AmurError, OSError):
+        return None
+
+
+@click.command(name="cap", help="Print the latest CAP 1.2 message of INCIDENT_ID, validated against the schema.")
+@click.argument("incident_id")
+@click.option("--history", is_flag=True, help="every CAP message of the incident, oldest first")
+@drill_option
+def cap_command(incident_id: str, history: bool, drill: str | None) -> int:
     from stream.incidents.cap import cap_xml, validate_cap
     from stream.incidents.places import load_places
 
-    parser = _parser("amur alerts cap")
-    parser.add_argument("incident_id")
-    parser.add_argument("--history", action="store_true", help="every CAP message of the incident, oldest first")
-    args = parser.parse_args(argv)
     settings = load_settings()
     try:
-        events = asyncio.run(read_incidents(settings, args.drill or settings.drill_id))
-        mine = [e for e in events if e.incident_id == args.incident_id]
+        events = asyncio.run(read_incidents(settings, drill or settings.drill_id))
+        mine = [e for e in events if e.incident_id == incident_id]
         if not mine:
-            raise AmurError(f"no incident {args.incident_id!r} on the incidents topic")
-        chosen = cap_revisions(mine) if args.history else [latest_revisions(mine)[args.incident_id]]
+            raise AmurError(f"no incident {incident_id!r} on the incidents topic")
+        chosen = cap_revisions(mine) if history else [latest_revisions(mine)[incident_id]]
         places = load_places(settings.incident_places, settings.gis_manifest)
         documents = [cap_xml(incident, sender=settings.cap_sender, zone=ZoneInfo(settings.cap_timezone),
                              outlines=places.outline, place_name=places.name) for incident in chosen]

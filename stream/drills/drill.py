@@ -9,27 +9,44 @@ incidents it produced.
 
 Recordings are what ``amur sim feeds --out FILE`` writes: one ``key<TAB>payload``
 line per raw-ingest message.
+
+On a terminal the drill shows where it is on stderr: the simulated time reached
+(a scenario's feeds run paced, so it is wall time x speed; a replay's is the
+event time of the last message sent), then the incidents seen while it settles.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
+import math
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import click
 import msgspec
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from stream import schemas
+from stream.cli.params import ZonedTime
 from stream.embedded.services import free_port
 from stream.errors import AmurError, ConfigError
 from stream.settings import Settings, load_settings
+from stream.sim.feeds import FEED_NAMES, check_feeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +122,9 @@ def report_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _replay(settings: Settings, messages: list[RecordedMessage], speed: float) -> int:
+async def _replay(settings: Settings, messages: list[RecordedMessage], speed: float,
+                  on_time: Callable[[float], None] | None = None) -> int:
+    """Send the recording, paced on its event times; ``on_time`` is told the simulated seconds reached per step."""
     from aiokafka import AIOKafkaProducer
 
     from stream import topics
@@ -119,7 +138,11 @@ async def _replay(settings: Settings, messages: list[RecordedMessage], speed: fl
     try:
         started = time.monotonic()
         ordered = sorted(messages, key=lambda m: m.event_time)
+        last = None
         for message, offset in zip(ordered, replay_offsets([m.event_time for m in ordered], speed)):
+            if on_time is not None and message.event_time != last:  # once per recorded step, not per message
+                last = message.event_time
+                on_time((message.event_time - ordered[0].event_time).total_seconds())
             delay = offset - (time.monotonic() - started)
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -130,8 +153,12 @@ async def _replay(settings: Settings, messages: list[RecordedMessage], speed: fl
     return len(messages)
 
 
-async def _settle(settings: Settings, quiet_s: float, limit_s: float) -> list[schemas.IncidentChanged]:
-    """Wait until the incidents topic has been quiet for ``quiet_s``; return the latest revisions."""
+async def _settle(settings: Settings, quiet_s: float, limit_s: float,
+                  on_read: Callable[[int], None] | None = None) -> list[schemas.IncidentChanged]:
+    """Wait until the incidents topic has been quiet for ``quiet_s``; return the latest revisions.
+
+    ``on_read`` is told how many incidents each read found (once a second).
+    """
     from stream.cli.alerts import latest_revisions, read_incidents
 
     deadline = time.monotonic() + limit_s
@@ -142,6 +169,8 @@ async def _settle(settings: Settings, quiet_s: float, limit_s: float) -> list[sc
             events = await read_incidents(settings, settings.drill_id)
         except AmurError:
             events = []
+        if on_read is not None:
+            on_read(len(latest_revisions(events)))
         if len(events) != seen:
             seen, quiet_since = len(events), time.monotonic()
         elif time.monotonic() - quiet_since >= quiet_s:
@@ -150,22 +179,70 @@ async def _settle(settings: Settings, quiet_s: float, limit_s: float) -> list[sc
     return list(latest_revisions(events).values())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur drill", description=__doc__.splitlines()[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--scenario", help="a scripted scenario, e.g. heilongjiang-crest-5 or fire")
-    source.add_argument("--replay", type=Path, help="a recording made by `amur sim feeds --out FILE`")
-    parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per wall second")
-    parser.add_argument("--duration", type=float, default=6 * 3600.0, help="simulated seconds (scenario only)")
-    parser.add_argument("--start", help="virtual start time, ISO 8601 with zone (scenario only)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--feeds", default="sensors,stations,gauges",
-                        help="feeds to simulate (scenario only); a flood-crest drill at high speed needs only gauges")
-    parser.add_argument("--run-id", default=None, help="drill run id (default: from the clock)")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--settle", type=float, default=10.0, help="seconds of quiet before the report")
-    args = parser.parse_args(argv)
-    run_id = args.run_id or datetime.now(timezone.utc).strftime("d%Y%m%d%H%M%S")
+def _progress() -> Progress:
+    """A transient display on stderr, shown only when stderr is a terminal."""
+    console = Console(stderr=True)
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20), TaskProgressColumn(),
+                    TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console, transient=True,
+                    disable=not console.is_terminal, redirect_stdout=False, redirect_stderr=False)
+
+
+def _simulated(progress: Progress, task: TaskID, done_s: float, total_s: float) -> None:
+    done_s = min(done_s, total_s)
+    progress.update(task, completed=done_s, note=f"{timedelta(seconds=round(done_s))} / "
+                                                 f"{timedelta(seconds=round(total_s))} simulated")
+
+
+def _feed_scenario(command: list[str], log: Path, env: dict[str, str], speed: float, duration: float,
+                   progress: Progress) -> None:
+    """Run ``amur sim feeds`` to its end; it runs paced, so it has reached wall time x speed."""
+    task = progress.add_task("feeding", total=duration if math.isfinite(duration) else None, note="")
+    started = time.monotonic()
+    with open(log, "ab") as out:
+        feeds = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while feeds.poll() is None:
+            if math.isfinite(duration):
+                _simulated(progress, task, (time.monotonic() - started) * speed, duration)
+            time.sleep(0.5)
+    finally:
+        if feeds.poll() is None:
+            feeds.kill()
+            feeds.wait()
+    if feeds.returncode:
+        raise subprocess.CalledProcessError(feeds.returncode, command)
+
+
+def _feed_recording(settings: Settings, path: Path, speed: float, progress: Progress) -> int:
+    """Replay a recording; it has reached the event time of the last message sent."""
+    with path.open("rb") as lines:
+        recording = parse_recording(lines)
+    times = [m.event_time for m in recording]
+    span = (max(times) - min(times)).total_seconds() if times else 0.0
+    task = progress.add_task("replaying", total=span, note="")
+    return asyncio.run(_replay(settings, recording, speed, lambda done: _simulated(progress, task, done, span)))
+
+
+@click.command(name="drill", help="Replay a scenario or a recorded day as an exercise, and report.")
+@click.option("--scenario", help="a scripted scenario, e.g. heilongjiang-crest-5 or fire")
+@click.option("--replay", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="a recording made by `amur sim feeds --out FILE`")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="simulated seconds per wall second")
+@click.option("--duration", type=float, default=6 * 3600.0, show_default=True, help="simulated seconds (scenario only)")
+@click.option("--start", type=ZonedTime(), default=None, help="virtual start time, ISO 8601 with zone (scenario only)")
+@click.option("--seed", type=int, default=7, show_default=True, help="seed of the simulated feeds (scenario only)")
+@click.option("--feeds", default=",".join(FEED_NAMES), show_default=True, callback=check_feeds,
+              help="feeds to simulate (scenario only); a flood-crest drill at high speed needs only gauges")
+@click.option("--run-id", default=None, help="drill run id (default: from the clock)")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--settle", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="seconds of quiet before the report")
+def command(scenario: str | None, replay: Path | None, speed: float, duration: float, start: datetime | None,
+            seed: int, feeds: str, run_id: str | None, workers: int, settle: float) -> int:
+    if (scenario is None) == (replay is None):
+        raise click.UsageError("give one of --scenario or --replay", click.get_current_context())
+    run_id = run_id or datetime.now(timezone.utc).strftime("d%Y%m%d%H%M%S")
     base = load_settings()
     run_dir = base.run_dir / f"drill-{run_id}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -179,29 +256,34 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(broker_url=env["AMUR_BROKER_URL"], redis_url=env["AMUR_REDIS_URL"], drill_id=run_id)
     env["AMUR_DRILL_ID"] = run_id
     env.setdefault("AMUR_VISION_SAMPLING", "false")  # a drill does not sample the live cameras
-    workers: list[subprocess.Popen] = []
+    running: list[subprocess.Popen] = []
     try:
         from stream.runtime.admin import prepare_topics
 
         prepare_topics(settings)
-        for i in range(args.workers):
+        for i in range(workers):
             worker_env = dict(env, AMUR_WORKER_WEB_PORT=str(free_port()))
-            workers.append(subprocess.Popen([sys.executable, "-m", "stream.cli.main", "worker"], env=worker_env,
+            running.append(subprocess.Popen([sys.executable, "-m", "stream.cli.main", "worker"], env=worker_env,
                                             stdout=open(run_dir / f"worker-{i + 1}.log", "ab"),
                                             stderr=subprocess.STDOUT, start_new_session=True))
-        time.sleep(settings.session_timeout_s)  # let the workers join the group before input arrives
-        if args.replay:
-            sent = asyncio.run(_replay(settings, parse_recording(args.replay.open("rb")), args.speed))
+        with _progress() as progress:
+            joining = progress.add_task("workers joining", total=None, note="")
+            time.sleep(settings.session_timeout_s)  # let the workers join the group before input arrives
+            progress.remove_task(joining)
+            if replay is not None:
+                sent = _feed_recording(settings, replay, speed, progress)
+            else:
+                feed = [sys.executable, "-m", "stream.cli.main", "sim", "feeds", "--scenario", str(scenario),
+                        "--speed", str(speed), "--duration", str(duration), "--seed", str(seed), "--feeds", feeds]
+                if start:
+                    feed += ["--start", start.isoformat()]
+                _feed_scenario(feed, run_dir / "feeds.log", env, speed, duration, progress)
+        if replay is not None:
             print(f"[drill {run_id}] replayed {sent} messages", flush=True)
-        else:
-            feed = [sys.executable, "-m", "stream.cli.main", "sim", "feeds", "--scenario", args.scenario,
-                    "--speed", str(args.speed), "--duration", str(args.duration), "--seed", str(args.seed),
-                    "--feeds", args.feeds]
-            if args.start:
-                feed += ["--start", args.start]
-            subprocess.run(feed, env=env, check=True, stdout=open(run_dir / "feeds.log", "ab"),
-                           stderr=subprocess.STDOUT)
-        incidents = asyncio.run(_settle(settings, args.settle, limit_s=max(60.0, args.settle * 6)))
+        with _progress() as progress:
+            task = progress.add_task("settling", total=None, note="")
+            incidents = asyncio.run(_settle(settings, settle, limit_s=max(60.0, settle * 6),
+                                            on_read=lambda n: progress.update(task, note=f"{n} incidents")))
         report = drill_report(run_id, incidents)
         (run_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
         (run_dir / "report.md").write_text(report_markdown(report))
@@ -212,9 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"amur drill: {exc} (logs in {run_dir})", file=sys.stderr)
         return 1
     finally:
-        for worker in workers:
+        for worker in running:
             worker.terminate()
-        for worker in workers:
+        for worker in running:
             try:
                 worker.wait(15)
             except subprocess.TimeoutExpired:

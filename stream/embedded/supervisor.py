@@ -10,7 +10,6 @@ restart is a pure decision (:func:`restart_delay`).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -22,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+import click
 
 from stream.embedded.services import (
     RunningService,
@@ -206,7 +207,8 @@ def start_embedded_services(settings: Settings, run_dir: Path, say: Callable[[st
             say(f"broker    up at {broker_url} (embedded Tansu, memory-only)")
         redis_url = settings.redis_url
         if not redis_url:
-            service = start_redis(settings.embedded_redis_port, run_dir / "redis-data", open(run_dir / "redis.log", "ab"))
+            service = start_redis(settings.embedded_redis_port, run_dir / "redis-data",
+                                  open(run_dir / "redis.log", "ab"))
             services.append(service)
             redis_url = service.url + "/0"
             say(f"redis     up at {redis_url}")
@@ -251,14 +253,14 @@ def new_run_dir(base: Path) -> Path:
     return run_dir
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur run", description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, help="Faust worker processes (default AMUR_WORKERS)")
-    parser.add_argument("--no-simulators", action="store_true", help="do not start the feed and camera simulators")
-    args = parser.parse_args(argv)
-    overrides = {"workers": args.workers} if args.workers else {}
+@click.command(name="run", help="Bring the embedded stack up on loopback (broker, Redis, topics, workers, "
+                                "ingest, gateway, simulators), restart parts that exit, stop all on Ctrl-C or SIGTERM.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Faust worker processes (default AMUR_WORKERS)")
+@click.option("--no-simulators", is_flag=True, help="do not start the feed and camera simulators")
+def command(workers: int | None, no_simulators: bool) -> int:
+    overrides = {"workers": workers} if workers is not None else {}
     settings = load_settings(**overrides)
-    parts = plan_parts(settings, simulators=not args.no_simulators)
+    parts = plan_parts(settings, simulators=not no_simulators)
     try:
         check_ports(settings, parts)
         run_dir = new_run_dir(settings.run_dir)

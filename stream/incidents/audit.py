@@ -5,19 +5,18 @@ first), ``kind``, ``key``, ``time``, ``data`` and ``hash`` = SHA-256 of the
 canonical JSON (sorted keys, no spaces, UTF-8) of the record without ``hash``.
 Editing a record breaks its hash; removing or reordering records breaks a
 ``prev`` link or the ``seq`` run; cutting the tail is caught against a head
-hash recorded elsewhere (``--head``). Appends take an exclusive ``flock`` so
-several workers on one host share one chain, and skip a ``key`` already logged
-(at-least-once replays do not double the history).
+hash recorded elsewhere (:func:`holds_head`). Appends take an exclusive ``flock``
+so several workers on one host share one chain, and skip a ``key`` already
+logged (at-least-once replays do not double the history). The command that
+checks a log, ``amur audit verify``, is ``stream.cli.audit``.
 """
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +76,11 @@ def verify_lines(lines: Iterable[str]) -> ChainHead:
     return ChainHead(count, prev)
 
 
+def holds_head(lines: Iterable[str], head: str) -> bool:
+    """Whether a verified chain still holds the record whose hash is ``head`` (a head recorded earlier)."""
+    return any(json.loads(line)["hash"] == head for line in lines)
+
+
 class AuditLog:
     """Appends to one chain file; safe across processes on one host (flock)."""
 
@@ -126,35 +130,6 @@ def read_lines(path: Path) -> Iterator[str]:
         for line in handle:
             if line.strip():
                 yield line
-
-
-def verify_main(argv: list[str] | None = None) -> int:
-    """`amur audit verify [PATH] [--head HASH]`: check the chain; name the first broken record."""
-    parser = argparse.ArgumentParser(prog="amur audit verify", description=verify_main.__doc__)
-    parser.add_argument("path", nargs="?", type=Path, help="audit log (default: the configured one)")
-    parser.add_argument("--head", help="a head hash recorded earlier: the chain must still contain it")
-    args = parser.parse_args(argv)
-    path = args.path
-    if path is None:
-        from stream.settings import load_settings
-
-        path = audit_path(load_settings())
-    if not path.exists():
-        print(f"amur audit verify: no audit log at {path}", file=sys.stderr)
-        return 2
-    try:
-        head = verify_lines(read_lines(path))
-        if args.head and not _contains(path, args.head):
-            raise AuditBroken(head.count + 1, f"head {args.head} is not in the chain (the tail was cut or replaced)")
-    except AuditBroken as exc:
-        print(f"BROKEN {path}: {exc}")
-        return 1
-    print(f"ok {path}: {head.count} records, head {head.head}")
-    return 0
-
-
-def _contains(path: Path, digest: str) -> bool:
-    return any(json.loads(line)["hash"] == digest for line in read_lines(path))
 
 
 def audit_path(settings: Any) -> Path:

@@ -3,7 +3,8 @@
 A topic auto-created by the broker on first metadata request gets the broker's
 default partition count; a worker whose source topic and table changelog then
 differ silently miscounts keys (ARCHITECTURE.md). So topics are created here,
-with their declared counts, and a mismatch refuses to run, naming the topic.
+with their declared counts, and a mismatch refuses to run, naming the topic
+(`amur topics` does this alone).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import sys
 from collections.abc import Mapping
 
+import click
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -84,8 +86,9 @@ async def prepare_topics_async(settings: Settings, agent_modules: list[str] | No
     return actual
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`amur topics`: create and verify every topic."""
+@click.command(name="topics", help="Create every topic with its declared partition count, verify the counts, "
+                                   "and print each topic and its count.")
+def command() -> int:
     try:
         actual = prepare_topics(load_settings())
     except ConfigError as exc:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 
+import click
+
 from stream.errors import ConfigError
 from stream.runtime.admin import prepare_topics
 from stream.settings import load_settings
 
 
-def main(argv: list[str] | None = None) -> int:
+@click.command(name="worker", help="Create and verify every topic, then run one Faust worker of the configured "
+                                   "app (AMUR_* settings; its HTTP port is AMUR_WORKER_WEB_PORT).")
+def command() -> int:
     from faust.worker import Worker
 
     from stream.runtime.app import build_app

@@ -10,12 +10,12 @@ validation must send to the dead-letter topic. Same seed and start → same
 stream. Readings travel as ReadingBatch messages of up to 1,000 readings,
 weather observations and gauge levels one per message, on the raw-ingest topic
 keyed by source id (``--out`` writes the same messages as ``key<TAB>payload``
-lines, the recording format of ``amur drill --replay``).
+lines, the recording format of ``amur drill --replay``). A run of finite
+``--duration`` shows the simulated time reached on a terminal (stderr).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import logging
@@ -23,13 +23,19 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import click
 import msgspec
 import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from stream.cli.params import ZonedTime
 from stream.ingest.inventory import Inventory, Site, load_inventory
 from stream.schemas import (
     ReadingBatch,
@@ -250,8 +256,11 @@ def fire_place(inventory: Inventory, seed: int) -> tuple[float, float]:
 
 
 async def run_feeds(sim: FeedSimulator, clock: VirtualClock, duration_s: float, send, stop: asyncio.Event,  # type: ignore[no-untyped-def]
-                    paced: bool = True) -> Step:
-    """Emit steps on the virtual clock until ``duration_s`` simulated seconds or ``stop``; totals returned."""
+                    paced: bool = True, on_step: Callable[[Step], None] | None = None) -> Step:
+    """Emit steps on the virtual clock until ``duration_s`` simulated seconds or ``stop``; totals returned.
+
+    ``on_step`` is told of each step once its messages are sent (progress on a terminal).
+    """
     loop = asyncio.get_running_loop()
     t0, totals, k = loop.time(), Step(clock.start), 0
     while not stop.is_set() and k * STEP_S <= duration_s:
@@ -270,6 +279,8 @@ async def run_feeds(sim: FeedSimulator, clock: VirtualClock, duration_s: float, 
         totals.weather += step.weather
         totals.levels += step.levels
         totals.bad += step.bad
+        if on_step is not None:
+            on_step(step)
         k += 1
     return totals
 
@@ -277,54 +288,62 @@ async def run_feeds(sim: FeedSimulator, clock: VirtualClock, duration_s: float, 
 FEED_NAMES = ("sensors", "stations", "gauges")
 
 
+def feed_names(feeds: str) -> frozenset[str]:
+    """The feeds a comma list names; ValueError quotes the list if it names none or an unknown one."""
+    wanted = frozenset(name.strip() for name in feeds.split(",") if name.strip())
+    if not wanted or wanted - set(FEED_NAMES):
+        raise ValueError(f"expected a comma list of {', '.join(FEED_NAMES)}, got {feeds!r}")
+    return wanted
+
+
 def only_feeds(inventory: Inventory, feeds: str) -> Inventory:
     """The inventory with the sites of unlisted feeds removed (validation lists stay whole)."""
-    wanted = {name.strip() for name in feeds.split(",") if name.strip()}
-    unknown = wanted - set(FEED_NAMES)
-    if unknown or not wanted:
-        raise ValueError(f"--feeds takes a comma list of {', '.join(FEED_NAMES)}, got {feeds!r}")
+    wanted = feed_names(feeds)
     sites = {name: sites for name, sites in inventory.sites.items() if name in wanted}
     return dataclasses.replace(inventory, sites=sites)
 
 
-def main(argv: list[str] | None = None) -> int:
+def check_feeds(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Click callback of ``--feeds`` (here and in ``amur drill``): the list unchanged, or a usage error."""
+    try:
+        feed_names(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
+
+@click.command(name="feeds", help="Simulate the department feeds of the bundled Heihe sample on a virtual clock.")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="simulated seconds per wall second (default: AMUR_SIM_SPEED, 1)")
+@click.option("--seed", type=int, default=None, help="seed of the simulated values (default: AMUR_SIM_SEED, 7)")
+@click.option("--duration", type=float, default=math.inf, help="simulated seconds to run (default: forever)")
+@click.option("--scenario", default="none", show_default=True, help="none, fire, or a scripted scenario name")
+@click.option("--start", type=ZonedTime(), default=None, help="virtual start time, ISO 8601 with zone (default: now)")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="write key<TAB>payload lines here instead of Kafka")
+@click.option("--feeds", default=",".join(FEED_NAMES), show_default=True, callback=check_feeds,
+              help="which feeds to simulate (comma list of sensors, stations, gauges); "
+                   "a fast drill of a flood crest needs only gauges")
+def command(speed: float | None, seed: int | None, duration: float, scenario: str, start: datetime | None,
+            out: Path | None, feeds: str) -> int:
+    from stream.runtime.logs import configure
     from stream.settings import load_settings
 
     settings = load_settings()
-    parser = argparse.ArgumentParser(prog="amur sim feeds", description=__doc__.splitlines()[0])
-    parser.add_argument("--speed", type=float, default=settings.sim_speed, help="simulated seconds per wall second")
-    parser.add_argument("--seed", type=int, default=settings.sim_seed)
-    parser.add_argument("--duration", type=float, default=math.inf, help="simulated seconds to run (default: forever)")
-    parser.add_argument("--scenario", default="none", help="none, fire, or a scripted scenario name")
-    parser.add_argument("--start", type=datetime.fromisoformat, default=None,
-                        help="virtual start time, ISO 8601 with zone (default: now)")
-    parser.add_argument("--out", type=Path, default=None, help="write key<TAB>payload lines here instead of Kafka")
-    parser.add_argument("--feeds", default="sensors,stations,gauges",
-                        help="which feeds to simulate (comma list of sensors, stations, gauges); "
-                             "a fast drill of a flood crest needs only gauges")
-    args = parser.parse_args(argv or [])
-    from stream.runtime.logs import configure
-
     configure(settings.log_level)
-    if args.speed <= 0:
-        parser.error("--speed must be positive")
-    start = args.start or datetime.now(timezone.utc).replace(microsecond=0)
-    if start.tzinfo is None:
-        parser.error("--start needs a time zone, e.g. 2021-07-12T08:00:00+08:00")
+    speed = settings.sim_speed if speed is None else speed
+    seed = settings.sim_seed if seed is None else seed
+    start = start or datetime.now(timezone.utc).replace(microsecond=0)
     inventory = load_inventory(settings.gis_manifest)
     try:
-        scenario = load_scenario(args.scenario, start, args.seed, fire_place(inventory, args.seed))
+        chosen = load_scenario(scenario, start, seed, fire_place(inventory, seed))
     except ValueError as exc:
         print(f"amur sim feeds: {exc}", file=sys.stderr)
         return 2
-    try:
-        inventory = only_feeds(inventory, args.feeds)
-    except ValueError as exc:
-        parser.error(str(exc))
-    sim = FeedSimulator(inventory, args.seed, start, scenario)
-    clock = VirtualClock(start, args.speed)
+    sim = FeedSimulator(only_feeds(inventory, feeds), seed, start, chosen)
     started = time.monotonic()
-    totals = asyncio.run(_run(settings, sim, clock, args.duration, args.out))
+    totals = asyncio.run(_run(settings, sim, VirtualClock(start, speed), duration, out))
     print(f"sim feeds: readings={totals.readings} weather={totals.weather} levels={totals.levels} "
           f"bad={totals.bad} wall_s={time.monotonic() - started:.1f}", flush=True)
     return 0
@@ -335,24 +354,46 @@ async def _run(settings, sim: FeedSimulator, clock: VirtualClock, duration_s: fl
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if out is not None:
-        with out.open("wb") as fh:
-            async def write(key: str, payload: bytes) -> None:
-                fh.write(key.encode() + b"\t" + payload + b"\n")
-            return await run_feeds(sim, clock, duration_s, write, stop, paced=False)
-    from aiokafka import AIOKafkaProducer
+    with _progress(clock.start, duration_s) as on_step:
+        if out is not None:
+            with out.open("wb") as fh:
+                async def write(key: str, payload: bytes) -> None:
+                    fh.write(key.encode() + b"\t" + payload + b"\n")
+                return await run_feeds(sim, clock, duration_s, write, stop, paced=False, on_step=on_step)
+        from aiokafka import AIOKafkaProducer
 
-    from stream import topics
-    from stream.runtime.admin import bootstrap_servers
-    from stream.runtime.app import kafka_url
+        from stream import topics
+        from stream.runtime.admin import bootstrap_servers
+        from stream.runtime.app import kafka_url
 
-    topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=20,
-                                max_request_size=8 * 1024 * 1024, compression_type=None)
-    await producer.start()
-    try:
-        async def send(key: str, payload: bytes) -> None:
-            await producer.send(topic, key=key.encode(), value=payload)
-        return await run_feeds(sim, clock, duration_s, send, stop)
-    finally:
-        await producer.stop()
+        topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=20,
+                                    max_request_size=8 * 1024 * 1024, compression_type=None)
+        await producer.start()
+        try:
+            async def send(key: str, payload: bytes) -> None:
+                await producer.send(topic, key=key.encode(), value=payload)
+            return await run_feeds(sim, clock, duration_s, send, stop, on_step=on_step)
+        finally:
+            await producer.stop()
+
+
+@contextmanager
+def _progress(start: datetime, duration_s: float) -> Iterator[Callable[[Step], None] | None]:
+    """Simulated seconds done of a finite run, on a terminal's stderr, updated per step; None elsewhere."""
+    console = Console(stderr=True)
+    if not console.is_terminal or not math.isfinite(duration_s):
+        yield None
+        return
+    columns = (TextColumn("sim feeds"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} simulated s"),
+               TextColumn("{task.fields[readings]:,} readings"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True, redirect_stdout=False, redirect_stderr=False) as progress:
+        task = progress.add_task("feeds", total=duration_s, readings=0)
+        readings = 0
+
+        def on_step(step: Step) -> None:
+            nonlocal readings
+            readings += step.readings
+            progress.update(task, completed=(step.at - start).total_seconds(), readings=readings)
+
+        yield on_step

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from command_ui import server
 from command_ui.server import allowed_origins, ws_port_of
+from stream.cli.main import main as amur
 from stream.embedded.services import free_port
 from stream.runtime.admin import prepare_topics
 from stream.settings import load_settings
@@ -48,3 +50,30 @@ def test_cli_serves_until_sigterm(make_settings) -> None:
         child.send_signal(signal.SIGTERM)
         assert child.wait(15) == 0
     assert f"command view at http://127.0.0.1:{settings.http_port}/" in child.stdout.read().decode()
+
+
+def test_port_overrides_the_http_port_and_a_taken_port_is_exit_two(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    served = []
+
+    async def refuse(settings) -> None:
+        served.append(settings.http_port)
+        raise OSError(98, f"address already in use: {settings.http_port}")
+
+    monkeypatch.setattr(server, "_serve", refuse)
+    assert amur(["gateway", "--port", "9123"]) == 2
+    assert served == [9123]
+    assert capsys.readouterr().err.strip() == "amur gateway: [Errno 98] address already in use: 9123"
+
+
+def test_help_lists_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert amur(["gateway", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Usage: amur gateway" in out and "--port" in out
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "eighty"])
+def test_a_bad_port_is_a_one_line_usage_error(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert amur(["gateway", "--port", port]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("amur gateway: error:") and "'--port'" in lines[0]

@@ -8,8 +8,9 @@ import jwt
 import pytest
 
 from command_ui.errors import AuthError
-from command_ui.tokens import issue, issue_main, verify
+from command_ui.tokens import MAX_TTL_S, issue, verify
 from stream import schemas
+from stream.cli.main import main as amur
 from stream.settings import load_settings
 
 NOW = datetime(2026, 7, 20, 8, 0, tzinfo=timezone.utc)
@@ -60,8 +61,38 @@ def test_ttl_is_bounded() -> None:
 
 
 def test_cli_issues_a_token_the_gateway_accepts(capsys: pytest.CaptureFixture[str]) -> None:
-    assert issue_main(["--role", "duty_officer", "--scope", "231102", "--ttl", "120"]) == 0
+    assert amur(["token", "issue", "--role", "duty_officer", "--scope", "231102", "--ttl", "120"]) == 0
     token = capsys.readouterr().out.strip()
     claims = verify(load_settings().jwt_secret.get_secret_value(), token, now=datetime.now(timezone.utc))
     assert (claims.role, claims.scope, claims.subject) == (schemas.Role.DUTY_OFFICER, "231102", "duty_officer@231102")
-    assert issue_main(["--role", "viewer", "--scope", "nowhere"]) == 2
+    assert 119 <= (claims.expires - datetime.now(timezone.utc)).total_seconds() <= 120
+    assert amur(["token", "issue", "--role", "viewer", "--scope", "nowhere"]) == 2
+
+
+def test_cli_takes_the_subject_and_the_default_lifetime(capsys: pytest.CaptureFixture[str]) -> None:
+    # The flags `amur run` passes (stream/embedded/supervisor.py login_url).
+    argv = ["token", "issue", "--role", "duty_officer", "--scope", "231100", "--subject", "local-duty-officer"]
+    assert amur(argv) == 0
+    settings = load_settings()
+    now = datetime.now(timezone.utc)
+    claims = verify(settings.jwt_secret.get_secret_value(), capsys.readouterr().out.strip(), now=now)
+    assert claims.subject == "local-duty-officer" and claims.scope == "231100"
+    assert abs((claims.expires - now).total_seconds() - settings.gateway_token_ttl_s) <= 2
+
+
+def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert amur(["token", "issue", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(option in out for option in ("--role", "--scope", "--subject", "--ttl", "duty_officer"))
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--role", "viewer", "--scope", "nowhere"], "'--scope'"),
+    (["--role", "superuser", "--scope", "231100"], "'--role'"),
+    (["--role", "viewer", "--scope", "231100", "--ttl", str(MAX_TTL_S + 1)], "'--ttl'"),
+    (["--role", "viewer"], "'--scope'"),
+])
+def test_bad_values_are_one_line_usage_errors(argv: list[str], option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert amur(["token", "issue", *argv]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("amur token issue: error:") and option in lines[0]

@@ -32,3 +32,16 @@ def test_check_flags_a_camera_in_an_unknown_cell(tmp_path, capsys):
     cams.write_text("\n".join(lines) + "\n")
     assert amur(["gis", "check", str(tmp_path / "manifest.yaml")]) == 1
     assert f"cameras: {fields[0]} is in unknown cell '231102999999999'" in capsys.readouterr().err
+
+
+def test_help_names_the_manifest(capsys):
+    assert amur(["gis", "check", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: amur gis check [OPTIONS] [MANIFEST]") and "bundled Heihe sample" in out
+
+
+def test_missing_manifest_is_a_usage_error(tmp_path, capsys):
+    assert amur(["gis", "check", str(tmp_path / "none.yaml")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert "'[MANIFEST]'" in captured.err and "none.yaml" in captured.err

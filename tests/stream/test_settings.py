@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from stream.cli.main import main as amur
 from stream.settings import load_settings, mask_url_password, reference_markdown
 from tests.conftest import REPO_ROOT
 
@@ -34,3 +37,20 @@ def test_mask_url_password_leaves_urls_without_password_alone() -> None:
 
 def test_configuration_reference_in_docs_is_current() -> None:
     assert reference_markdown() in DOCS.read_text(), "regenerate: amur config --markdown"
+
+
+def test_amur_config_markdown_prints_the_reference(capsys) -> None:
+    assert amur(["config", "--markdown"]) == 0
+    assert capsys.readouterr().out == reference_markdown()
+
+
+@pytest.mark.parametrize("argv, option", [(["config"], "--markdown")])
+def test_help_lists_the_options(argv: list[str], option: str, capsys) -> None:
+    assert amur([*argv, "--help"]) == 0
+    assert option in capsys.readouterr().out
+
+
+def test_an_unknown_option_is_a_one_line_usage_error(capsys) -> None:
+    assert amur(["config", "--markdwn"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--markdwn" in lines[0] and lines[0].startswith("amur config: error:")

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.cli import main
+from stream.cli.main import main as amur
 
 KEYS = {"path", "fire", "fire_score", "smoke", "smoke_score", "dark", "overexposed", "blurred"}
 
@@ -19,7 +19,8 @@ def _write(path: Path, image: np.ndarray) -> str:
     return str(path)
 
 
-def test_one_json_object_per_image_and_errors_do_not_stop_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_json_object_per_image_and_errors_do_not_stop_the_run(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     rng = np.random.default_rng(3)
     scene = cv2.resize(rng.integers(30, 220, (45, 80, 3), dtype=np.uint8), (1280, 720), interpolation=cv2.INTER_CUBIC)
     scene = np.clip(scene + rng.normal(0, 12, scene.shape), 0, 255).astype(np.uint8)
@@ -31,7 +32,7 @@ def test_one_json_object_per_image_and_errors_do_not_stop_the_run(tmp_path: Path
     corrupt.write_bytes(b"\xff\xd8\xff\xe0" + bytes(500))
     missing = str(tmp_path / "missing.jpg")
 
-    code = main([good, str(corrupt), black, missing, white, blurred])
+    code = amur(["vision", "analyze", good, str(corrupt), black, missing, white, blurred])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
     assert code == 1
@@ -47,10 +48,29 @@ def test_one_json_object_per_image_and_errors_do_not_stop_the_run(tmp_path: Path
 
 
 def test_all_readable_images_exit_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([_write(tmp_path / "a.jpg", np.full((100, 100, 3), 90, np.uint8))]) == 0
+    assert amur(["vision", "analyze", _write(tmp_path / "a.jpg", np.full((100, 100, 3), 90, np.uint8))]) == 0
     assert json.loads(capsys.readouterr().out)["path"].endswith("a.jpg")
 
 
 def test_missing_model_is_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--model", str(tmp_path / "none.onnx"), "x.jpg"]) == 2
-    assert "none.onnx" in capsys.readouterr().err
+    assert amur(["vision", "analyze", "--model", str(tmp_path / "none.onnx"), "x.jpg"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "'--model'" in lines[0] and "none.onnx" in lines[0]
+
+
+def test_a_model_without_its_card_is_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bare.onnx").write_bytes(b"")
+    assert amur(["vision", "analyze", "--model", str(tmp_path / "bare.onnx"), "x.jpg"]) == 2
+    assert capsys.readouterr().err.startswith("amur vision analyze: ")
+
+
+def test_help_lists_the_argument_and_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert amur(["vision", "analyze", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Usage: amur vision analyze [OPTIONS] IMAGE..." in out and "--model" in out
+
+
+def test_no_image_is_a_one_line_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert amur(["vision", "analyze"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("amur vision analyze: error:") and "IMAGE" in lines[0]

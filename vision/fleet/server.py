@@ -16,18 +16,16 @@ GIL), so a hanging fault or a slow encode never blocks the event loop.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import logging
 import socket
 import struct
-import sys
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -80,7 +78,7 @@ class FleetStats:
 
 
 class Fleet:
-    """The fleet's state: cameras, renderer, scripted events, caches. Built in :func:`main`."""
+    """The fleet's state: cameras, renderer, scripted events, caches. Built in :func:`run_fleet`."""
 
     def __init__(self, cameras: dict[str, FleetCamera], *, seed: int, clock: VirtualClock, threads: int = 2,
                  cache_frames: int = 512) -> None:
@@ -275,26 +273,16 @@ def load_fleet(seed: int, speed: float, start: datetime) -> Fleet:
     return Fleet(cameras, seed=seed, clock=VirtualClock(start, speed))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Flags only (vision/ reads no environment): the supervisor passes AMUR_SIM_CAMERAS_PORT,
-    AMUR_SIM_SEED and AMUR_SIM_SPEED as --port, --seed and --speed."""
-    parser = argparse.ArgumentParser(prog="amur sim cameras", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--speed", type=float, default=1.0, help="virtual seconds per wall second")
-    parser.add_argument("--start", help="virtual start time, ISO 8601 with zone (default: now)")
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    start = datetime.fromisoformat(args.start) if args.start else datetime.now(timezone.utc)
-    if start.tzinfo is None:
-        print(f"amur sim cameras: --start needs a zone, got {args.start!r}", file=sys.stderr)
-        return 2
-    fleet = load_fleet(args.seed, args.speed, start)
+def run_fleet(*, host: str, port: int, seed: int, speed: float, start: datetime) -> None:
+    """Serve the sample's camera fleet on ``host:port`` until interrupted (blocking).
+
+    Typed arguments only (vision/ reads no environment or flags): `amur sim cameras`
+    (stream/sim/cameras.py) passes them. ``start`` is the virtual time at start-up
+    and must carry a zone; ``speed`` is virtual seconds per wall second. A banner on
+    stdout says when every panorama is rendered and the port is about to listen.
+    """
+    fleet = load_fleet(seed, speed, start)
     fleet.warm()
-    print(f"simulated fleet: {len(fleet.cameras)} cameras on http://{args.host}:{args.port}/cameras/{{id}}/snapshot.jpg",
+    print(f"simulated fleet: {len(fleet.cameras)} cameras on http://{host}:{port}/cameras/{{id}}/snapshot.jpg",
           flush=True)
-    web.run_app(build_web_app(fleet), host=args.host, port=args.port, print=None, access_log=None,
-                shutdown_timeout=2.0)
-    return 0
+    web.run_app(build_web_app(fleet), host=host, port=port, print=None, access_log=None, shutdown_timeout=2.0)

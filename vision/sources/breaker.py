@@ -8,6 +8,11 @@ every interval. When the cool-down has passed one trial request is let through
 
 Back-off is "full jitter" (Brooker, "Exponential Backoff And Jitter", AWS
 Architecture Blog, 2015): sleep = uniform(0, min(cap, base * 2**attempt)).
+
+Kept by hand: pybreaker (like aiobreaker and purgatory) wraps a call, counts
+raised exceptions and lets a trial through after a fixed reset timeout on its own
+clock, whereas here a breaker is a value kept per camera, failures are outcomes,
+time is passed in and the cool-down doubles on each re-open.
 """
 
 from __future__ import annotations

@@ -4,6 +4,13 @@ One :class:`aiohttp.ClientSession` with a bounded connection pool serves every
 camera; each request has its own total timeout, so a camera that hangs holds
 one connection for at most that long and never delays the others. Failures
 come back as a :class:`Fetched` outcome, never as an exception.
+
+:func:`with_retries` is kept by hand rather than tenacity's ``AsyncRetrying``
+(whose ``wait_random_exponential`` is the same full jitter): the jitter draw is
+passed in so tests fix the delays, the result must carry attempts and the total
+time, which tenacity gives only through callbacks and its statistics, and on the
+sampler's per-fetch path it cost ≈ 45 µs a call against ≈ 4 µs (timeit, first
+attempt answering).
 """
 
 from __future__ import annotations

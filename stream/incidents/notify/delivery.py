@@ -1,8 +1,10 @@
 """Delivering one notification over HTTP, with bounded retries and exponential backoff.
 
-Every request carries ``Idempotency-Key: <notification id>``: ids are
-deterministic, so a receiver can drop the rare repeat that at-least-once
-processing may cause after a crash between sending and recording.
+Every request carries ``Idempotency-Key: <notification id>``, the same on every
+retry: ids are deterministic, so a receiver can drop the rare repeat that
+at-least-once processing may cause after a crash between sending and recording.
+The retry loop is tenacity's: stop after ``attempts``, wait ``backoff_s``,
+``2 * backoff_s``, ... (no jitter), retry while the receiver has not accepted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from dataclasses import dataclass
 
 import aiohttp
 import msgspec
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from stream.incidents.notify.contacts import Contact
 from stream.incidents.notify.payloads import payload
@@ -54,18 +63,32 @@ async def deliver(session: aiohttp.ClientSession, contact: Contact, incident: In
     """Send until accepted or out of attempts; the returned notification says which, and how many tries."""
     body = payload(contact, incident, notification)
     headers = {"Idempotency-Key": notification.notification_id}
-    detail = ""
-    for attempt in range(1, retry.attempts + 1):
+
+    async def send() -> tuple[bool, str]:
         try:
             async with session.post(contact.url, json=body, headers=headers,
                                     timeout=aiohttp.ClientTimeout(total=retry.timeout_s)) as response:
-                ok, detail = accepted(contact, response.status, await response.text())
+                return accepted(contact, response.status, await response.text())
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
-        if ok:
-            return msgspec.structs.replace(notification, status="delivered", attempts=attempt, detail=detail)
+            return False, f"{type(exc).__name__}: {exc}"[:200]
+
+    def warn(state: RetryCallState) -> None:
+        _, detail = _last(state)
         log.warning("notification failed id=%s contact=%s attempt=%s detail=%s",
-                    notification.notification_id, contact.contact_id, attempt, detail)
-        if attempt < retry.attempts:
-            await asyncio.sleep(retry.backoff_s * 2 ** (attempt - 1))
-    return msgspec.structs.replace(notification, status="failed", attempts=retry.attempts, detail=detail)
+                    notification.notification_id, contact.contact_id, state.attempt_number, detail)
+
+    retrying = AsyncRetrying(stop=stop_after_attempt(retry.attempts), wait=backoff(retry),
+                             retry=retry_if_result(lambda sent: not sent[0]), after=warn, retry_error_callback=_last)
+    ok, detail = await retrying(send)
+    return msgspec.structs.replace(notification, status="delivered" if ok else "failed",
+                                   attempts=retrying.statistics["attempt_number"], detail=detail)
+
+
+def backoff(retry: RetryPolicy) -> wait_exponential:
+    """The wait before each next attempt: ``backoff_s``, then twice that, and so on (no jitter)."""
+    return wait_exponential(multiplier=retry.backoff_s)
+
+
+def _last(state: RetryCallState) -> tuple[bool, str]:
+    """What the latest attempt gave: (accepted, detail)."""
+    return state.outcome.result()  # type: ignore[union-attr,no-any-return]  # set once an attempt has run

@@ -12,7 +12,6 @@ route and watch source health exactly as for direct Kafka producers.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
@@ -21,6 +20,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import click
 import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
@@ -158,12 +158,14 @@ async def serve(settings: Settings, host: str, port: int, inventory: Inventory, 
         await producer.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amur ingest", description=__doc__.splitlines()[0])
+@click.command(name="ingest", help="HTTP batch ingest: one POST = many observations, per-item errors back; "
+                                   "also serves Open311 GeoReport v2, GET /metrics and GET /healthz.")
+@click.option("--host", help="address to listen on (default AMUR_HTTP_HOST)")
+@click.option("--port", type=click.IntRange(1, 65535), help="port to listen on (default AMUR_INGEST_HTTP_PORT)")
+def command(host: str | None, port: int | None) -> int:
     settings = load_settings()
-    parser.add_argument("--host", default=settings.http_host)
-    parser.add_argument("--port", type=int, default=settings.ingest_http_port)
-    args = parser.parse_args(argv or [])
+    host = settings.http_host if host is None else host
+    port = settings.ingest_http_port if port is None else port
     from stream.runtime.logs import configure
 
     configure(settings.log_level)
@@ -173,12 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, args.host, args.port, load_inventory(settings.gis_manifest), stop)
+        await serve(settings, host, port, load_inventory(settings.gis_manifest), stop)
 
     try:
         asyncio.run(run())
     except OSError as exc:
-        print(f"amur ingest: cannot listen on {args.host}:{args.port} ({exc.strerror}); set --port or "
+        print(f"amur ingest: cannot listen on {host}:{port} ({exc.strerror}); set --port or "
               f"AMUR_INGEST_HTTP_PORT", file=sys.stderr)
         return 2
     return 0

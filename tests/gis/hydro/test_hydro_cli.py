@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from gis.hydro.cli import calibrate_main, crests_main, route_main
 from gis.hydro.errors import InvalidSeries
 from gis.hydro.muskingum import route
 from gis.hydro.series import read_series
@@ -34,11 +33,11 @@ def test_route_reproduces_the_chow_table_through_the_amur_command(capsys: pytest
 
 def test_route_refuses_unstable_parameters_naming_the_bound(capsys: pytest.CaptureFixture[str]) -> None:
     src = str(DATA / "subramanya_muskingum_example.csv")
-    assert route_main([src, "--k", "12", "--x", "0.2", "--dt", "6"]) == 0
+    assert amur(["hydro", "route", src, "--k", "12", "--x", "0.2", "--dt", "6"]) == 0
     capsys.readouterr()
-    assert route_main([src, "--k", "12", "--x", "0.4", "--dt", "6"]) == 2
+    assert amur(["hydro", "route", src, "--k", "12", "--x", "0.4", "--dt", "6"]) == 2
     assert "2KX=9.6" in capsys.readouterr().err
-    assert route_main([src, "--k", "12", "--x", "0.2", "--dt", "3"]) == 2
+    assert amur(["hydro", "route", src, "--k", "12", "--x", "0.2", "--dt", "3"]) == 2
     assert "does not match the input's time step of 6 h" in capsys.readouterr().err
 
 
@@ -48,16 +47,17 @@ def test_crests_prints_one_json_object_per_crest(tmp_path: Path, capsys: pytest.
     for i in range(0, 96 * 4):
         hours = i / 4
         stage = 120.0 + 3.0 * math.exp(-(((hours - 30) / 8) ** 2)) + 1.0 * math.exp(-(((hours - 70) / 6) ** 2))
-        lines.append(f"2024-08-{1 + int(hours // 24):02d}T{int(hours % 24):02d}:{int(hours * 60 % 60):02d}:00+08:00,{stage:.3f}")
+        when = f"2024-08-{1 + int(hours // 24):02d}T{int(hours % 24):02d}:{int(hours * 60 % 60):02d}:00+08:00"
+        lines.append(f"{when},{stage:.3f}")
     src.write_text("\n".join(lines) + "\n")
-    assert crests_main([str(src), "--prominence", "0.5"]) == 0
+    assert amur(["hydro", "crests", str(src), "--prominence", "0.5"]) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [o["time"] for o in out] == ["2024-08-02T06:00:00+08:00", "2024-08-03T22:00:00+08:00"]
     assert [o["stage"] for o in out] == [pytest.approx(123.0, abs=0.005), pytest.approx(121.0, abs=0.005)]
     assert set(out[0]) == {"time", "stage", "prominence", "rise_start"}
     # The first smoothed point is the centre of the first three readings.
     assert out[0]["rise_start"] == "2024-08-01T00:15:00+08:00"
-    assert crests_main([str(src), "--prominence", "5"]) == 0
+    assert amur(["hydro", "crests", str(src), "--prominence", "5"]) == 0
     assert capsys.readouterr().out == ""
 
 
@@ -67,13 +67,41 @@ def test_calibrate_recovers_k_and_x_from_files(tmp_path: Path, capsys: pytest.Ca
     up, down = tmp_path / "a.csv", tmp_path / "b.csv"
     up.write_text("time,inflow\n" + "".join(f"{2 * j},{q}\n" for j, q in enumerate(inflow)))
     down.write_text("time,outflow\n" + "".join(f"{2 * j},{q}\n" for j, q in enumerate(outflow)))
-    assert calibrate_main(["--upstream", str(up), "--downstream", str(down)]) == 0
+    assert amur(["hydro", "calibrate", "--upstream", str(up), "--downstream", str(down)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["k_h"] == pytest.approx(6.0, rel=1e-3) and result["x"] == pytest.approx(0.1, abs=1e-3)
     assert result["nse"] > 0.99999 and result["dt_h"] == 2.0
     down.write_text("time,outflow\n" + "".join(f"{2 * j + 1},{q}\n" for j, q in enumerate(outflow)))
-    assert calibrate_main(["--upstream", str(up), "--downstream", str(down)]) == 2
+    assert amur(["hydro", "calibrate", "--upstream", str(up), "--downstream", str(down)]) == 2
     assert "same times" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command,options", [
+    ("crests", ["--prominence", "--hysteresis", "--lateness-h"]),
+    ("route", ["--k", "--x", "--dt", "--o0", "--decimals"]),
+    ("calibrate", ["--upstream", "--downstream"]),
+])
+def test_help_lists_the_options(capsys: pytest.CaptureFixture[str], command: str, options: list[str]) -> None:
+    assert amur(["hydro", command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Usage: amur hydro {command}") and all(option in out for option in options)
+
+
+@pytest.mark.parametrize("args,named", [
+    (["crests", "{src}", "--prominence", "0"], "'--prominence'"),
+    (["crests", "{src}", "--lateness-h", "-1"], "'--lateness-h'"),
+    (["route", "{src}", "--k", "12", "--x", "0.6", "--dt", "6"], "'--x'"),
+    (["route", "{src}", "--k", "12", "--x", "0.2"], "'--dt'"),
+    (["route", "{src}", "--k", "12", "--x", "0.2", "--dt", "6", "--decimals", "two"], "'--decimals'"),
+    (["route", "missing.csv", "--k", "12", "--x", "0.2", "--dt", "6"], "'INPUT'"),
+    (["calibrate", "--upstream", "{src}"], "'--downstream'"),
+])
+def test_usage_error_is_one_line_naming_the_option(capsys: pytest.CaptureFixture[str], args: list[str],
+                                                   named: str) -> None:
+    src = str(DATA / "subramanya_muskingum_example.csv")
+    assert amur(["hydro", *(a.format(src=src) for a in args)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1 and named in captured.err
 
 
 def test_reader_names_the_bad_row(tmp_path: Path) -> None:

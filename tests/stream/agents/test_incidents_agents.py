@@ -21,7 +21,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from stream import schemas, topics
-from stream.cli.alerts import cap_main, latest_revisions, list_main, read_incidents
+from stream.cli.alerts import latest_revisions, read_incidents
+from stream.cli.main import main as amur
 from stream.embedded.services import free_port
 from stream.incidents.audit import read_lines, verify_lines
 from stream.incidents.cap import validate_cap
@@ -246,19 +247,19 @@ def test_cli_prints_latest_revisions_and_cap(make_settings, tmp_path: Path, monk
     for name, value in settings_env(settings).items():
         if name.startswith("AMUR_"):
             monkeypatch.setenv(name, value)
-    assert list_main(["--json"]) == 0
+    assert amur(["alerts", "list", "--json"]) == 0
     [line] = capsys.readouterr().out.splitlines()
     record = json.loads(line)
     assert record["id"] == "231102-flood-0123456789ab" and record["revision"] == 2 and record["colour"] == "red"
-    assert cap_main(["231102-flood-0123456789ab"]) == 0
+    assert amur(["alerts", "cap", "231102-flood-0123456789ab"]) == 0
     document = capsys.readouterr().out
     validate_cap(document)
     assert "<msgType>Update</msgType>" in document and "<status>Exercise</status>" in document
-    assert cap_main(["231102-flood-0123456789ab", "--history"]) == 0
+    assert amur(["alerts", "cap", "231102-flood-0123456789ab", "--history"]) == 0
     history = capsys.readouterr().out
     assert history.count("<alert") == 2
     assert history.index("<msgType>Alert</msgType>") < history.index("<msgType>Update</msgType>")
-    assert cap_main(["231102-flood-ffffffffffff"]) == 2
+    assert amur(["alerts", "cap", "231102-flood-ffffffffffff"]) == 2
 
 
 def start_worker(settings, log_path: Path) -> subprocess.Popen:  # type: ignore[no-untyped-def]

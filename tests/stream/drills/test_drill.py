@@ -1,4 +1,5 @@
-"""Drills: recordings parse, pacing follows event time, reports list every incident worst first."""
+"""Drills: recordings parse, pacing follows event time, reports list every incident worst first;
+the command refuses bad options before it starts a broker."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from stream import schemas
+from stream.cli.main import main as amur
 from stream.drills.drill import (
     drill_report,
     parse_recording,
@@ -51,3 +53,27 @@ def test_report_lists_worst_first_and_counts_by_colour() -> None:
     assert report["by_colour"] == {"red": 1, "yellow": 2}
     assert report["all_marked_as_drill"] and report["status"] == "Exercise"
     assert "EXERCISE" in report_markdown(report)
+
+
+def test_command_help_lists_its_options(capsys: pytest.CaptureFixture) -> None:
+    assert amur(["drill", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--scenario", "--replay", "--speed", "--duration", "--start", "--seed", "--feeds", "--run-id",
+                   "--workers", "--settle"):
+        assert option in out
+
+
+@pytest.mark.parametrize("args, named", [
+    ([], "--scenario or --replay"),
+    (["--scenario", "fire", "--replay", __file__], "--scenario or --replay"),
+    (["--replay", "/nonexistent/day.tsv"], "--replay"),
+    (["--scenario", "fire", "--speed", "-1"], "--speed"),
+    (["--scenario", "fire", "--start", "2024-08-01T00:00:00"], "--start"),
+    (["--scenario", "fire", "--feeds", "radar"], "--feeds"),
+    (["--scenario", "fire", "--workers", "0"], "--workers"),
+])
+def test_command_refuses_bad_options_before_starting_anything(args: list[str], named: str,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    assert amur(["drill", *args]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert named in line and line.startswith("amur drill: error:")

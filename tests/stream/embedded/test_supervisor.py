@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from stream.cli.main import main as amur
 from stream.embedded.services import free_port
 from stream.embedded.supervisor import plan_parts, restart_delay
 from stream.settings import load_settings
@@ -35,6 +36,19 @@ def test_plan_starts_each_worker_on_its_own_web_port() -> None:
     assert [variable for _, variable in parts[-1].ports] == ["AMUR_HTTP_PORT", "AMUR_WS_PORT"]
     with_sims = [p.name for p in plan_parts(settings, simulators=True)]
     assert {"sim-feeds", "sim-cameras"} <= set(with_sims)
+
+
+@pytest.mark.parametrize("argv, options", [(["run"], ("--workers", "--no-simulators"))])
+def test_help_lists_the_options(argv: list[str], options: tuple[str, ...], capsys) -> None:
+    assert amur([*argv, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(option in out for option in options)
+
+
+def test_a_worker_count_out_of_range_is_a_one_line_usage_error(capsys) -> None:
+    assert amur(["run", "--workers", "0"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "'--workers'" in lines[0] and lines[0].startswith("amur run: error:")
 
 
 def _env(**values: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stream.cli.main import main as amur
 from stream.incidents.audit import (
     GENESIS,
     AuditBroken,
@@ -18,7 +19,6 @@ from stream.incidents.audit import (
     chain_record,
     record_hash,
     verify_lines,
-    verify_main,
 )
 
 T0 = datetime(2026, 7, 12, tzinfo=timezone.utc)
@@ -78,16 +78,33 @@ def test_cli_names_the_first_broken_record_and_checks_the_head(tmp_path: Path, c
     path = tmp_path / "audit.jsonl"
     lines = write(path, 4)
     head = json.loads(lines[-1])["hash"]
-    assert verify_main([str(path), "--head", head]) == 0
+    assert amur(["audit", "verify", str(path), "--head", head]) == 0
     assert f"4 records, head {head}" in capsys.readouterr().out
     path.write_text("\n".join(lines[:-1]) + "\n")  # tail cut: the chain itself is still consistent
-    assert verify_main([str(path)]) == 0
+    assert amur(["audit", "verify", str(path)]) == 0
     capsys.readouterr()
-    assert verify_main([str(path), "--head", head]) == 1
+    assert amur(["audit", "verify", str(path), "--head", head]) == 1
     assert "not in the chain" in capsys.readouterr().out
     path.write_text("\n".join([lines[0], lines[2], lines[3]]) + "\n")
-    assert verify_main([str(path)]) == 1
+    assert amur(["audit", "verify", str(path)]) == 1
     assert "record 2 is broken" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_missing_log_and_a_bare_head(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert amur(["audit", "verify", str(tmp_path / "none.jsonl")]) == 2
+    assert "no audit log at" in capsys.readouterr().err
+    assert amur(["audit", "verify", str(tmp_path / "none.jsonl"), "--head"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("amur audit verify: error:") and "'--head' requires an argument" in line
+    assert amur(["audit", "verify", "--tail", "5c1e"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("amur audit verify: error:") and "--tail" in line
+
+
+def test_cli_help_lists_its_argument_and_options(capsys: pytest.CaptureFixture) -> None:
+    assert amur(["audit", "verify", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "[PATH]" in out and "--head HASH" in out
 
 
 def _append_many(path: str, prefix: str) -> None:

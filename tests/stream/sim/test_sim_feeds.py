@@ -11,6 +11,7 @@ import numpy as np
 import orjson
 import pytest
 
+from stream.cli.main import main as amur
 from stream.ingest.intake import Intake
 from stream.ingest.inventory import Inventory, Site
 from stream.ingest.registry import load_registry
@@ -162,14 +163,41 @@ def test_every_message_is_one_object_with_its_event_time() -> None:
 
 
 def test_command_writes_the_same_recording_for_the_same_seed(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from stream.sim.feeds import main
-
-    args = ["--duration", "20", "--start", "2021-07-12T08:00:00+08:00", "--scenario", "fire", "--seed", "9"]
-    assert main([*args, "--out", str(tmp_path / "a.tsv")]) == 0
-    assert main([*args, "--out", str(tmp_path / "b.tsv")]) == 0
+    args = ["sim", "feeds", "--duration", "20", "--start", "2021-07-12T08:00:00+08:00", "--scenario", "fire",
+            "--seed", "9"]
+    assert amur([*args, "--out", str(tmp_path / "a.tsv")]) == 0
+    assert amur([*args, "--out", str(tmp_path / "b.tsv")]) == 0
     recording = (tmp_path / "a.tsv").read_bytes()
     assert recording == (tmp_path / "b.tsv").read_bytes()
     lines = recording.splitlines()
     readings = sum(len(orjson.loads(line.split(b"\t", 1)[1]).get("readings", [])) for line in lines)
     assert 3 * 10_000 * 0.99 <= readings <= 3 * 10_000  # 10,000 sensors at t = 0, 10, 20 s, minus gaps
-    assert main(["--scenario", "meteor", "--out", str(tmp_path / "c.tsv")]) == 2
+    assert amur(["sim", "feeds", "--scenario", "meteor", "--out", str(tmp_path / "c.tsv")]) == 2
+
+
+def test_command_simulates_only_the_feeds_asked_for(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "gauges.tsv"
+    assert amur(["sim", "feeds", "--duration", "1800", "--start", "2021-07-12T08:00:00+08:00", "--feeds", "gauges",
+                 "--out", str(out)]) == 0
+    assert {line.split(b"\t", 1)[0] for line in out.read_bytes().splitlines()} == {GAUGE_SOURCE.encode()}
+
+
+def test_command_help_lists_its_options(capsys: pytest.CaptureFixture) -> None:
+    assert amur(["sim", "feeds", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--speed", "--seed", "--duration", "--scenario", "--start", "--out", "--feeds"):
+        assert option in out
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--speed", "0"], "--speed"),
+    (["--start", "2021-07-12T08:00:00"], "--start"),
+    (["--start", "yesterday"], "--start"),
+    (["--feeds", "sensors,radar"], "--feeds"),
+    (["--duration", "long"], "--duration"),
+])
+def test_command_refuses_bad_options_in_one_line(args: list[str], option: str,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    assert amur(["sim", "feeds", *args, "--out", "/nonexistent/never-written.tsv"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert option in line and line.startswith("amur sim feeds: error:")

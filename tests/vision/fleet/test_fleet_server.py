@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 import cv2
@@ -14,10 +15,12 @@ import numpy as np
 import pytest
 
 from gis.registry import load_cameras
+from stream.cli.main import main as amur
 from stream.embedded.services import free_port
 from tests.helpers.fleet import NOON_HEIHE, serve_fleet, small_fleet, snapshot_url
 from vision.fleet.errors import InvalidEventRequest
 from vision.fleet.events import CameraPlace, select_cameras
+from vision.fleet.server import Fleet, VirtualClock
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +110,64 @@ def test_amur_sim_cameras_serves_the_registry_fleet() -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize("argv, options", [(["sim", "cameras"], ("--port", "--host", "--seed", "--speed", "--start",
+                                                                  "--log-level", "AMUR_SIM_CAMERAS_PORT"))])
+def test_help_lists_the_options(argv: list[str], options: tuple[str, ...], capsys) -> None:
+    assert amur([*argv, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(option in out for option in options)
+
+
+@pytest.mark.parametrize("argv, option, says", [
+    (["--start", "2026-06-21T04:00:00"], "'--start'", "needs a time zone"),
+    (["--start", "noon"], "'--start'", "is not an ISO 8601 time"),
+    (["--speed", "0"], "'--speed'", "x>0"),
+])
+def test_a_bad_flag_is_a_one_line_usage_error(argv: list[str], option: str, says: str, capsys) -> None:
+    assert amur(["sim", "cameras", *argv]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0] and says in lines[0]
+    assert lines[0].startswith("amur sim cameras: error:")
+
+
+@pytest.fixture
+def fleet_calls(monkeypatch) -> list[dict]:
+    """What `amur sim cameras` passes to run_fleet (nothing is served), settings from AMUR_SIM_*."""
+    calls: list[dict] = []
+    monkeypatch.setattr("vision.fleet.server.run_fleet", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr("stream.runtime.logs.configure", lambda level: None)  # keep pytest's logging
+    monkeypatch.setenv("AMUR_SIM_CAMERAS_PORT", "8123")
+    monkeypatch.setenv("AMUR_SIM_SEED", "11")
+    monkeypatch.setenv("AMUR_SIM_SPEED", "2.5")
+    return calls
+
+
+def test_sim_cameras_defaults_come_from_settings(fleet_calls: list[dict]) -> None:
+    before = datetime.now().astimezone()
+    assert amur(["sim", "cameras"]) == 0
+    (call,) = fleet_calls
+    assert (call["host"], call["port"], call["seed"], call["speed"]) == ("127.0.0.1", 8123, 11, 2.5)
+    assert call["start"] >= before and call["start"].tzinfo is not None
+
+
+def test_sim_cameras_explicit_flags_win(fleet_calls: list[dict]) -> None:
+    assert amur(["sim", "cameras", "--port", "9001", "--host", "0.0.0.0", "--seed", "3", "--speed", "60",
+                 "--start", NOON_HEIHE.isoformat()]) == 0
+    assert fleet_calls == [{"host": "0.0.0.0", "port": 9001, "seed": 3, "speed": 60.0, "start": NOON_HEIHE}]
+
+
+def test_sim_cameras_on_a_taken_port_is_a_one_line_error(monkeypatch, capsys) -> None:
+    monkeypatch.setattr("vision.fleet.server.load_fleet", lambda seed, speed, start: Fleet(
+        small_fleet(2, seed=seed), seed=seed, clock=VirtualClock(start, speed)))
+    monkeypatch.setattr("stream.runtime.logs.configure", lambda level: None)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert amur(["sim", "cameras", "--port", str(port), "--start", NOON_HEIHE.isoformat()]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"amur sim cameras: cannot listen on 127.0.0.1:{port}")
+    assert "AMUR_SIM_CAMERAS_PORT" in lines[0]

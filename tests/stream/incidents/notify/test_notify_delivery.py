@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -12,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from stream.incidents.fusion import observe
 from stream.incidents.notify.contacts import Contact
-from stream.incidents.notify.delivery import RetryPolicy, accepted, deliver
+from stream.incidents.notify.delivery import RetryPolicy, accepted, backoff, deliver
 from stream.incidents.state import Area, to_event
 from stream.schemas import Colour
 from tests.helpers.incidents import CELL_A, PLACES, POLICY, observed, recipients
@@ -72,6 +73,7 @@ async def test_a_failing_receiver_is_retried_until_it_accepts(server) -> None:  
         result = await deliver(session, contact, snapshot, pending, FAST)
     assert (result.status, result.attempts) == ("delivered", 2)
     assert len(server.received["flaky"]) == 2
+    assert [headers["Idempotency-Key"] for _, headers in server.received["flaky"]] == [pending.notification_id] * 2
 
 
 async def test_robot_errcode_counts_as_failure_and_the_markdown_format(server) -> None:  # type: ignore[no-untyped-def]
@@ -93,7 +95,13 @@ async def test_giving_up_after_the_last_attempt_says_why(server) -> None:  # typ
         closed = await deliver(session, Contact("x/closed", "webhook", "http://127.0.0.1:9/nothing"), snapshot,
                                pending, FAST)
     assert (down.status, down.attempts, down.detail) == ("failed", 3, "HTTP 503")
+    assert len(server.received["down"]) == 3
     assert closed.status == "failed" and "ClientConnectorError" in closed.detail
+
+
+def test_the_wait_doubles_after_each_failure() -> None:
+    waits = [backoff(FAST)(SimpleNamespace(attempt_number=n)) for n in (1, 2, 3)]  # type: ignore[arg-type]
+    assert waits == [0.01, 0.02, 0.04]
 
 
 def test_accepted_rules() -> None:

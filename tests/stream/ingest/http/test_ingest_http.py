@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from stream import topics
+from stream.cli.main import main as amur
 from stream.embedded.services import free_port
 from stream.ingest.http.server import build_ingest_app
 from stream.ingest.inventory import Inventory, Site
@@ -27,6 +29,7 @@ from stream.schemas import (
     decode,
     encode,
 )
+from tests.conftest import settings_env
 
 
 def test_check_body_limits_and_whole_body_errors() -> None:
@@ -109,3 +112,33 @@ async def test_post_returns_per_item_errors_and_produces_valid_items(make_settin
         await consumer.stop()
         await runner.cleanup()
         await producer.stop()
+
+
+@pytest.mark.parametrize("argv, options", [(["ingest"], ("--host", "--port", "AMUR_INGEST_HTTP_PORT"))])
+def test_help_lists_the_options(argv: list[str], options: tuple[str, ...], capsys) -> None:
+    assert amur([*argv, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(option in out for option in options)
+
+
+def test_a_port_out_of_range_is_a_one_line_usage_error(capsys) -> None:
+    assert amur(["ingest", "--port", "70000"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "'--port'" in lines[0] and lines[0].startswith("amur ingest: error:")
+
+
+@pytest.mark.integration
+def test_a_taken_port_is_a_one_line_error_that_says_what_to_set(make_settings, monkeypatch, capsys) -> None:
+    for variable, value in settings_env(make_settings()).items():
+        if variable.startswith("AMUR_"):
+            monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("stream.runtime.logs.configure", lambda level: None)  # keep pytest's logging
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert amur(["ingest", "--host", "127.0.0.1", "--port", str(port)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"amur ingest: cannot listen on 127.0.0.1:{port}")
+    assert "AMUR_INGEST_HTTP_PORT" in lines[0]
