@@ -240,16 +240,31 @@ class CellRisk(Event, tag="cell_risk", kw_only=True):
 
 
 class CrestDetected(Event, tag="crest_detected", kw_only=True):
-    """A crest (local stage maximum) detected at a gauge."""
+    """A crest (local stage maximum) detected at a gauge, or revised.
 
+    A crest is announced early, once the stage has fallen a little below its top.
+    If the water then rises higher before the recession confirms the crest, the
+    same crest (same ``crest_no``) is published again with ``revision`` 1, 2, ...
+    and the time and stage it replaces. Version 2 added the revision fields; a
+    version 1 payload decodes as an announcement (``revision`` 0).
+    """
+
+    v: int = 2
     gauge_id: Identifier
     river: Identifier
     crest_no: int
-    """Number of the wave on its river this season; kept as it travels downstream."""
+    """Number of the wave on its river this season; kept as it travels downstream and when revised."""
     crest_time: AwareTime
+    """Time of the observed reading reported as the crest."""
     stage_m: float
     prominence_m: float
     rise_start: AwareTime
+    revision: Annotated[int, msgspec.Meta(ge=0)] = 0
+    """0: first announcement; n: the n-th revision of this crest."""
+    previous_crest_time: AwareTime | None = None
+    """For a revision: the crest time it replaces."""
+    previous_stage_m: float | None = None
+    """For a revision: the crest stage it replaces."""
 
 
 class GaugeState(Event, tag="gauge_state", kw_only=True):

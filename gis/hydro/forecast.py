@@ -154,7 +154,7 @@ def _upstream_flow(
     obs_h = np.array([_hours(p.time - t0) for p in seen])
     obs_q = np.array([flow(p.stage) for p in seen])
     base_q = flow(crest.rise_start_stage)
-    crest_h = _hours(crest.time - t0)
+    crest_h = _hours((crest.centre or crest.time) - t0)  # the filtered top's middle, not a noisy reading's time
     last_h = obs_h[-1]
 
     def mirror(h: np.ndarray) -> np.ndarray:

@@ -3,17 +3,27 @@
 A crest at gauge B takes the number of a crest already numbered at a gauge A
 upstream on the same river when B's crest time falls within the match window
 of A's crest time plus the configured travel time A -> B (and that number has
-not been given at B yet); otherwise it opens the next number. The season is the
-calendar year of the crest (the open-water season of the Heilongjiang lies
-within one year); a new season starts again at 1.
+not been given at B yet); otherwise it opens the next number. A number is given
+once per gauge and never reused or skipped: a crest announced early and then
+revised (:func:`revise_crest`) keeps its number, and its entry takes the new time
+and stage, so crests further down are matched against where the crest really was.
+
+The season is the river's flood season: for the Heilongjiang the open-water
+season, from ice break-up (late April or May) to freeze-up (November), which
+lies within one calendar year in China Standard Time. So numbers restart at 1 on
+1 January 00:00 +08:00, and a crest belongs to the season of its local date
+(:data:`SEASON_ZONE`), whatever zone its time was written in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from gis.hydro.network import RiverNetwork
+
+#: Where seasons turn: a season is the calendar year in China Standard Time.
+SEASON_ZONE = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +32,7 @@ class NumberedCrest:
     gauge_id: str
     time: datetime
     stage: float
+    season: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +56,9 @@ class MatchWindow:
         return max(self.min_h, self.fraction * travel_h)
 
 
-def season_of(time: datetime) -> int:
-    return time.year
+def season_of(time: datetime, zone: tzinfo = SEASON_ZONE) -> int:
+    """The flood season of a crest at ``time``: its calendar year in ``zone``."""
+    return time.astimezone(zone).year
 
 
 def number_crest(
@@ -57,7 +69,7 @@ def number_crest(
     stage: float,
     network: RiverNetwork,
     window: MatchWindow = MatchWindow(),
-    keep: int = 200,
+    keep: int = 1000,
 ) -> tuple[SeasonLog, NumberedCrest]:
     """Number a crest seen at ``gauge_id``; returns the updated log and the numbered crest."""
     season = season_of(time)
@@ -75,13 +87,37 @@ def number_crest(
         if miss_h <= window.half_width_h(travel) and (best is None or miss_h < best[0]):
             best = (miss_h, earlier)
     if best is not None:
-        numbered = NumberedCrest(best[1].crest_no, gauge_id, time, stage)
+        numbered = NumberedCrest(best[1].crest_no, gauge_id, time, stage, season)
         next_no = log.next_no
     else:
-        numbered = NumberedCrest(log.next_no, gauge_id, time, stage)
+        numbered = NumberedCrest(log.next_no, gauge_id, time, stage, season)
         next_no = log.next_no + 1
     crests = (log.crests + (numbered,))[-keep:]
     return replace(log, next_no=next_no, crests=crests), numbered
+
+
+def revise_crest(
+    log: SeasonLog | None,
+    river: str,
+    gauge_id: str,
+    previous_time: datetime,
+    time: datetime,
+    stage: float,
+    network: RiverNetwork,
+    window: MatchWindow = MatchWindow(),
+) -> tuple[SeasonLog, NumberedCrest]:
+    """A crest announced at ``previous_time`` at ``gauge_id`` moved to ``time``/``stage``: same number.
+
+    Only if its announcement is not in the log (a state seeded after it) is the
+    revised crest numbered like a new one.
+    """
+    if log is not None and log.river == river:
+        for i, entry in enumerate(log.crests):
+            if entry.gauge_id == gauge_id and entry.time == previous_time:
+                numbered = NumberedCrest(entry.crest_no, gauge_id, time, stage, log.season)
+                crests = log.crests[:i] + (numbered,) + log.crests[i + 1:]
+                return replace(log, crests=crests), numbered
+    return number_crest(log, river, gauge_id, time, stage, network, window)
 
 
 def seed_season(river: str, season: int, prior_crests: int) -> SeasonLog:

@@ -4,8 +4,10 @@ Three steps, each with the state it owns (so the stream can keep each in a
 table keyed the way its work is partitioned):
 
 - :func:`observe` — per gauge: crest detector, a thinned history of smoothed
-  stages, the gauge's alert colour → a :class:`GaugeReport` and new crests;
-- :func:`number` — per river: the season's crest log → the crest's number;
+  stages, the gauge's alert colour → a :class:`GaugeReport` and crest events
+  (a crest detected, or revised: it rose higher before the recession confirmed it);
+- :func:`number` — per river: the season's crest log → the crest's number (a
+  revised crest keeps the number it was announced with);
 - :func:`refresh` — per open crest: forecasts at the gauges downstream, their
   alerts (raise / update / cancel) → :class:`ForecastReport`.
 
@@ -33,6 +35,8 @@ from gis.hydro.alerts import (
 from gis.hydro.config import HydroConfig
 from gis.hydro.crests import (
     Crest,
+    CrestEvent,
+    CrestEventKind,
     CrestParams,
     CrestState,
     Point,
@@ -46,7 +50,7 @@ from gis.hydro.numbering import (
     NumberedCrest,
     SeasonLog,
     number_crest,
-    season_of,
+    revise_crest,
 )
 from stream.schemas import Colour
 
@@ -54,7 +58,8 @@ from stream.schemas import Colour
 @dataclass(frozen=True, slots=True)
 class PipelineParams:
     crest: CrestParams = CrestParams(prominence=0.30, hysteresis=0.05)
-    """Gauges report a smoothed stage with ~1 cm noise: a 5 cm fall confirms a crest sooner."""
+    """Gauges report a smoothed stage with ~1 cm noise: a 5 cm fall announces a crest early
+    (it is revised if the water then rises higher, and final once it has fallen 0.30 m)."""
     history: timedelta = timedelta(days=10)
     """How much smoothed history a gauge keeps (forecasts need the whole rise)."""
     history_step: timedelta = timedelta(minutes=30)
@@ -141,10 +146,10 @@ def open_crest_key(river: str, season: int, crest_no: int) -> str:
 
 def observe(
     memory: GaugeMemory, point: Point, thresholds: Thresholds, params: PipelineParams
-) -> tuple[GaugeMemory, GaugeReport | None, tuple[Crest, ...]]:
+) -> tuple[GaugeMemory, GaugeReport | None, tuple[CrestEvent, ...]]:
     """One reading at one gauge."""
     last = memory.detector.smooth[-1].time if memory.detector.smooth else None
-    detector, crests = step(memory.detector, point, params.crest)
+    detector, events = step(memory.detector, point, params.crest)
     fresh = [p for p in detector.smooth if last is None or p.time > last]
     history = memory.history
     for p in fresh:
@@ -161,12 +166,17 @@ def observe(
     if accepted and current is not None:
         colour = stage_colour(current.stage, thresholds, memory.colour)
         report = GaugeReport(thresholds.gauge_id, current, colour)
-    return GaugeMemory(detector, history, colour), report, crests
+    return GaugeMemory(detector, history, colour), report, events
 
 
 def number(
-    log: SeasonLog | None, river: str, gauge_id: str, crest: Crest, config: HydroConfig, params: PipelineParams
+    log: SeasonLog | None, river: str, gauge_id: str, event: CrestEvent, config: HydroConfig, params: PipelineParams
 ) -> tuple[SeasonLog, NumberedCrest]:
+    """A detected crest's number, or the number a revised crest was announced with."""
+    crest = event.crest
+    if event.kind is CrestEventKind.REVISED and event.previous is not None:
+        return revise_crest(log, river, gauge_id, event.previous.time, crest.time, crest.stage, config.network,
+                            params.window)
     return number_crest(log, river, gauge_id, crest.time, crest.stage, config.network, params.window)
 
 
@@ -210,6 +220,8 @@ class NumberedReport:
     river: str
     numbered: NumberedCrest
     crest: Crest
+    previous: Crest | None = None
+    """For a revision: the crest as announced before (``crest.revision`` counts the revisions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,16 +254,21 @@ def step_river(
 ) -> tuple[RiverState, GaugeMemory, Outputs]:
     """One reading at ``gauge_id`` (on ``river``): detect, number, forecast; ``now`` is event time."""
     config, params = ctx.config, ctx.params
-    memory, report, crests = observe(memory, point, ctx.thresholds[gauge_id], params)
+    memory, report, events = observe(memory, point, ctx.thresholds[gauge_id], params)
     log, waves = river.log, dict(river.waves)
     numbered_reports: list[NumberedReport] = []
     forced: set[str] = set()
-    for crest in crests:
-        log, numbered = number(log, river.river, gauge_id, crest, config, params)
-        numbered_reports.append(NumberedReport(river.river, numbered, crest))
-        key = open_crest_key(river.river, season_of(crest.time), numbered.crest_no)
+    for event in events:
+        if event.kind is CrestEventKind.CONFIRMED:
+            continue  # final: the crest as last announced stands
+        crest = event.crest
+        log, numbered = number(log, river.river, gauge_id, event, config, params)
+        numbered_reports.append(NumberedReport(river.river, numbered, crest, event.previous))
+        key = open_crest_key(river.river, numbered.season, numbered.crest_no)
         old = waves.get(key)
-        waves[key] = OpenCrest(river.river, season_of(crest.time), numbered.crest_no, gauge_id, crest,
+        if event.kind is CrestEventKind.REVISED and old is not None and old.gauge_id != gauge_id:
+            continue  # the wave was seen further down since: forecasts go on from there
+        waves[key] = OpenCrest(river.river, numbered.season, numbered.crest_no, gauge_id, crest,
                                issued=old.issued if old else {})
         forced.add(key)
     now = memory.detector.newest_time or point.time

@@ -23,6 +23,8 @@ class Row:
     """The time exactly as written in the file (echoed in outputs)."""
     time: datetime
     value: float
+    line: int = 0
+    """Line number in the file (comments and the header count), for messages that name rows."""
 
 
 def read_series(path: Path, value_column: str | None = None) -> list[Row]:
@@ -32,16 +34,18 @@ def read_series(path: Path, value_column: str | None = None) -> list[Row]:
     """
     try:
         with path.open(newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh) if not (r and r[0].lstrip().startswith("#"))]
+            reader = csv.reader(fh)
+            numbered = [(reader.line_num, r) for r in reader if not (r and r[0].lstrip().startswith("#"))]
     except OSError as exc:
         raise InvalidSeries(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    rows = [r for _, r in numbered]
     if not rows or len(rows[0]) < 2:
         raise InvalidSeries(f"{path}: expected a header 'time,{value_column or 'value'}', got {rows[:1]!r}")
     header = [h.strip().lower() for h in rows[0]]
     if header[0] != "time" or (value_column is not None and header[1] != value_column):
         raise InvalidSeries(f"{path}: expected columns 'time,{value_column or '<value>'}', got {','.join(header)!r}")
     out: list[Row] = []
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in numbered[1:]:
         if not row or not "".join(row).strip():
             continue
         label = row[0].strip()
@@ -49,7 +53,7 @@ def read_series(path: Path, value_column: str | None = None) -> list[Row]:
             value = float(row[1])
         except (IndexError, ValueError):
             raise InvalidSeries(f"{path}:{number}: {header[1]!r} is not a number: {row[1:2]!r}") from None
-        out.append(Row(label, parse_time(label, where=f"{path}:{number}"), value))
+        out.append(Row(label, parse_time(label, where=f"{path}:{number}"), value, number))
     if len({r.time.tzinfo is None for r in out}) > 1:
         raise InvalidSeries(f"{path}: mixes times with and without a UTC offset")
     return out

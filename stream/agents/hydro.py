@@ -5,10 +5,10 @@ Topology (one repartition hop): ``route_levels_to_rivers`` decodes each
 not decode or names a gauge the hydrology configuration does not know, and
 forwards the payload to ``hydro.rivers`` keyed by the gauge's river.
 ``track_rivers`` runs :func:`gis.hydro.pipeline.step_river` for each reading
-and publishes :class:`GaugeState`, :class:`CrestDetected` and
-:class:`CrestForecast`. Its state lives in two changelogged tables, written
-only from the river's partition so a river's keys move (and come back after a
-restart) together:
+and publishes :class:`GaugeState`, :class:`CrestDetected` (crests announced,
+and revised: same number, ``revision`` > 0) and :class:`CrestForecast`. Its
+state lives in two changelogged tables, written only from the river's partition
+so a river's keys move (and come back after a restart) together:
 
 - ``hydro-gauges``: gauge id → :class:`GaugeMemory` (crest detector with its
   reorder buffer, smoothed history, alert colour);
@@ -122,8 +122,8 @@ def install(rt: Any, ctx: HydroContext, seasons: Mapping[str, SeasonLog] | None 
             messages.append(Outgoing(gauge_state_topic, gauge_id.encode(), schemas.encode(gauge_state(out.gauge))))
         for crest in out.crests:
             event = crest_detected(crest)
-            log.info("crest river=%s crest_no=%s gauge_id=%s stage_m=%.2f", event.river, event.crest_no,
-                     event.gauge_id, event.stage_m)
+            log.info("crest river=%s crest_no=%s gauge_id=%s stage_m=%.2f revision=%s", event.river, event.crest_no,
+                     event.gauge_id, event.stage_m, event.revision)
             messages.append(Outgoing(crests_topic, event.gauge_id.encode(), schemas.encode(event)))
         for report in out.forecasts:
             event = crest_forecast(report)
@@ -141,10 +141,14 @@ def gauge_state(report: GaugeReport) -> schemas.GaugeState:
 
 
 def crest_detected(report: NumberedReport) -> schemas.CrestDetected:
-    crest = report.crest
+    """A crest announced, or revised (same number, ``revision`` > 0, the time and stage it replaces)."""
+    crest, previous = report.crest, report.previous
     return schemas.CrestDetected(source=SOURCE, event_time=crest.confirmed_at, gauge_id=report.numbered.gauge_id,
                                  river=report.river, crest_no=report.numbered.crest_no, crest_time=crest.time,
-                                 stage_m=crest.stage, prominence_m=crest.prominence, rise_start=crest.rise_start)
+                                 stage_m=crest.stage, prominence_m=crest.prominence, rise_start=crest.rise_start,
+                                 revision=crest.revision,
+                                 previous_crest_time=previous.time if previous else None,
+                                 previous_stage_m=previous.stage if previous else None)
 
 
 def crest_forecast(report: ForecastReport) -> schemas.CrestForecast:

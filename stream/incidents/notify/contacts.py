@@ -1,7 +1,7 @@
 """The contacts directory: departments, the grid code and hazards they answer for, their contacts.
 
 Loaded from a YAML file (``AMUR_NOTIFY_CONTACTS``; the bundled sample is
-``stream/ingest/data/contacts.yaml``). A department answers for a grid code's subtree
+``stream/incidents/data/contacts.yaml``). A department answers for a grid code's subtree
 and a set of hazards; drills reach only ``drill_contacts``, real incidents
 only ``contacts``.
 """

@@ -54,7 +54,8 @@ def test_crests_prints_one_json_object_per_crest(tmp_path: Path, capsys: pytest.
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [o["time"] for o in out] == ["2024-08-02T06:00:00+08:00", "2024-08-03T22:00:00+08:00"]
     assert [o["stage"] for o in out] == [pytest.approx(123.0, abs=0.005), pytest.approx(121.0, abs=0.005)]
-    assert set(out[0]) == {"time", "stage", "prominence", "rise_start"}
+    assert set(out[0]) == {"time", "stage", "prominence", "rise_start", "revisions", "final"}
+    assert [(o["revisions"], o["final"]) for o in out] == [(0, True), (0, True)]
     # The first smoothed point is the centre of the first three readings.
     assert out[0]["rise_start"] == "2024-08-01T00:15:00+08:00"
     assert amur(["hydro", "crests", str(src), "--prominence", "5"]) == 0
@@ -76,10 +77,38 @@ def test_calibrate_recovers_k_and_x_from_files(tmp_path: Path, capsys: pytest.Ca
     assert "same times" in capsys.readouterr().err
 
 
+def test_crests_offline_prints_the_offline_answer_and_online_agrees(capsys: pytest.CaptureFixture[str]) -> None:
+    # A real flashy record (tests/data/hydro/README.md): two crests, the first announced early and revised.
+    src = str(DATA / "usgs_03431040_2022-02-24.csv")
+    assert amur(["hydro", "crests", src, "--prominence", "2", "--offline"]) == 0
+    offline = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert amur(["hydro", "crests", src, "--prominence", "2"]) == 0
+    online = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(o["time"], o["stage"]) for o in offline] == [(o["time"], o["stage"]) for o in online]
+    assert len(online) == 2 and online[0]["revisions"] == 1 and all(o["final"] for o in online)
+    assert set(offline[0]) == {"time", "stage", "prominence", "peak_time"}
+    assert amur(["hydro", "crests", src, "--prominence", "2", "--events"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["event"] for e in events] == ["detected", "revised", "confirmed", "detected", "confirmed"]
+    assert events[1]["time"] == online[0]["time"] and events[0]["stage"] < events[1]["stage"]
+
+
+def test_calibrate_sums_several_upstream_gauges_and_takes_lateral_inflow(capsys: pytest.CaptureFixture[str]) -> None:
+    flood = "flood_2023-12-18"
+    args = ["hydro", "calibrate", "--upstream", str(DATA / f"usgs_01203600_{flood}.csv"),
+            "--upstream", str(DATA / f"usgs_01203805_{flood}.csv"), "--downstream", str(DATA / f"usgs_01204000_{flood}.csv")]
+    assert amur(args) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert amur([*args, "--lateral"]) == 0
+    lateral = json.loads(capsys.readouterr().out)
+    assert plain["inflow_scale"] == 1.0 and lateral["inflow_scale"] > 1.3
+    assert lateral["nse"] > plain["nse"] and lateral["dt_h"] == 1.0 and lateral["steps"] == 73
+
+
 @pytest.mark.parametrize("command,options", [
-    ("crests", ["--prominence", "--hysteresis", "--lateness-h"]),
+    ("crests", ["--prominence", "--hysteresis", "--spike", "--lateness-h", "--offline", "--events"]),
     ("route", ["--k", "--x", "--dt", "--o0", "--decimals"]),
-    ("calibrate", ["--upstream", "--downstream"]),
+    ("calibrate", ["--upstream", "--downstream", "--lateral"]),
 ])
 def test_help_lists_the_options(capsys: pytest.CaptureFixture[str], command: str, options: list[str]) -> None:
     assert amur(["hydro", command, "--help"]) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from gis.hydro.crests import (
     CrestParams,
     CrestState,
     Point,
+    crest_events,
     detect_crests,
     flush,
     step,
@@ -176,3 +178,86 @@ def test_arrival_order_within_the_lateness_does_not_change_the_crests(seed: int,
 def test_bad_params_are_refused(kwargs: dict) -> None:
     with pytest.raises(HydroError):
         CrestParams(**kwargs)
+
+
+# --------------------------------------------------------------------------- announced early, revised, confirmed
+
+REVISE = CrestParams(prominence=0.3, hysteresis=0.1, lateness=timedelta(0))
+
+
+def hourly(stages: list[float]) -> list[Point]:
+    return [Point(T0 + timedelta(hours=i), s) for i, s in enumerate(stages)]
+
+
+def kinds(events) -> list[str]:  # noqa: ANN001
+    return [e.kind.value for e in events]
+
+
+def test_a_double_humped_rise_is_one_crest_announced_early_and_revised() -> None:
+    # Rises 1 m, pauses and dips 0.15 m (more than the announcing fall, less than the prominence),
+    # then rises higher and falls away: one crest, first announced at the first hump.
+    stages = [4.0, 4.3, 4.6, 5.0, 5.0, 4.85, 4.85, 5.2, 5.6, 5.9, 5.6, 5.2, 4.8, 4.4, 4.2]
+    events = crest_events(hourly(stages), REVISE)
+    assert kinds(events) == ["detected", "revised", "confirmed"]
+    detected, revised, confirmed = (e.crest for e in events)
+    assert (detected.time, detected.stage) == (T0 + timedelta(hours=3), 5.0)  # the first of the flat top
+    assert (revised.time, revised.stage, revised.revision) == (T0 + timedelta(hours=9), 5.9, 1)
+    assert events[1].previous == detected and detected.confirmed_at < revised.confirmed_at <= confirmed.confirmed_at
+    assert confirmed.final and (confirmed.time, confirmed.stage) == (revised.time, revised.stage)
+    # the offline answer, and scipy's, see one crest there too
+    assert len(find_peaks(np.array(stages), prominence=0.3)[0]) == 1
+    assert detect_crests(hourly(stages), REVISE) == [confirmed]
+
+
+def test_a_plateau_is_one_crest_at_its_first_reading() -> None:
+    stages = [4.0, 4.4, 4.8, 5.1] + [5.3] * 8 + [5.0, 4.7, 4.4, 4.1]
+    events = crest_events(hourly(stages), REVISE)
+    assert kinds(events) == ["detected", "confirmed"]
+    assert events[0].crest.time == T0 + timedelta(hours=4) and events[0].crest.stage == 5.3
+    # find_peaks reports the plateau's middle sample; the reading reported is where the water first stood there
+    peaks, _ = find_peaks(np.array(stages), prominence=0.3)
+    assert list(peaks) == [7]
+
+
+def test_a_small_bump_on_the_recession_is_not_a_crest() -> None:
+    # After the crest the stage falls 0.5 m, rises 0.2 m again (a bump below the prominence), then falls on.
+    stages = [4.0, 4.5, 5.0, 5.5, 5.2, 5.0, 5.2, 5.1, 4.8, 4.5, 4.3, 4.1]
+    events = crest_events(hourly(stages), REVISE)
+    assert kinds(events) == ["detected", "confirmed"]
+    assert events[0].crest.stage == 5.5
+    assert len(find_peaks(np.array(stages), prominence=0.3)[0]) == 1
+
+
+def test_two_crests_separated_by_the_prominence_are_two() -> None:
+    stages = [4.0, 4.5, 5.0, 4.9, 4.6, 4.5, 4.6, 5.1, 5.3, 5.0, 4.6, 4.3]
+    events = crest_events(hourly(stages), REVISE)
+    assert kinds(events) == ["detected", "confirmed", "detected", "confirmed"]
+    assert [e.crest.stage for e in events if e.kind.value == "detected"] == [5.0, 5.3]
+
+
+def test_late_and_out_of_order_readings_within_the_lateness_give_the_same_events() -> None:
+    stages = [4.0, 4.3, 4.6, 5.0, 5.0, 4.85, 4.85, 5.2, 5.6, 5.9, 5.6, 5.2, 4.8, 4.4, 4.2]
+    in_order = hourly(stages)
+    params = replace_params(REVISE, lateness=timedelta(hours=2))
+    shuffled = sorted(in_order, key=lambda p: (p.time + timedelta(minutes=90 * ((p.time.hour * 7) % 3 == 0))))
+    assert shuffled != in_order
+    assert crest_events(shuffled, params) == crest_events(in_order, params)
+    # a reading later than the lateness is dropped and counted, not used
+    state = CrestState()
+    for p in in_order:
+        state, _ = step(state, p, params)
+    state, events = step(state, Point(T0 + timedelta(hours=9), 9.9), params)
+    assert events == () and state.late_dropped == 1
+
+
+def test_a_single_high_reading_at_the_top_is_a_spike_not_the_crest() -> None:
+    # the median finds the crest; a reading standing more than `spike` above the filtered top is not reported
+    stages = [4.0, 4.4, 4.8, 5.2, 5.25, 7.0, 5.2, 4.8, 4.4, 4.0]
+    crest = detect_crests(hourly(stages), REVISE)[0]
+    assert crest.stage == 5.25 and crest.time == T0 + timedelta(hours=4)
+    sharp = [4.0, 4.4, 4.8, 5.2, 5.35, 5.2, 4.8, 4.4, 4.0]  # a sharp real crest keeps its observed stage
+    assert detect_crests(hourly(sharp), REVISE)[0].stage == 5.35
+
+
+def replace_params(params: CrestParams, **changes) -> CrestParams:  # noqa: ANN003
+    return dataclasses.replace(params, **changes)

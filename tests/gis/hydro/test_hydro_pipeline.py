@@ -7,8 +7,19 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 
 from gis.hydro.alerts import Thresholds
+from gis.hydro.config import load_config
 from gis.hydro.crests import Crest, Point
-from gis.hydro.pipeline import GaugeMemory, OpenCrest, PipelineParams, observe
+from gis.hydro.numbering import seed_season
+from gis.hydro.pipeline import (
+    GaugeMemory,
+    HydroContext,
+    HydroState,
+    OpenCrest,
+    PipelineParams,
+    RiverState,
+    observe,
+    process,
+)
 from stream.schemas import Colour, TrendState
 
 T0 = datetime(2024, 8, 1, tzinfo=timezone.utc)
@@ -61,3 +72,33 @@ def test_threshold_colour_does_not_wait_for_the_lateness_allowance() -> None:
 def test_a_single_spike_does_not_change_the_colour() -> None:
     memory, reports = feed(GaugeMemory(), [6.0, 6.0, 6.0, 9.5, 6.0, 6.0])
     assert all(r is None or r.colour is Colour.GREEN for r in reports)
+
+
+def test_a_crest_announced_early_and_revised_keeps_its_number_and_the_forecast_follows() -> None:
+    # Oupu rises 1.5 m, pauses and dips 0.15 m (enough to announce a crest, not to confirm it), then rises
+    # 0.9 m higher; Huma below reads its base. One crest, No. 5 (four were numbered by hand this season).
+    config = load_config()
+    ctx = HydroContext.build(config, {})
+    state = HydroState(rivers={"heilongjiang": RiverState("heilongjiang", seed_season("heilongjiang", 2024, 4))})
+    hump = [5.0] * 12 + [5.0 + 0.1 * i for i in range(1, 16)] + [6.5, 6.45, 6.4, 6.35, 6.35, 6.4, 6.5]
+    hump += [6.5 + 0.1 * i for i in range(1, 10)] + [7.4 - 0.1 * i for i in range(1, 16)]
+    reports, forecasts_at = [], {}
+    for i, stage in enumerate(hump):
+        t = T0 + timedelta(hours=i)
+        state, _ = process(state, "hlj-huma", Point(t, 5.3), ctx)
+        state, out = process(state, "hlj-oupu", Point(t, stage), ctx)
+        for report in out.crests:
+            reports.append(report)
+            forecasts_at[report.crest.revision] = [f for f in out.forecasts if not f.cancelled]
+    announced, revised = reports
+    assert (announced.numbered.crest_no, revised.numbered.crest_no) == (5, 5)
+    assert (announced.crest.stage, revised.crest.stage) == (6.5, 7.4) and revised.crest.revision == 1
+    assert revised.previous == announced.crest
+    # the forecast is re-issued from the revised crest, higher, at the same gauges
+    before = {f.issued.forecast.gauge_id: f.issued.forecast for f in forecasts_at[0]}
+    after = {f.issued.forecast.gauge_id: f.issued.forecast for f in forecasts_at[1]}
+    assert set(after) == set(before) and "hlj-huma" in after
+    assert after["hlj-huma"].stage > before["hlj-huma"].stage
+    assert all(f.issued.crest_no == 5 for f in forecasts_at[1])
+    wave = state.rivers["heilongjiang"].waves["heilongjiang-2024-5"]
+    assert wave.crest == revised.crest and state.rivers["heilongjiang"].log.next_no == 6

@@ -43,6 +43,19 @@ def test_wire_events_carry_the_pipeline_decisions() -> None:
     assert schemas.decode(schemas.CrestForecast, schemas.encode(wire)) == wire
 
 
+def test_a_revised_crest_goes_out_with_its_number_revision_and_what_it_replaces() -> None:
+    t = START
+    announced = Crest(t, 6.5, 1.5, t - timedelta(hours=15), 5.0, t + timedelta(hours=3))
+    revised = Crest(t + timedelta(hours=9), 7.4, 2.4, t - timedelta(hours=15), 5.0, t + timedelta(hours=11),
+                    revision=1)
+    event = crest_detected(NumberedReport("heilongjiang", NumberedCrest(5, "hlj-oupu", revised.time, 7.4), revised,
+                                          previous=announced))
+    assert (event.crest_no, event.revision, event.stage_m, event.crest_time) == (5, 1, 7.4, revised.time)
+    assert (event.previous_crest_time, event.previous_stage_m) == (announced.time, 6.5)
+    assert event.v == 2 and event.event_time == revised.confirmed_at
+    assert schemas.decode(schemas.AnyEvent, schemas.encode(event)) == event
+
+
 def _start_worker(env: dict[str, str], prior: int, log: Path) -> subprocess.Popen:  # type: ignore[type-arg]
     return subprocess.Popen([sys.executable, str(WORKER), str(prior), "worker"], env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=str(WORKER.parent.parent))
@@ -58,7 +71,7 @@ async def _collect(consumer: AIOKafkaConsumer, into: list, until, timeout: float
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(900)  # generous: the waits below end as soon as the crests are in
 async def test_wave_is_detected_numbered_and_forecast_across_a_killed_worker(make_settings, tmp_path: Path) -> None:
     settings = make_settings(partitions=2)
     await prepare_topics_async(settings, agent_modules=["stream.agents.hydro"])
@@ -83,7 +96,7 @@ async def test_wave_is_detected_numbered_and_forecast_across_a_killed_worker(mak
             await producer.send(names[topics.WATER_LEVELS], key=lv.gauge_id.encode(), value=schemas.encode(lv))
         await producer.flush()
         crests = lambda: [e for e in seen if isinstance(e, schemas.CrestDetected)]  # noqa: E731
-        await _collect(consumer, seen, lambda: any(c.gauge_id == "hlj-oupu" for c in crests()), 90)
+        await _collect(consumer, seen, lambda: any(c.gauge_id == "hlj-oupu" for c in crests()), 300)
         assert [(c.gauge_id, c.crest_no) for c in crests()] == [("hlj-oupu", 5)], log.read_text()[-3000:]
         await asyncio.sleep(2.0)  # let the last table writes reach the changelog
         worker.kill()  # SIGKILL: no clean shutdown
@@ -93,7 +106,7 @@ async def test_wave_is_detected_numbered_and_forecast_across_a_killed_worker(mak
         for lv in after:
             await producer.send(names[topics.WATER_LEVELS], key=lv.gauge_id.encode(), value=schemas.encode(lv))
         await producer.flush()
-        await _collect(consumer, seen, lambda: any(c.gauge_id == "hlj-heihe" for c in crests()), 150)
+        await _collect(consumer, seen, lambda: any(c.gauge_id == "hlj-heihe" for c in crests()), 480)
     finally:
         worker.kill()
         worker.wait(10)

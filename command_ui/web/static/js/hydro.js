@@ -1,6 +1,16 @@
 // Hydrograph of the selected gauge: observed stage, warning and guaranteed levels, crests, forecast with its band.
 import { t, placeName } from "./i18n.js";
 
+// One triangle per crest number: the last revision of each (the series keeps every announcement).
+export function latestCrests(crests) {
+  const byNumber = new Map();
+  for (const c of crests) {
+    const seen = byNumber.get(c.crest_no);
+    if (!seen || (c.revision ?? 0) >= (seen.revision ?? 0)) byNumber.set(c.crest_no, c);
+  }
+  return [...byNumber.values()].sort((a, b) => Date.parse(a.crest_time) - Date.parse(b.crest_time));
+}
+
 export class Hydrograph {
   constructor(element, titleElement, gauges) {
     this.chart = echarts.init(element, null, { renderer: "canvas" });
@@ -16,17 +26,19 @@ export class Hydrograph {
     const response = await fetch(`/api/gauges/${encodeURIComponent(gaugeId)}/series`);
     if (!response.ok || this.gaugeId !== gaugeId) return;
     this.series = await response.json();
+    this.series.crests = latestCrests(this.series.crests);
     this.draw();
   }
 
-  // A live GaugeState or CrestDetected for the selected gauge extends the chart without a refetch.
+  // A live GaugeState or CrestDetected for the selected gauge extends the chart without a refetch;
+  // a revised crest (same number, revision > 0) replaces the crest it revises.
   live(state, crest, forecast) {
     if (!this.series) return;
     if (state) {
       const last = this.series.observed.at(-1);
       if (!last || last[0] !== state.event_time) this.series.observed.push([state.event_time, state.stage_m]);
     }
-    if (crest && !this.series.crests.some((c) => c.crest_time === crest.crest_time)) this.series.crests.push(crest);
+    if (crest && crest.gauge_id === this.gaugeId) this.series.crests = latestCrests([...this.series.crests, crest]);
     this.series.forecast = forecast || null;
     this.draw();
   }

@@ -12,7 +12,7 @@ const STRINGS = {
     no_incidents: "暂无事件", select_incident: "请选择事件查看关联视频", no_cameras: "该事件无关联摄像头",
     no_frame: "暂无画面", select_gauge: "请在地图上选择水文站",
     stage: "水位", warning_level: "警戒水位", guaranteed_level: "保证水位", observed: "实测", forecast: "预报",
-    crest: "洪峰", band: "预报区间",
+    crest: "洪峰", band: "预报区间", crest_revised: "第{no}号洪峰修正：{stage} 米，{time}",
     accepted: "指令已提交", refused: "指令被拒绝",
     live: "在线", stale: "过期", unseen: "未接入", out_of_range: "指标异常",
     infrastructure: "基础设施", government_services: "政务服务", economy: "经济运行", culture: "文化",
@@ -36,7 +36,7 @@ const STRINGS = {
     no_incidents: "No incidents", select_incident: "Select an incident to see its cameras", no_cameras: "No cameras linked",
     no_frame: "No recent frame", select_gauge: "Select a gauge on the map",
     stage: "Stage", warning_level: "Warning level", guaranteed_level: "Guaranteed level", observed: "Observed", forecast: "Forecast",
-    crest: "Crest", band: "Forecast band",
+    crest: "Crest", band: "Forecast band", crest_revised: "No. {no} crest revised: {stage} m at {time}",
     accepted: "Command sent", refused: "Command refused",
     live: "live", stale: "stale", unseen: "unseen", out_of_range: "out of range",
     infrastructure: "Infrastructure", government_services: "Government services", economy: "Economy", culture: "Culture",
@@ -57,6 +57,15 @@ export function t(key) {
 }
 
 export function language() { return lang; }
+
+// "No. 5 crest revised: 7.61 m at 14:00" (wall clock time), after the gauge's name when it is known.
+export function crestRevised(crest, gauge) {
+  const time = new Date(crest.crest_time).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB",
+    { hour: "2-digit", minute: "2-digit", hour12: false });
+  const text = t("crest_revised").replace("{no}", crest.crest_no).replace("{stage}", crest.stage_m.toFixed(2))
+    .replace("{time}", time);
+  return gauge ? `${placeName(gauge)} · ${text}` : text;
+}
 
 export function setLanguage(next) {
   lang = next;

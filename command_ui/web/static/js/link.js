@@ -80,6 +80,8 @@ export class Link {
       case "snapshot": store.snapshot(message); this.handlers.status(true); break;
       case "update":
         store.update(message);
+        // a crest announced early and then revised (same number, new time and stage): the wall says so
+        if (message.ch === "crests" && message.data?.revision > 0) this.handlers.crestRevised?.(message.data);
         // the incident agent refuses what the gateway could not know (e.g. an illegal transition)
         if (message.ch === "incidents" && message.data?.change === "command_refused" && this.pending.has(message.data.command_id)) {
           this.pending.delete(message.data.command_id);

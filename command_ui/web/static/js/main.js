@@ -1,5 +1,5 @@
 // Boot: token, static layers, the websocket link, and a render loop that redraws only what changed.
-import { t, setLanguage, language } from "./i18n.js";
+import { t, setLanguage, language, crestRevised } from "./i18n.js";
 import { Store, Link } from "./link.js";
 import { CityMap, COLOURS } from "./map.js";
 import { IncidentList } from "./incidents.js";
@@ -63,6 +63,7 @@ async function boot() {
     status: (up) => { $("link").className = `link ${up ? "up" : "down"}`; },
     unauthorized: (reason) => { sessionStorage.removeItem("amur-token"); askForToken(reason); },
     commandResult: (m) => toast(m.ok ? `${t("accepted")}` : `${t("refused")}: ${m.reason}`, !m.ok),
+    crestRevised: (c) => toast(crestRevised(c, gauges.find((g) => g.gauge_id === c.gauge_id))),
     changed: () => scheduleRender(),
   });
 
