@@ -11,7 +11,8 @@ def test_bench_hydro_prints_its_figures_and_the_design_point(capsys):
     assert amur(["bench", "hydro"]) == 0
     captured = capsys.readouterr()
     figures = json.loads(captured.out)
-    assert figures["readings"] == 34_584 and figures["forecasts_published"] == 199
+    # the count of forecasts is the pipeline's (tests/gis/hydro); revisions re-issue them, so it is not pinned here
+    assert figures["readings"] == 34_584 and figures["forecasts_published"] > 0
     assert figures["detector_readings_per_s"] > 0 and figures["pipeline_readings_per_s"] > 0
     assert figures["design_point_readings_per_s"] == 0.2 and figures["pipeline_headroom_x"] > 1
     assert captured.err == ""  # no progress off a terminal
