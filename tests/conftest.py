@@ -6,7 +6,9 @@ stack runs, Redis is a real ``redis-server`` on a free loopback port.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +35,23 @@ FIRE_SMOKE = SHARED / "datasets" / "fire-smoke"
 # missing or broken set fails them; only a checkout with no shared/ beside it skips them.
 needs_fire_smoke_dataset = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"no shared workspace at {SHARED}: the licensed image set is not in the repository")
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """A command run in-process configures the root logger; undo it so the next test sees pytest's."""
+    root = logging.getLogger()
+    handlers, level, excepthook = list(root.handlers), root.level, sys.excepthook
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    sys.excepthook = excepthook
+    logging.captureWarnings(False)
 
 
 @pytest.fixture(scope="session")
