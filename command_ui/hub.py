@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from command_ui import protocol, store
 from command_ui.mirror import Applied, Mirror, Update
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 
 TAIL_BLOCK_MS = 1000
 TAIL_COUNT = 500
+REDIS_RETRY_S = 1.0
+#: Transient Redis failures the hub's loops outlive: a timed-out read (the loop was starved longer than the
+#: client's socket timeout, 5 s by default) or a dropped connection. The mirror only advances after a read
+#: succeeds, so reading again from the same position loses nothing.
+TRANSIENT = (RedisConnectionError, RedisTimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,9 @@ class HubMetrics:
         self.slow_disconnects = Counter("amur_gateway_slow_disconnects_total",
                                         "Clients closed because their outbox overflowed", registry=registry)
         self.resyncs = Counter("amur_gateway_resyncs_total", "Mirror re-reads after a gap", registry=registry)
+        self.redis_errors = Counter("amur_gateway_redis_errors_total",
+                                    "Redis reads that failed (timed out, disconnected) and were retried",
+                                    registry=registry)
         self.commands = Counter("amur_gateway_commands_total", "Operator commands by outcome",
                                 ["outcome"], registry=registry)
 
@@ -80,7 +90,7 @@ class Session:
 
 class Hub:
     def __init__(self, client: aioredis.Redis, keys: Keys, catalogue: Catalogue, metrics: HubMetrics, *,
-                 outbox_capacity: int, fault_hold_s: float, drill: bool,
+                 outbox_capacity: int, fault_hold_s: float, drill: bool, demo: bool = False,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.client = client
         self.keys = keys
@@ -89,6 +99,8 @@ class Hub:
         self.outbox_capacity = outbox_capacity
         self.fault_hold_s = fault_hold_s
         self.drill = drill
+        self.demo = demo
+        """A demonstration (``AMUR_DEMONSTRATION``): the page says the city is simulated."""
         self.clock = clock
         self.mirror = Mirror({}, {})
         self.sessions: set[Session] = set()
@@ -136,7 +148,8 @@ class Hub:
 
     def _push_snapshot(self, session: Session) -> None:
         me = {"subject": session.claims.subject, "role": session.claims.role.value,
-              "scope": session.claims.scope, "fault_hold_s": self.fault_hold_s, "drill": self.drill}
+              "scope": session.claims.scope, "fault_hold_s": self.fault_hold_s, "drill": self.drill,
+              "demo": self.demo}
         session.push(snapshot_message(self.mirror.state, self.mirror.head, session.claims.scope, me), None)
 
     def _push_update(self, session: Session, update: Update,
@@ -153,7 +166,7 @@ class Hub:
         session.push(protocol.update_message(update.channel, update.seq, update.key, update.data),
                      (update.channel.value, update.key))
         if session.outbox.coalesced != before:
-            self.metrics.coalesced.inc()
+            self.metrics.coalesced.inc(session.outbox.coalesced - before)
 
     # ------------------------------------------------------------------ tail
 
@@ -182,11 +195,20 @@ class Hub:
         while True:
             # read at most a quarter of an outbox over all streams, then yield, so writers drain between reads
             count = max(1, min(TAIL_COUNT, self.outbox_capacity // (4 * len(Channel))))
-            updates = await store.read_tail(self.client, self.keys, self.mirror.head, TAIL_BLOCK_MS, count)
-            if not self.fan_out(updates):
-                log.warning("update stream gap; re-reading the projection")
-                await self.resync()
+            try:
+                updates = await store.read_tail(self.client, self.keys, self.mirror.head, TAIL_BLOCK_MS, count)
+                if not self.fan_out(updates):
+                    log.warning("update stream gap; re-reading the projection")
+                    await self.resync()
+            except TRANSIENT as exc:
+                await self._redis_failed("reading the update streams", exc)
+                continue
             await asyncio.sleep(0)
+
+    async def _redis_failed(self, doing: str, exc: Exception) -> None:
+        self.metrics.redis_errors.inc()
+        log.warning("%s failed (%s: %s); retrying in %.1f s", doing, type(exc).__name__, exc, REDIS_RETRY_S)
+        await asyncio.sleep(REDIS_RETRY_S)
 
     # ------------------------------------------------------------------ KPIs
 
@@ -194,10 +216,14 @@ class Hub:
         previous: tuple[float, int] | None = None
         loop = asyncio.get_running_loop()
         while True:
-            counters, heads = await store.read_counters(self.client, self.keys)
-            if any(heads[c] < self.mirror.head[c] for c in Channel):
-                log.warning("projection sequence went back (Redis reset?); re-reading it")
-                await self.resync()
+            try:
+                counters, heads = await store.read_counters(self.client, self.keys)
+                if any(heads[c] < self.mirror.head[c] for c in Channel):
+                    log.warning("projection sequence went back (Redis reset?); re-reading it")
+                    await self.resync()
+            except TRANSIENT as exc:
+                await self._redis_failed("reading the counters", exc)
+                continue
             at, events = loop.time(), counters.get("events", 0)
             if previous is not None and at > previous[0]:
                 self.events_per_s = max(0.0, (events - previous[1]) / (at - previous[0]))

@@ -7,6 +7,7 @@ description, the page and its map layers are open on the loopback address.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -27,7 +28,9 @@ from command_ui.scope import incident_in_scope
 from command_ui.tokens import Claims, verify
 from command_ui.view import camera_fault
 from stream import schemas
+from stream.errors import AmurError
 from stream.incidents import cap
+from stream.incidents.places import PlaceIndex
 from stream.screens.projection import Channel
 
 log = logging.getLogger(__name__)
@@ -54,8 +57,12 @@ def problem(status: int, code: str, detail: str) -> web.Response:
 class RestApi:
     def __init__(self, hub: Hub, maps: PageData, secret: str, registry: CollectorRegistry, ws_port: int,
                  camera_ids: frozenset[str], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 cap_sender: str = CAP_SENDER, cap_zone: ZoneInfo = CAP_ZONE):
+                 cap_sender: str = CAP_SENDER, cap_zone: ZoneInfo = CAP_ZONE,
+                 cap_places: Callable[[], PlaceIndex] | None = None):
         self.cap_sender, self.cap_zone = cap_sender, cap_zone
+        self._load_places = cap_places
+        """Loads the cell outlines and place names of the CAP ``<area>`` (as `amur alerts cap` does)."""
+        self._places: asyncio.Task[PlaceIndex] | None = None
         self.hub = hub
         self.maps = maps
         self.secret = secret
@@ -184,8 +191,22 @@ class RestApi:
             claims = self.claims(request)
         except AuthError as exc:
             return problem(401, "unauthorized", str(exc))
-        feed = cap.cap_feed(self._scoped_incidents(claims), self.clock(), sender=self.cap_sender, zone=self.cap_zone)
+        try:
+            places = await self.cap_places()
+        except (AmurError, OSError) as exc:
+            log.error("cap feed: places not loaded error=%s", exc)
+            return problem(503, "places_unavailable", f"cell outlines could not be loaded: {exc}")
+        feed = cap.cap_feed(self._scoped_incidents(claims), self.clock(), sender=self.cap_sender, zone=self.cap_zone,
+                            outlines=places.outline if places else None, place_name=places.name if places else None)
         return web.Response(text=feed, content_type="application/atom+xml")
+
+    async def cap_places(self) -> PlaceIndex | None:
+        """The place index, loaded once in a thread on the first CAP request (the GIS layers take seconds)."""
+        if self._load_places is None:
+            return None
+        if self._places is None:
+            self._places = asyncio.ensure_future(asyncio.to_thread(self._load_places))
+        return await asyncio.shield(self._places)
 
     async def thumbnail(self, request: web.Request) -> web.Response:
         """The latest JPEG of a known camera; 409 with the fault when faulty; 204 when no recent frame."""

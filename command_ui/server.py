@@ -29,6 +29,7 @@ from command_ui.rest import RestApi
 from command_ui.ws import WebsocketGateway
 from gis.registry import load_cameras
 from stream import schemas, topics
+from stream.incidents.places import load_places
 from stream.ingest.registry import load_registry
 from stream.runtime.admin import bootstrap_servers
 from stream.runtime.app import kafka_url
@@ -95,7 +96,7 @@ async def start_gateway(settings: Settings) -> Gateway:
     catalogue = build_catalogue()
     hub = Hub(client, Keys(settings.redis_prefix), catalogue, HubMetrics(registry),
               outbox_capacity=settings.gateway_client_queue, fault_hold_s=settings.camera_fault_hold_s,
-              drill=settings.drill_id is not None)
+              drill=settings.drill_id is not None, demo=settings.demonstration)
     await hub.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=0)
     await producer.start()
@@ -111,7 +112,8 @@ async def start_gateway(settings: Settings) -> Gateway:
     ws_server = await serve(gateway.handle, settings.http_host, ws_port, origins=allowed_origins(settings),
                             max_size=settings.gateway_max_message_bytes, write_limit=64 * 1024)
     rest = RestApi(hub, build_page_data(), secret, registry, ws_port, catalogue.camera_ids,
-                   cap_sender=settings.cap_sender, cap_zone=ZoneInfo(settings.cap_timezone))
+                   cap_sender=settings.cap_sender, cap_zone=ZoneInfo(settings.cap_timezone),
+                   cap_places=lambda: load_places(settings.incident_places, settings.gis_manifest))
     runner = web.AppRunner(rest.app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()

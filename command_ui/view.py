@@ -1,4 +1,4 @@
-"""What a client sees: scope-filtered snapshots, camera status and the header KPIs.
+"""What a client sees: scope-filtered snapshots, camera status, camera sampling and the header KPIs.
 
 Pure functions of the mirror's state, the client's claims and ``now``.
 """
@@ -90,6 +90,37 @@ def snapshot_message(state: Mapping[Channel, Mapping[str, bytes]], head: Mapping
                          "channels": channels, "me": dict(me)})
 
 
+SAMPLING_STALE_S = 30.0
+"""A sampler's report older than this is from a sampler that stopped without saying so (reports come every 5 s)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingKpi:
+    """How the camera samplers keep up with their plans, summed over the samplers reporting."""
+
+    samplers: int = 0
+    planned_fps: float = 0.0
+    served_fps: float = 0.0
+    claimed_behind: int = 0
+    """Claimed (risk-prioritised) cameras waiting longer than 1.5 x their planned interval."""
+    past_max_interval: int = 0
+    """Cameras not sampled within the max interval."""
+    feasible: bool = True
+    short: bool = False
+    """Sampling does not keep its plan's promises: the wall says so."""
+
+
+def sampling_kpi(entries: Mapping[str, bytes], *, now: datetime) -> SamplingKpi:
+    """Sum the live samplers' latest SamplingHealth reports (worker -> JSON)."""
+    live = [h for h in (schemas.decode(schemas.SamplingHealth, data) for data in entries.values())
+            if h.event_time >= now - timedelta(seconds=SAMPLING_STALE_S)]
+    behind, past = sum(h.claimed_behind for h in live), sum(h.past_max_interval for h in live)
+    feasible = all(h.feasible for h in live)
+    return SamplingKpi(len(live), round(sum(h.planned_fps for h in live), 1),
+                       round(sum(h.served_fps for h in live), 1), behind, past, feasible,
+                       bool(behind or past or not feasible))
+
+
 @dataclass(frozen=True, slots=True)
 class DimensionHealth:
     dimension: str
@@ -110,6 +141,7 @@ class Kpis:
     open_by_colour: dict[str, int]
     drill: bool
     dimensions: tuple[DimensionHealth, ...]
+    sampling: SamplingKpi = SamplingKpi()
 
     def message(self, now: datetime) -> bytes:
         return orjson.dumps({"type": "kpi", "now": now.isoformat(), **asdict(self)})
@@ -138,6 +170,7 @@ class CityHealth:
     live: Counter[str]
     """Sources reported live, by dimension."""
     stale: Counter[str]
+    sampling: SamplingKpi = SamplingKpi()
 
 
 def city_health(state: Mapping[Channel, Mapping[str, bytes]], *, now: datetime, camera_ids: frozenset[str],
@@ -161,7 +194,8 @@ def city_health(state: Mapping[Channel, Mapping[str, bytes]], *, now: datetime, 
     for source_id, data in state[Channel.SOURCES].items():
         target = stale if _source_state.decode(data).state == schemas.SourceState.STALE.value else live
         target[source_dimension.get(source_id, "unregistered")] += 1
-    return CityHealth(Counter(status_of.values()), indicators, live, stale)
+    sampling = sampling_kpi(state.get(Channel.SAMPLING, {}), now=now)
+    return CityHealth(Counter(status_of.values()), indicators, live, stale, sampling)
 
 
 def compute_kpis(state: Mapping[Channel, Mapping[str, bytes]], health: CityHealth, *, scope: str,
@@ -190,4 +224,4 @@ def compute_kpis(state: Mapping[Channel, Mapping[str, bytes]], health: CityHealt
         cameras_online=health.cameras["online"], cameras_faulty=health.cameras["faulty"],
         cameras_unknown=health.cameras["unknown"],
         open_by_colour={c.value: open_by_colour[c.value] for c in schemas.Colour if c is not schemas.Colour.GREEN},
-        drill=any_drill, dimensions=dimensions)
+        drill=any_drill, dimensions=dimensions, sampling=health.sampling)

@@ -99,6 +99,8 @@ class CellScore:
     score: float
     colour: Colour
     factors: dict[str, float]
+    gauge_id: str | None = None
+    """Flood: the controlling gauge when its stage or forecast contributes (the river reach driving the risk)."""
 
 
 def _subset(model: GridModel, cells: ArrayLike | None) -> NDArray[np.int64]:
@@ -184,7 +186,16 @@ def score_fire(model: GridModel, fwi_by_cell: ArrayLike, vision_by_cell: Mapping
 def cell_score(model: GridModel, scores: RiskScores, j: int) -> CellScore:
     """The j-th scored cell as one record (what a CellRisk event carries)."""
     return CellScore(str(model.codes[scores.cells[j]]), scores.hazard, float(scores.score[j]),
-                     scores.colour_of(j), scores.factors_of(j))
+                     scores.colour_of(j), scores.factors_of(j), driving_gauge(model, scores, j))
+
+
+def driving_gauge(model: GridModel, scores: RiskScores, j: int) -> str | None:
+    """The gauge whose stage (or forecast) drives the j-th cell's flood risk; None if no stage contributes."""
+    g = int(model.gauge_of_cell[scores.cells[j]])
+    stage = scores.factors.get("stage_hazard")
+    if scores.hazard is not Hazard.FLOOD or g < 0 or stage is None or not stage[j] > 0:
+        return None
+    return model.gauge_ids[g]
 
 
 def score_cell(model: GridModel, cell_code: str, hazard: Hazard, *, now: datetime, **inputs: object) -> CellScore:

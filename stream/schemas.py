@@ -136,6 +136,33 @@ class TrendState(enum.StrEnum):
     FALLING = "falling"
 
 
+class RequestStatus(enum.StrEnum):
+    """Where a dispatched request stands (stream.dispatch.lifecycle has the transitions)."""
+
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REROUTED = "rerouted"
+    """Moved to another department (or item) by the dispatcher; waits for the new department to accept."""
+    REJECTED = "rejected"
+    """Refused by its department as not theirs (with a reason): back in the dispatcher queue."""
+
+
+class RequestAction(enum.StrEnum):
+    """What a department or the dispatcher does to a request."""
+
+    ACCEPT = "accept"
+    ASSIGN = "assign"
+    START = "start"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REROUTE = "reroute"
+    REJECT = "reject"
+
+
 # --------------------------------------------------------------------------- base
 
 
@@ -215,28 +242,49 @@ class VisionFinding(Event, tag="vision_finding", kw_only=True):
 
 
 class GridEvent(Event, tag="grid_event", kw_only=True):
-    """A report from a grid worker or the public (Open311-style service request)."""
+    """A report from a grid worker, the public (Open311-style service request) or the 110 line.
 
+    Version 2 added the responsibility item, the hazard it describes and the address,
+    and lets a 110 call known only by its address come without coordinates (it is
+    placed at its county, or in the dispatcher queue); a version 1 payload decodes
+    with them unset.
+    """
+
+    v: int = 2
     report_id: Identifier
     service_code: Identifier
     description: Annotated[str, msgspec.Meta(max_length=4000)] = ""
-    lon: Lon
-    lat: Lat
+    lon: Lon | None = None
+    lat: Lat | None = None
     cell_code: str | None = None
+    """The grid cell; for an unlocated call, the coarsest grid code its address names (or none)."""
     department: str | None = None
+    item_code: str | None = None
+    """Responsibility item (stream/dispatch/data/responsibilities.csv); None: for the dispatcher to decide."""
+    hazard: Hazard | None = None
+    """The hazard the item describes, making the report incident evidence; ``other``: none (not
+    evidence); None (version 1 senders): read from the words of the service code."""
+    address: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
 # --------------------------------------------------------------------------- derived
 
 
 class CellRisk(Event, tag="cell_risk", kw_only=True):
-    """A grid cell's risk for one hazard, with the factors that made it."""
+    """A grid cell's risk for one hazard, with the factors that made it.
 
+    Version 2 added ``gauge_id``; a version 1 payload decodes with none.
+    """
+
+    v: int = 2
     cell_code: Identifier
     hazard: Hazard
     score: Annotated[float, msgspec.Meta(ge=0.0)]
     colour: Colour
     factors: dict[str, float] = {}
+    gauge_id: Identifier | None = None
+    """Flood: the gauge whose stage (or forecast) drives the cell's risk, i.e. the river reach it lies on;
+    None when no river stage contributes (rain only, or fire)."""
 
 
 class CrestDetected(Event, tag="crest_detected", kw_only=True):
@@ -311,6 +359,10 @@ class EvidenceRef(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     cells: list[str] = []
     """Every grid cell the evidence concerns (``cell_code`` is the first)."""
     hazard: Hazard | None = None
+    reach: str | None = None
+    """The gauge whose river reach the evidence is about (gauge, crest forecast, a cell's river-driven
+    flood risk): evidence of one reach belongs to one incident. Added with EvidenceObserved and
+    IncidentChanged version 2."""
 
 
 class Notification(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -336,8 +388,12 @@ class IncidentNote(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 class IncidentChanged(Event, tag="incident", kw_only=True):
-    """The full current state of an incident after a change (the alerts topic)."""
+    """The full current state of an incident after a change (the alerts topic).
 
+    Version 2 added ``merged_into``, ``merged_from`` and the evidence's ``reach``.
+    """
+
+    v: int = 2
     incident_id: Identifier
     hazard: Hazard
     colour: Colour
@@ -368,12 +424,21 @@ class IncidentChanged(Event, tag="incident", kw_only=True):
     refusal: str | None = None
     """Why the command was refused, when ``change`` is ``command_refused``."""
     cap_refs: list[str] = []
-    """``sender,identifier,sent`` of each CAP message issued for this incident, oldest first."""
+    """``sender,identifier,sent`` of each CAP message issued for this incident, oldest first (after a
+    merge also those of the incidents it absorbed, or of the one it was merged into)."""
+    merged_into: str | None = None
+    """Set on an incident closed because it turned out to be part of another one: that incident's id."""
+    merged_from: list[str] = []
+    """Ids of the incidents merged into this one."""
 
 
 class EvidenceObserved(Event, tag="evidence_observed", kw_only=True):
-    """Evidence normalised from any source, re-keyed by hazard area (internal topic)."""
+    """Evidence normalised from any source, re-keyed by hazard area (internal topic).
 
+    Version 2: the evidence may carry its ``reach``.
+    """
+
+    v: int = 2
     area_key: Identifier
     evidence: EvidenceRef
     lon: float | None = None
@@ -408,6 +473,91 @@ class OperatorCommand(Event, tag="operator_command", kw_only=True):
     comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
+class EscalationStep(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One step of an overdue request up the grid: to whom, when, why, and who was told."""
+
+    level: Annotated[int, msgspec.Meta(ge=0, le=4)]
+    """0 = the request's own place; each step one level up, the city last."""
+    code: str
+    """The grid code now answering for the request."""
+    at: AwareTime
+    overdue: str
+    """``accept`` (nobody accepted in time) or ``resolve`` (not resolved in time)."""
+    notified: list[str] = []
+
+
+class RequestChanged(Event, tag="request_changed", kw_only=True):
+    """A dispatched request's full state after a change (the dispatch topic; keyed by request id)."""
+
+    request_id: Identifier
+    status: RequestStatus
+    change: str
+    """received, accepted, assigned, in_progress, resolved, closed, rerouted, rejected, escalated, queued,
+    refused (an action the request's state or the actor's role does not allow; ``reason`` says why)."""
+    revision: Annotated[int, msgspec.Meta(ge=1)] = 1
+    channel: Identifier
+    """Where it came in: open311, 110, or a device's source id."""
+    service_code: Identifier
+    item_code: str | None = None
+    category: str | None = None
+    title: str = ""
+    """The item's name, ``<Chinese> / <English>``; the service code when the item is unknown."""
+    description: Annotated[str, msgspec.Meta(max_length=4000)] = ""
+    department: str | None = None
+    """Responsible department; None while the request waits in the dispatcher queue."""
+    queue_reason: str | None = None
+    place: str
+    """The lowest grid code known for the request (a cell, or the county or city of an address)."""
+    grid_path: list[str] = []
+    lon: Lon | None = None
+    lat: Lat | None = None
+    address: str | None = None
+    hazard: Hazard | None = None
+    received_at: AwareTime
+    accept_by: AwareTime | None = None
+    resolve_by: AwareTime | None = None
+    accepted_at: AwareTime | None = None
+    resolved_at: AwareTime | None = None
+    closed_at: AwareTime | None = None
+    assignee: str | None = None
+    escalation_level: Annotated[int, msgspec.Meta(ge=0, le=4)] = 0
+    responsible: str
+    """Grid code answering for the request now (moves up on escalation)."""
+    overdue: str | None = None
+    """``accept`` or ``resolve`` once that deadline has passed; None in time."""
+    escalations: list[EscalationStep] = []
+    actor: str | None = None
+    """Who made this change (a department id, ``grid-office`` for the dispatcher, or the stream)."""
+    reason: str | None = None
+    """Why (a rejection, a re-route, a refusal)."""
+    notified: list[str] = []
+    """Who this change was sent to."""
+    drill: bool = False
+
+
+class RequestActed(Event, tag="request_acted", kw_only=True):
+    """A department's or the dispatcher's action on a request; applied by the stream."""
+
+    action_id: Identifier
+    request_id: Identifier
+    action: RequestAction
+    actor: Identifier
+    """Department id the action is taken as (the HTTP front door sets it from the API key)."""
+    assignee: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    item_code: str | None = None
+    """reroute: the item the request really is."""
+    department: str | None = None
+    """reroute: the department to take it (default: the item's department for the place)."""
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    """Required for reject and reroute."""
+
+
+class DispatchTick(Event, tag="dispatch_tick", kw_only=True):
+    """Clock tick for one partition of the dispatch inputs: deadlines, escalation (internal topic)."""
+
+    partition: Annotated[int, msgspec.Meta(ge=0)]
+
+
 class CameraPriority(Event, tag="camera_priority", kw_only=True):
     """Raise (or drop back) a camera's sampling priority for a reason."""
 
@@ -415,6 +565,25 @@ class CameraPriority(Event, tag="camera_priority", kw_only=True):
     priority: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)]
     reason: str
     until: AwareTime | None = None
+
+
+class SamplingHealth(Event, tag="sampling_health", kw_only=True):
+    """How one camera sampler keeps up with its sampling plan (every few seconds; ``cameras`` 0: it stopped)."""
+
+    worker: Identifier
+    cameras: Annotated[int, msgspec.Meta(ge=0)]
+    claimed: Annotated[int, msgspec.Meta(ge=0)]
+    """Cameras with a live priority claim."""
+    planned_fps: Annotated[float, msgspec.Meta(ge=0.0)]
+    served_fps: Annotated[float, msgspec.Meta(ge=0.0)]
+    """Frames/s dispatched over the last 10 s."""
+    claimed_behind: Annotated[int, msgspec.Meta(ge=0)]
+    """Claimed cameras waiting longer than 1.5 x their planned interval (+ 0.5 s)."""
+    past_max_interval: Annotated[int, msgspec.Meta(ge=0)]
+    """Cameras not sampled for longer than the max interval (the guarantee broken)."""
+    worst_wait_s: Annotated[float, msgspec.Meta(ge=0.0)]
+    feasible: bool
+    """False when the budget cannot give every camera the max interval."""
 
 
 class SourceHealth(Event, tag="source_health", kw_only=True):
@@ -452,11 +621,15 @@ AnyEvent = Union[
     IncidentChanged,
     OperatorCommand,
     CameraPriority,
+    SamplingHealth,
     SourceHealth,
     DeadLetter,
     EvidenceObserved,
     IncidentTick,
     NotificationStatus,
+    RequestChanged,
+    RequestActed,
+    DispatchTick,
 ]
 
 E = TypeVar("E")

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     partitions: int = Field(8, ge=1, le=256, description="partitions of every keyed topic")
     app_id: str = Field("amur", description="Faust app id (consumer group); drills append their run id")
     drill_id: str | None = Field(None, description="run id of a drill: isolates topics, group, tables, Redis keys")
+    demonstration: bool = Field(
+        False, description="every incident is an exercise (CAP status Exercise) and the wall says the city is a "
+                           "demonstration; `amur run` sets it for its parts while its demonstration runs")
     fetch_max_wait_ms: int = Field(10, ge=0, le=5000, description="consumer fetch wait (Tansu holds ~half)")
     session_timeout_s: float = Field(6.0, gt=0, description="consumer-group session timeout")
     request_timeout_s: float = Field(30.0, gt=0, description="broker request timeout (>= session timeout)")
@@ -64,11 +67,36 @@ class Settings(BaseSettings):
     open311_api_keys: SecretStr = Field(
         SecretStr(""), description="comma-separated API keys for Open311 POST requests; empty = refuse all posts"
     )
+    open311_max_media_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="largest photo an Open311 POST may carry (bytes); larger is refused")
+    open311_media_dir: Path = Field(REPO_ROOT / ".amur" / "open311-media", description="accepted Open311 photos")
+
+    # --- dispatch: responsibility list, 110 feed, deadlines and escalation ---
+    dispatch_list: Path | None = Field(
+        None, description="responsibility list CSV (docs/dispatch.md); unset = bundled Heihe sample, 225 items")
+    dispatch_keywords: Path | None = Field(None, description="110 category keyword table CSV; unset = bundled")
+    dispatch_api_keys: SecretStr = Field(
+        SecretStr(""), description="comma-separated department:key pairs for request actions (grid-office is the "
+                                   "dispatcher); empty = refuse all actions")
+    feed110_api_keys: SecretStr = Field(
+        SecretStr(""), description="comma-separated API keys of the 110 non-emergency feed; empty = refuse all calls")
+    dispatch_clock: str = Field("auto", pattern="^(auto|wall|event)$",
+                                description="deadlines and escalation by the wall clock or the stream's event time "
+                                            "(the latest request time seen); auto = event in a drill, wall otherwise")
+    dispatch_tick_s: float = Field(5.0, gt=0, description="deadline and escalation clock tick of the leader worker")
+    dispatch_retain_closed_s: float = Field(
+        7 * 86400.0, gt=0, description="closed requests stay in the worker's table this long")
 
     # --- simulators ---------------------------------------------------------
     sim_speed: float = Field(1.0, gt=0, description="simulated seconds per wall second")
     sim_seed: int = Field(7, description="seed of the feed and camera simulators")
     sim_cameras_port: int = Field(8090, ge=1, le=65535, description="port of the simulated camera fleet")
+    sim_backfill_h: float = Field(
+        48.0, ge=0, le=168, description="hours of history a live `amur sim feeds` sends first (gauges, weather "
+                                        "stations, sensors); 0 = none")
+    sim_demo: bool = Field(
+        True, description="`amur run` plays the demonstration scenario (docs/demonstration.md) when it runs the "
+                          "simulators on its own broker and Redis")
 
     # --- gis ------------------------------------------------------------------
     gis_manifest: Path | None = Field(None, description="layer-set manifest; unset = bundled Heihe sample")

@@ -61,7 +61,8 @@ WEATHER = TopicSpec("weather.observations", "station id", schemas.WeatherObserva
 WATER_LEVELS = TopicSpec("water.levels", "gauge id", schemas.WaterLevel)
 FRAMES = TopicSpec("frames.samples", "camera id", schemas.FrameSample)
 FINDINGS = TopicSpec("vision.findings", "camera id", schemas.VisionFinding)
-GRID_EVENTS = TopicSpec("grid.events", "grid cell code", schemas.GridEvent)
+GRID_EVENTS = TopicSpec("grid.events", "grid cell code (an unlocated 110 call: its county, or the city)",
+                        schemas.GridEvent)
 CELL_RISK = TopicSpec("cells.risk", "grid cell code", schemas.CellRisk)
 CRESTS = TopicSpec("hydro.crests", "gauge id", schemas.CrestDetected)
 GAUGE_STATE = TopicSpec("hydro.gauges", "gauge id", schemas.GaugeState)
@@ -74,12 +75,20 @@ INCIDENT_INPUTS = TopicSpec(
     schemas.EvidenceObserved,  # also OperatorCommand, IncidentTick, NotificationStatus
 )
 CAMERA_PRIORITY = TopicSpec("camera.priority", "camera id", schemas.CameraPriority)
+SAMPLING = TopicSpec("vision.sampling", "sampler worker id", schemas.SamplingHealth)
+"""How each camera sampler keeps up with its plan (projected for the wall)."""
 RISK_INPUTS = TopicSpec(
     "risk.inputs", "source key (one partition: the one risk scorer hears every input)",
     schemas.GaugeState,  # also CrestForecast, ReadingBatch (rain only), WeatherObservation, VisionFinding (fire/smoke)
     keyed=False,
 )
 SOURCE_HEALTH = TopicSpec("sources.health", "source id", schemas.SourceHealth)
+DISPATCH_INPUTS = TopicSpec(
+    "dispatch.inputs", "request id (ticks: sent to each partition)",
+    schemas.GridEvent,  # also RequestActed, DispatchTick
+)
+DISPATCH = TopicSpec("dispatch.requests", "request id", schemas.RequestChanged)
+"""Every status change of a dispatched grid request (received ... closed, re-routed, rejected, escalated)."""
 DEAD_LETTER = TopicSpec("deadletter", "source id", schemas.DeadLetter)
 
 ALL: tuple[TopicSpec, ...] = (
@@ -99,8 +108,11 @@ ALL: tuple[TopicSpec, ...] = (
     COMMANDS,
     INCIDENT_INPUTS,
     CAMERA_PRIORITY,
+    SAMPLING,
     RISK_INPUTS,
     SOURCE_HEALTH,
+    DISPATCH_INPUTS,
+    DISPATCH,
     DEAD_LETTER,
 )
 

@@ -24,7 +24,7 @@ IO_CLIENTS = ("faust", "mode", "aiokafka", "redis", "aiohttp", "websockets")
 STREAM_IO = ("stream.runtime", "stream.embedded.services", "stream.cameras", "stream.agents", "stream.cli.main",
              "stream.ingest.http", "stream.sim", "stream.drills", "stream.bench")
 PURE = ("stream.schemas", "stream.topics", "stream.errors", "stream.ingest", "stream.risk", "stream.incidents",
-        "stream.screens", "gis", "vision")
+        "stream.screens", "stream.dispatch", "gis", "vision")
 EDGES = ("stream.ingest.http", "stream.incidents.notify.delivery", "vision.sources", "vision.fleet.server")
 PACKAGES = ("stream", "gis", "vision", "command_ui")
 

@@ -10,7 +10,9 @@ Followers of ``incidents`` write the audit chain and deliver notifications,
 sending delivery statuses back through ``incidents.inputs``. The leader's timer
 ticks every area (escalation, hysteresis, expiry) on the worker clock, or in a
 drill on the event clock: the latest evidence time its routers saw
-(:mod:`stream.runtime.eventclock`).
+(:mod:`stream.runtime.eventclock`). Every input also applies the timed rules
+due by its time first (:func:`stream.incidents.actions.step`), each at its own
+due time, so a tick only decides when they are published.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Union
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -29,9 +31,9 @@ from stream.agents.deadletter import send_dead_letter
 from stream.agents.outbox import Outgoing, publish_acknowledged
 from stream.errors import AmurError, InvalidEvent
 from stream.incidents import evidence
-from stream.incidents.actions import command, delivered, tick
+from stream.incidents.actions import AreaInput, step
 from stream.incidents.audit import AuditLog, audit_path
-from stream.incidents.fusion import Outcome, observe
+from stream.incidents.fusion import Outcome
 from stream.incidents.grid import CITY_CODE, COUNTY_CODES
 from stream.incidents.linkage import camera_priorities
 from stream.incidents.notify.contacts import load_directory
@@ -55,7 +57,6 @@ from stream.schemas import (
 
 log = logging.getLogger(__name__)
 SOURCE = "amur.incidents"
-AreaInput = Union[EvidenceObserved, OperatorCommand, IncidentTick, NotificationStatus]
 
 
 class _Watermark:
@@ -118,16 +119,6 @@ def register(rt: Any) -> None:
     route(topics.SOURCE_HEALTH, schemas.SourceHealth, evidence.from_source_health)
     route(topics.COMMANDS, schemas.OperatorCommand, lambda e: [e])
 
-    def decide(area: Area, item: AreaInput) -> Outcome:
-        recipients = directory.recipients
-        if isinstance(item, EvidenceObserved):
-            return observe(area, item, places, policy, recipients)
-        if isinstance(item, OperatorCommand):
-            return command(area, item, policy, recipients)
-        if isinstance(item, NotificationStatus):
-            return delivered(area, item, policy, recipients)
-        return tick(area, item.event_time, policy, recipients)
-
     @app.agent(inputs, name="fuse_incidents")
     async def fuse_incidents(stream: Any) -> None:
         async for payload in stream:
@@ -140,7 +131,7 @@ def register(rt: Any) -> None:
             stored = areas.get(key.encode())
             area = decode_area(stored) if stored else Area(area_key=key)
             try:
-                outcome = decide(area, item)
+                outcome = step(area, item, places, policy, directory.recipients)
             except AmurError as exc:  # a refused decision must not stall the partition
                 log.exception("incident decision failed area=%s", key)
                 await dead_letter(topics.INCIDENT_INPUTS, payload, InvalidEvent(str(exc), field=None, value=None))
@@ -148,18 +139,21 @@ def register(rt: Any) -> None:
             if isinstance(item, OperatorCommand) and not outcome.changes:
                 log.info("command ignored (unknown incident or already answered) command=%s incident=%s",
                          item.command_id, item.incident_id)
-            await publish_acknowledged(outgoing(outcome))  # before the state records it: see outbox
+            await publish_acknowledged(outgoing(outcome, area))  # before the state records it: see outbox
             if outcome.area.incidents is not area.incidents and outcome.area.incidents != area.incidents:
                 # only real changes are written: a clock that merely advanced is not worth a changelog record
                 areas[key.encode()] = encode_area(outcome.area)
 
-    def outgoing(outcome: Outcome) -> list[Outgoing]:
+    def outgoing(outcome: Outcome, before: Area) -> list[Outgoing]:
         messages = []
+        previous = {incident.incident_id: incident for incident in before.incidents}
         for incident in outcome.changes:
             changed = to_event(incident, SOURCE)
             messages.append(Outgoing(incidents_topic, changed.incident_id.encode(), schemas.encode(changed)))
+            was = previous.get(incident.incident_id)  # camera priorities are sent on change only
             messages += [Outgoing(priority_topic, p.camera_id.encode(), schemas.encode(p))
-                         for p in camera_priorities(changed, SOURCE)]
+                         for p in camera_priorities(changed, SOURCE, to_event(was, SOURCE) if was else None)]
+            previous[incident.incident_id] = incident
         return messages
 
     @app.timer(interval=settings.incident_tick_s, on_leader=True, name="tick_incident_areas")

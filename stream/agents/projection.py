@@ -46,6 +46,7 @@ PROJECTED: tuple[tuple[topics.TopicSpec, type], ...] = (
     (topics.FRAMES, schemas.FrameSample),
     (topics.FINDINGS, schemas.VisionFinding),
     (topics.SOURCE_HEALTH, schemas.SourceHealth),
+    (topics.SAMPLING, schemas.SamplingHealth),
     (topics.DEAD_LETTER, schemas.DeadLetter),
 )
 

@@ -185,7 +185,7 @@ def install(rt: Any, grid: RiskGrid) -> None:
         await publish_acknowledged(
             Outgoing(cell_risk, cs.cell_code.encode(), schemas.encode(schemas.CellRisk(
                 source=SOURCE, event_time=now, cell_code=cs.cell_code, hazard=cs.hazard, score=cs.score,
-                colour=cs.colour, factors=cs.factors)))
+                colour=cs.colour, factors=cs.factors, gauge_id=cs.gauge_id)))
             for cs in to_send)  # before the table records them as published: see outbox
         for cs in to_send:
             key = f"{cs.hazard.value}/{cs.cell_code}".encode()

@@ -17,8 +17,9 @@ for a camera arrive on the partition of the worker that samples it, in order.
   every camera that sees the cell (re-keyed by camera), on a change only.
 - ``vision_prioritise_crests``: CrestForecast -> CameraPriority for the cameras
   of the cells the crest will reach, until it has passed.
-- the sampler service publishes FrameSample and VisionFinding and writes
-  thumbnails and camera states to Redis.
+- the sampler service publishes FrameSample and VisionFinding, writes
+  thumbnails and camera states to Redis, and every few seconds publishes
+  SamplingHealth (how it keeps up with its plan) for the wall.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ CREST_HOLD = timedelta(hours=6)
 class _Outputs:
     def __init__(self, rt: Any) -> None:
         self.frames, self.findings = rt.topic(topics.FRAMES), rt.topic(topics.FINDINGS)
+        self.sampling = rt.topic(topics.SAMPLING)
 
     async def send_frame(self, sample: schemas.FrameSample) -> None:
         await self.frames.send(key=sample.camera_id.encode(), value=schemas.encode(sample))
@@ -60,6 +62,9 @@ class _Outputs:
     async def send_findings(self, findings: Sequence[schemas.VisionFinding]) -> None:
         for finding in findings:
             await self.findings.send(key=finding.camera_id.encode(), value=schemas.encode(finding))
+
+    async def send_health(self, health: schemas.SamplingHealth) -> None:
+        await self.sampling.send(key=health.worker.encode(), value=schemas.encode(health))
 
 
 def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:

@@ -11,7 +11,10 @@ Fetched frames wait in a bounded queue (drops counted) for a small thread pool
 that decodes them at reduced size, makes the thumbnail, runs
 ``vision.analysis.camera.analyse_frame`` and keeps evidence frames on disk.
 Each sample becomes a ``FrameSample`` (metadata and a reference, never pixels)
-and each finding a ``VisionFinding`` with the camera's cells. Thumbnails and
+and each finding a ``VisionFinding`` with the camera's cells. Every
+``HEALTH_EVERY_S`` it says how it keeps up with the plan: Prometheus gauges and
+a ``SamplingHealth`` event the wall shows (claimed cameras behind, cameras past
+the max interval). Thumbnails and
 camera analysis states go to Redis in batches (:mod:`stream.cameras.redisbatch`);
 :meth:`Sampler.assign` hands released cameras' states over and reads the new
 ones' back before it schedules them (:mod:`stream.cameras.statestore`).
@@ -24,9 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import sys
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,11 +47,11 @@ import redis.asyncio as aioredis
 from stream.cameras.redisbatch import BatchWriter
 from stream.cameras.statestore import StateStore
 from stream.runtime.metrics import Metrics
-from stream.schemas import DecodeStatus, FrameSample, VisionFinding
+from stream.schemas import DecodeStatus, FrameSample, SamplingHealth, VisionFinding
 from stream.settings import Settings
 from vision.analysis.state import CameraState
 from vision.sampling import Analysed, FrameAnalyser
-from vision.schedule import Claim, SchedulePolicy, Scheduler
+from vision.schedule import Claim, ScheduleHealth, SchedulePolicy, Scheduler
 from vision.sources.breaker import Breaker, BreakerPolicy, allows, on_attempt, on_result
 from vision.sources.http import SnapshotClient, with_retries
 from vision.sources.keyframes import KeyframeClient
@@ -56,6 +62,9 @@ log = logging.getLogger(__name__)
 SOURCE = "sampler"
 THUMBNAIL_QUEUE = "vision_thumbnail"
 TICK_S = 0.05
+HEALTH_EVERY_S = 5.0
+"""How often the sampler publishes how it keeps up with its plan."""
+GOODBYE_TIMEOUT_S = 1.0
 STATS_KEPT = 20_000
 """Recent ages/latenesses kept for percentiles (bounded)."""
 
@@ -97,6 +106,8 @@ class Outputs(Protocol):
 
     async def send_findings(self, findings: Sequence[VisionFinding]) -> None: ...
 
+    async def send_health(self, health: SamplingHealth) -> None: ...
+
 
 @dataclass
 class SamplerStats:
@@ -129,7 +140,7 @@ class Sampler:
 
     def __init__(self, settings: Settings, targets: dict[str, CameraTarget], outputs: Outputs, metrics: Metrics,
                  redis: aioredis.Redis | None, *, analyser: FrameAnalyser | None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, worker: str | None = None) -> None:
         self.settings = settings
         self.targets = targets
         self.outputs = outputs
@@ -141,6 +152,10 @@ class Sampler:
             self.store = StateStore(redis, self.writer, settings, metrics)
         self.analyser = analyser
         self.clock = clock
+        self.worker = worker or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        """Names this sampler in its SamplingHealth events (one entry on the wall per sampler)."""
+        self._next_health = 0.0
+        self._short = False
         self.scheduler = Scheduler(SchedulePolicy(settings.vision_frame_budget_fps, settings.vision_max_interval_s,
                                                   settings.vision_min_interval_s))
         self.breaker_policy = BreakerPolicy()
@@ -173,6 +188,10 @@ class Sampler:
     async def stop(self) -> None:
         """Stop sampling; the owned cameras' states are written for whoever samples them next."""
         self._stopped = True
+        try:  # say goodbye, so the wall drops this sampler now rather than when its last report ages out
+            await asyncio.wait_for(self.report(self.clock()), GOODBYE_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - the producer may be stopping too
+            log.debug("sampler goodbye not sent worker=%s error=%r", self.worker, exc)
         pending = [*self._inflight, *self._workers]
         for task in pending:
             task.cancel()
@@ -190,13 +209,21 @@ class Sampler:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
-    async def run(self) -> None:
-        """Dispatch due cameras every tick and analyse what comes back, until cancelled."""
+    async def run(self, *, ticking: bool = True) -> None:
+        """Dispatch due cameras every tick and analyse what comes back, until cancelled.
+
+        ``ticking=False`` only analyses: the caller drives :meth:`tick` and :meth:`report` itself
+        (a test on a virtual clock)."""
         self._workers = [asyncio.create_task(self._analyse_forever())
                          for _ in range(self.settings.vision_analysis_threads)]
         try:
             while not self._stopped:
-                self.tick(self.clock())
+                now = self.clock()
+                if ticking:
+                    self.tick(now)
+                if ticking and now >= self._next_health:
+                    self._next_health = now + HEALTH_EVERY_S
+                    await self._report_safely(now)
                 await asyncio.sleep(TICK_S)
         finally:
             for worker in self._workers:
@@ -250,9 +277,47 @@ class Sampler:
         return len(loaded)
 
     def claim(self, camera_id: str, reason: str, priority: float, until: float | None) -> None:
-        """Apply a CameraPriority; claims are identified by :func:`claim_key` of their reason."""
+        """Apply a CameraPriority; claims are identified by :func:`claim_key` of their reason.
+
+        Cheap: the schedule re-plans once on the next tick whatever arrived meanwhile, and a claim
+        re-sent unchanged changes nothing."""
         if camera_id in self.owned:
             self.scheduler.set_claim(camera_id, claim_key(reason), Claim(priority, until) if priority > 0 else None)
+
+    # -- keeping up --------------------------------------------------------------------
+    def health(self, now: float) -> ScheduleHealth:
+        """How sampling keeps up with the plan at ``now``; also set on the Prometheus gauges."""
+        health = self.scheduler.health(now)
+        self.metrics.sampling_fps.labels(rate="planned").set(health.planned_fps)
+        self.metrics.sampling_fps.labels(rate="served").set(health.served_fps)
+        self.metrics.cameras_late.labels(kind="claimed_behind").set(health.claimed_behind)
+        self.metrics.cameras_late.labels(kind="past_max_interval").set(health.past_max_interval)
+        return health
+
+    async def report(self, now: float) -> SamplingHealth:
+        """Publish :meth:`health` as a SamplingHealth event (``cameras`` 0 once stopped)."""
+        health = self.health(now)
+        event = SamplingHealth(
+            source=SOURCE, event_time=datetime.fromtimestamp(now, timezone.utc), worker=self.worker,
+            cameras=0 if self._stopped else health.cameras, claimed=health.claimed,
+            planned_fps=round(health.planned_fps, 1), served_fps=round(health.served_fps, 1),
+            claimed_behind=health.claimed_behind, past_max_interval=health.past_max_interval,
+            worst_wait_s=round(health.worst_wait_s, 1), feasible=health.feasible)
+        await self.outputs.send_health(event)
+        if health.short != self._short:  # log the transitions, not every report
+            self._short = health.short
+            log.log(logging.WARNING if health.short else logging.INFO,
+                    "sampling %s its plan worker=%s planned_fps=%.1f served_fps=%.1f claimed_behind=%s "
+                    "past_max_interval=%s feasible=%s", "behind" if health.short else "back on",
+                    self.worker, health.planned_fps, health.served_fps, health.claimed_behind,
+                    health.past_max_interval, health.feasible)
+        return event
+
+    async def _report_safely(self, now: float) -> None:
+        try:
+            await self.report(now)
+        except Exception:  # noqa: BLE001 - a failed report must not stop sampling
+            log.exception("sampling health not published worker=%s", self.worker)
 
     # -- sampling ----------------------------------------------------------------------
     def tick(self, now: float) -> int:

@@ -9,22 +9,29 @@ import click
 
 from stream.incidents.audit import (
     AuditBroken,
-    audit_path,
+    audit_candidates,
     holds_head,
+    newest_existing,
     read_lines,
     verify_lines,
 )
 
 
-@click.command(name="verify", help="Check the hash chain of the audit log PATH (default: the configured one) "
-                                   "and name the first broken record.\n\nExit 0 intact, 1 broken, 2 no log.")
+@click.command(name="verify", help="Check the hash chain of the audit log PATH and name the first broken record. "
+                                   "Default: AMUR_AUDIT_LOG if set, else the newer of the latest `amur run`'s log "
+                                   "(<run dir>/latest/audit/<app id>.jsonl) and <run dir>/audit/<app id>.jsonl."
+                                   "\n\nExit 0 intact, 1 broken, 2 no log.")
 @click.argument("path", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--head", metavar="HASH", help="a head hash recorded earlier: the chain must still contain it")
 def verify_command(path: Path | None, head: str | None) -> int:
     if path is None:
         from stream.settings import load_settings
 
-        path = audit_path(load_settings())
+        candidates = audit_candidates(load_settings())
+        path = newest_existing(candidates)
+        if path is None:
+            print(f"amur audit verify: no audit log at {' or '.join(map(str, candidates))}", file=sys.stderr)
+            return 2
     if not path.exists():
         print(f"amur audit verify: no audit log at {path}", file=sys.stderr)
         return 2

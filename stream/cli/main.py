@@ -79,6 +79,7 @@ COMMANDS: Tree = {
         "fleet": ("stream.bench.fleet:command", "end-to-end fleet sampling rate and frame age"),
         "hydro": ("stream.bench.hydro:command", "hydrology pipeline readings/s on the crest-5 scenario"),
         "incidents": ("stream.bench.incidents:command", "incident fusion cost per evidence input"),
+        "dispatch": ("stream.bench.dispatch:command", "Open311 intake p50/p99 and requests/s vs raw produce"),
         "risk": ("stream.bench.risk:command", "whole-grid risk rescoring from a Heihe-scale input snapshot"),
         "screen": ("command_ui.bench:command", "reading -> incident-on-screen latency"),
     }),

@@ -4,15 +4,17 @@ A drill runs in its own namespace (``AMUR_DRILL_ID``): its own topics, consumer
 group, tables and Redis key prefix, so it can run beside the live system, and
 every incident it raises is CAP ``status=Exercise``. The drill starts its own
 worker(s), feeds the scenario (or the recording) through the same pipeline at
-the chosen speed, waits for the pipeline to settle, then writes a report of the
-incidents it produced.
+the chosen speed, waits until the worker has processed all of it (consumer lag 0
+on every topic of the namespace, see :mod:`stream.drills.settle`), then writes a
+report of the incidents it produced. A drill that runs out of ``--timeout`` first
+says so in its report, with the lag per topic it left, and exits 1.
 
 Recordings are what ``amur sim feeds --out FILE`` writes: one ``key<TAB>payload``
 line per raw-ingest message.
 
 On a terminal the drill shows where it is on stderr: the simulated time reached
 (a scenario's feeds run paced, so it is wall time x speed; a replay's is the
-event time of the last message sent), then the incidents seen while it settles.
+event time of the last message sent), then the consumer lag while it settles.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from rich.progress import (
 
 from stream import schemas
 from stream.cli.params import ZonedTime
+from stream.drills.settle import CatchUp, hold_for, lag_note, settled_incidents
 from stream.embedded.services import free_port
 from stream.errors import AmurError, ConfigError
 from stream.settings import Settings, load_settings
@@ -91,8 +94,8 @@ def replay_offsets(times: Sequence[datetime], speed: float) -> list[float]:
     return [max(0.0, (t - first).total_seconds() / speed) for t in times]
 
 
-def drill_report(run_id: str, incidents: Iterable[schemas.IncidentChanged]) -> dict:
-    """What a drill officer reads afterwards: every incident, worst first."""
+def drill_report(run_id: str, incidents: Iterable[schemas.IncidentChanged], caught: CatchUp) -> dict:
+    """What a drill officer reads afterwards: whether the pipeline processed everything, every incident worst first."""
     rows = sorted(incidents, key=lambda i: (-i.colour.rank, i.raised_at or i.event_time))
     by_colour: dict[str, int] = {}
     for incident in rows:
@@ -100,6 +103,9 @@ def drill_report(run_id: str, incidents: Iterable[schemas.IncidentChanged]) -> d
     return {
         "run_id": run_id,
         "status": "Exercise",
+        "stopped_early": not caught.complete,
+        "settle_timeout_s": caught.timeout_s,
+        "lag": dict(sorted(caught.lag.items())),
         "incidents": len(rows),
         "by_colour": by_colour,
         "all_marked_as_drill": all(i.drill for i in rows),
@@ -113,13 +119,35 @@ def drill_report(run_id: str, incidents: Iterable[schemas.IncidentChanged]) -> d
 
 
 def report_markdown(report: dict) -> str:
-    lines = [f"# Drill {report['run_id']} (EXERCISE)", "",
+    lines = [f"# Drill {report['run_id']} (EXERCISE)", "", *_pipeline_lines(report),
              f"Incidents: {report['incidents']} — " + ", ".join(f"{c}: {n}" for c, n in report["by_colour"].items()),
              "", "| colour | hazard | raised (event time) | state | evidence | cells | title |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {i['colour']} | {i['hazard']} | {i['raised_at']} | {i['state']} | {i['evidence']} | {i['cells']} "
               f"| {i['title']} |" for i in report["items"]]
     return "\n".join(lines) + "\n"
+
+
+def _pipeline_lines(report: dict) -> list[str]:
+    if not report["stopped_early"]:
+        return ["Pipeline: every input processed (consumer lag 0 on every topic of the drill).", ""]
+    behind = {topic: n for topic, n in report["lag"].items() if n}
+    if not report["lag"]:
+        left = "the lag could not be measured"
+    else:
+        left = f"{sum(behind.values()):,} messages were left unprocessed"
+    lines = [f"**STOPPED EARLY**: the pipeline had not processed all of the drill's input when the "
+             f"{report['settle_timeout_s']:g} s timeout ran out; {left}. Incidents those messages would have "
+             "raised or changed are missing from this report.", ""]
+    if behind:
+        lines += ["| topic | unprocessed messages |", "| --- | --- |"]
+        lines += [f"| {topic} | {n:,} |" for topic, n in behind.items()] + [""]
+    return lines
+
+
+def write_report(run_dir: Path, report: dict) -> None:
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    (run_dir / "report.md").write_text(report_markdown(report))
 
 
 async def _replay(settings: Settings, messages: list[RecordedMessage], speed: float,
@@ -151,32 +179,6 @@ async def _replay(settings: Settings, messages: list[RecordedMessage], speed: fl
     finally:
         await producer.stop()
     return len(messages)
-
-
-async def _settle(settings: Settings, quiet_s: float, limit_s: float,
-                  on_read: Callable[[int], None] | None = None) -> list[schemas.IncidentChanged]:
-    """Wait until the incidents topic has been quiet for ``quiet_s``; return the latest revisions.
-
-    ``on_read`` is told how many incidents each read found (once a second).
-    """
-    from stream.cli.alerts import latest_revisions, read_incidents
-
-    deadline = time.monotonic() + limit_s
-    seen, quiet_since = -1, time.monotonic()
-    events: list[schemas.IncidentChanged] = []
-    while time.monotonic() < deadline:
-        try:
-            events = await read_incidents(settings, settings.drill_id)
-        except AmurError:
-            events = []
-        if on_read is not None:
-            on_read(len(latest_revisions(events)))
-        if len(events) != seen:
-            seen, quiet_since = len(events), time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_s:
-            break
-        await asyncio.sleep(1.0)
-    return list(latest_revisions(events).values())
 
 
 def _progress() -> Progress:
@@ -237,9 +239,12 @@ def _feed_recording(settings: Settings, path: Path, speed: float, progress: Prog
 @click.option("--run-id", default=None, help="drill run id (default: from the clock)")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--settle", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              help="seconds of quiet before the report")
+              help="seconds the consumer lag must stay 0 before the report (at least two incident ticks)")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=1800.0, show_default=True,
+              help="seconds to wait, once the input is sent, for the pipeline to process it; "
+                   "then the report says it stopped early")
 def command(scenario: str | None, replay: Path | None, speed: float, duration: float, start: datetime | None,
-            seed: int, feeds: str, run_id: str | None, workers: int, settle: float) -> int:
+            seed: int, feeds: str, run_id: str | None, workers: int, settle: float, timeout: float) -> int:
     if (scenario is None) == (replay is None):
         raise click.UsageError("give one of --scenario or --replay", click.get_current_context())
     run_id = run_id or datetime.now(timezone.utc).strftime("d%Y%m%d%H%M%S")
@@ -282,13 +287,17 @@ def command(scenario: str | None, replay: Path | None, speed: float, duration: f
             print(f"[drill {run_id}] replayed {sent} messages", flush=True)
         with _progress() as progress:
             task = progress.add_task("settling", total=None, note="")
-            incidents = asyncio.run(_settle(settings, settle, limit_s=max(60.0, settle * 6),
-                                            on_read=lambda n: progress.update(task, note=f"{n} incidents")))
-        report = drill_report(run_id, incidents)
-        (run_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        (run_dir / "report.md").write_text(report_markdown(report))
+            caught, incidents = asyncio.run(settled_incidents(
+                settings, hold_s=hold_for(settle, settings), timeout_s=timeout,
+                on_lag=lambda lag: progress.update(task, note=lag_note(lag))))
+        report = drill_report(run_id, incidents, caught)
+        write_report(run_dir, report)
         print(report_markdown(report), end="")
         print(f"[drill {run_id}] report: {run_dir / 'report.md'}", flush=True)
+        if not caught.complete:
+            print(f"amur drill: stopped early, {lag_note(caught.lag or None)} after {timeout:g} s "
+                  f"(see {run_dir / 'report.md'})", file=sys.stderr)
+            return 1
         return 0
     except (AmurError, subprocess.CalledProcessError) as exc:
         print(f"amur drill: {exc} (logs in {run_dir})", file=sys.stderr)

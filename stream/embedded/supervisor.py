@@ -5,7 +5,9 @@ point elsewhere), then topics are created and verified, then every part starts
 as a child process with its own log file under the run directory. A part that
 exits is restarted with exponential back-off; Ctrl-C or SIGTERM stops all parts
 in reverse order. What to start is a pure plan (:func:`plan_parts`); when to
-restart is a pure decision (:func:`restart_delay`).
+restart is a pure decision (:func:`restart_delay`). With the simulators, on a
+broker and Redis of its own, it plays the demonstration
+(:func:`demonstration_on`, docs/demonstration.md).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import signal
 import subprocess
 import sys
@@ -69,23 +72,40 @@ def restart_delay(restarts: int, ran_for_s: float, *, base_s: float = 1.0, cap_s
     return min(cap_s, base_s * (2 ** restarts))
 
 
-def plan_parts(settings: Settings, *, simulators: bool = True, python: str = sys.executable) -> list[PartSpec]:
-    """The child processes of the stack, in start order."""
+def demonstration_on(settings: Settings, *, simulators: bool) -> bool:
+    """Whether `amur run` plays the demonstration: asked for (``AMUR_SIM_DEMO``), with the simulators, and on a
+    broker and Redis of its own (never on external ones, which may be production's)."""
+    return settings.sim_demo and simulators and not settings.broker_url and not settings.redis_url
+
+
+def plan_parts(settings: Settings, *, simulators: bool = True, python: str = sys.executable,
+               demo_key: str | None = None) -> list[PartSpec]:
+    """The child processes of the stack, in start order.
+
+    With the demonstration on, workers and gateway run with ``AMUR_DEMONSTRATION`` (every incident an exercise,
+    the wall says so) and the feed simulator plays it (``--demo``); ``demo_key`` is the Open311 key its citizen
+    report uses when none is configured (given to the ingest adapter too).
+    """
     amur = (python, "-m", "stream.cli.main")
+    demo = demonstration_on(settings, simulators=simulators)
+    marked = (("AMUR_DEMONSTRATION", "true"),) if demo else ()
+    keyed = (("AMUR_OPEN311_API_KEYS", demo_key),) if demo and demo_key else ()
     parts = [
         PartSpec(f"worker-{i + 1}", (*amur, "worker"),
-                 env=(("AMUR_WORKER_WEB_PORT", str(settings.worker_web_port + i)),),
+                 env=(("AMUR_WORKER_WEB_PORT", str(settings.worker_web_port + i)), *marked),
                  ports=((settings.worker_web_port + i, "AMUR_WORKER_WEB_PORT"),))
         for i in range(settings.workers)
     ]
-    parts.append(PartSpec("ingest", (*amur, "ingest"), ports=((settings.ingest_http_port, "AMUR_INGEST_HTTP_PORT"),)))
-    parts.append(PartSpec("gateway", (*amur, "gateway"),
+    parts.append(PartSpec("ingest", (*amur, "ingest"), env=keyed,
+                          ports=((settings.ingest_http_port, "AMUR_INGEST_HTTP_PORT"),)))
+    parts.append(PartSpec("gateway", (*amur, "gateway"), env=marked,
                           ports=((settings.http_port, "AMUR_HTTP_PORT"),
                                  (settings.ws_port or settings.http_port + 1, "AMUR_WS_PORT"))))
     if simulators:
         parts.append(PartSpec("sim-cameras", (*amur, "sim", "cameras"),
                               ports=((settings.sim_cameras_port, "AMUR_SIM_CAMERAS_PORT"),)))
-        parts.append(PartSpec("sim-feeds", (*amur, "sim", "feeds")))
+        parts.append(PartSpec("sim-feeds", (*amur, "sim", "feeds", "--resume", *(("--demo",) if demo else ())),
+                              env=keyed))
     return parts
 
 
@@ -260,7 +280,9 @@ def new_run_dir(base: Path) -> Path:
 def command(workers: int | None, no_simulators: bool) -> int:
     overrides = {"workers": workers} if workers is not None else {}
     settings = load_settings(**overrides)
-    parts = plan_parts(settings, simulators=not no_simulators)
+    demo = demonstration_on(settings, simulators=not no_simulators)
+    own_key = demo and not settings.open311_api_keys.get_secret_value().strip()
+    parts = plan_parts(settings, simulators=not no_simulators, demo_key=secrets.token_urlsafe(18) if own_key else None)
     try:
         check_ports(settings, parts)
         run_dir = new_run_dir(settings.run_dir)
@@ -278,6 +300,10 @@ def command(workers: int | None, no_simulators: bool) -> int:
         Supervisor._say(f"topics    created and verified; logs in {run_dir}")
         Supervisor._say(f"command view: http://{settings.http_host}:{settings.http_port}/  (Ctrl-C stops everything)")
         Supervisor._say(f"duty officer login (whole city): {login_url(settings, supervisor.child_env)}")
+        if demo:
+            Supervisor._say("demonstration: in the next minutes a gauge crosses its warning stage, a forestry camera "
+                            "sees smoke and a citizen reports it (every incident an exercise; AMUR_SIM_DEMO=false "
+                            "turns it off; docs/demonstration.md)")
         return asyncio.run(_run_until_signal(supervisor))
     except ConfigError as exc:
         print(f"amur run: {exc}", file=sys.stderr)

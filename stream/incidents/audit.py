@@ -133,5 +133,24 @@ def read_lines(path: Path) -> Iterator[str]:
 
 
 def audit_path(settings: Any) -> Path:
-    """The configured log, or ``<run dir>/audit/<app id>.jsonl`` (drills get their own)."""
+    """The log a worker writes: the configured one, or ``<run dir>/audit/<app id>.jsonl`` (drills get their own).
+
+    ``amur run`` gives each run its own directory, ``<run dir>/<UTC time>/``, and points
+    ``<run dir>/latest`` at it; its workers write ``<run dir>/<UTC time>/audit/<app id>.jsonl``.
+    """
     return settings.audit_log or settings.run_dir / "audit" / f"{settings.effective_app_id}.jsonl"
+
+
+def audit_candidates(settings: Any) -> list[Path]:
+    """Where a reader looks for the log when given no path: the configured one; else the latest
+    ``amur run``'s (``<run dir>/latest/audit/<app id>.jsonl``) and a worker's own (:func:`audit_path`)."""
+    if settings.audit_log:
+        return [settings.audit_log]
+    name = f"{settings.effective_app_id}.jsonl"
+    return [settings.run_dir / "latest" / "audit" / name, settings.run_dir / "audit" / name]
+
+
+def newest_existing(paths: Iterable[Path]) -> Path | None:
+    """The most recently written of ``paths`` that exist (None if none does)."""
+    present = [path for path in paths if path.is_file()]
+    return max(present, key=lambda path: path.stat().st_mtime_ns, default=None)

@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import shapely
+
 from stream.errors import AmurError
 from stream.incidents.grid import CITY_CODE, COUNTY_CODES, common_place
 from stream.schemas import Colour, Hazard, IncidentChanged, IncidentState
@@ -56,8 +58,18 @@ LEVEL = {Colour.GREEN: "none", Colour.BLUE: "IV", Colour.YELLOW: "III", Colour.O
 INTERNAL = frozenset({Hazard.CAMERA_FAULT, Hazard.SOURCE_OUTAGE})
 OBSERVED_KINDS = ("gauge", "vision_", "source_health")
 
+LonLat = tuple[float, float]
+Ring = tuple[LonLat, ...]
 #: cell code -> closed (lon, lat) ring, when the GIS knows it.
-Outlines = Callable[[str], Sequence[tuple[float, float]] | None]
+Outlines = Callable[[str], Sequence[LonLat] | None]
+#: An ``<area>`` keeps at most this many polygons and points (see :func:`area_polygons`): with the
+#: two ``<info>`` blocks that is at most ~45 kB of coordinates per message.
+MAX_POLYGONS = 64
+MAX_POINTS = 1000
+#: The first tolerance when an area must be simplified (~50 m north-south); it doubles until the area fits.
+FIRST_TOLERANCE_DEG = 0.0005
+#: Past this (~110 km) the area is the convex hull of the cells (a safety net: it never comes to that).
+MAX_TOLERANCE_DEG = 1.0
 
 
 class InvalidCap(AmurError):
@@ -91,7 +103,7 @@ def certainty(incident: IncidentChanged) -> str:
 
 def response_type(incident: IncidentChanged, kind: str) -> str:
     if kind == "Cancel":
-        return "AllClear"
+        return "None" if incident.merged_into else "AllClear"  # merged: the survivor's message says what to do
     if incident.colour in (Colour.RED, Colour.ORANGE):
         if incident.hazard is Hazard.FLOOD:
             return "Evacuate" if incident.colour is Colour.RED else "Prepare"
@@ -125,7 +137,9 @@ def alert_element(incident: IncidentChanged, *, sender: str, zone: ZoneInfo, out
         _sub(alert, "note", "演练 / EXERCISE: not a real event")
     if len(refs) > 1:
         _sub(alert, "references", " ".join(refs[:-1]))
-    _sub(alert, "incidents", incident.incident_id)
+    # a merge names both incidents in both messages (the survivor's Update, the absorbed one's Cancel)
+    merged = [*incident.merged_from, *([incident.merged_into] if incident.merged_into else [])]
+    _sub(alert, "incidents", " ".join([incident.incident_id, *merged]))
     place = common_place(incident.cells)
     place_label = (place_name(place) if place_name else None) or place
     for language in ("zh-CN", "en-US"):
@@ -147,7 +161,10 @@ def _info(alert: ET.Element, incident: IncidentChanged, language: str, kind: str
     _sub(info, "severity", SEVERITY[incident.colour])
     _sub(info, "certainty", certainty(incident))
     _sub(info, "senderName", "黑河市应急指挥中心（Amur）" if zh else "Heihe emergency command centre (Amur)")
-    if kind == "Cancel":
+    if kind == "Cancel" and incident.merged_into:
+        headline = (f"{place_label}{event}预警并入{incident.merged_into}" if zh
+                    else f"{event} warning for {place_label} merged into {incident.merged_into}")
+    elif kind == "Cancel":
         headline = f"{place_label}{event}预警解除" if zh else f"{event} warning for {place_label} cancelled"
     else:
         headline = f"{place_label}{event}{colour}预警" if zh else f"{colour} {event.lower()} warning: {place_label}"
@@ -165,12 +182,9 @@ def _info(alert: ET.Element, incident: IncidentChanged, language: str, kind: str
 def _area(info: ET.Element, incident: IncidentChanged, place_label: str, outlines: Outlines | None) -> None:
     area = _sub(info, "area")
     _sub(area, "areaDesc", place_label)
-    polygons = 0
-    for cell in incident.cells:
-        ring = outlines(cell) if outlines else None
-        if ring and len(ring) >= 4 and ring[0] == ring[-1]:
-            _sub(area, "polygon", " ".join(f"{lat:.6f},{lon:.6f}" for lon, lat in ring))
-            polygons += 1
+    polygons = area_polygons(incident.cells, outlines) if outlines else []
+    for ring in polygons:
+        _sub(area, "polygon", " ".join(f"{lat:.6f},{lon:.6f}" for lon, lat in ring))
     if not polygons and incident.lon is not None and incident.lat is not None:
         _sub(area, "circle", f"{incident.lat:.6f},{incident.lon:.6f} 1.0")
     for code in incident.cells or [CITY_CODE]:
@@ -178,6 +192,50 @@ def _area(info: ET.Element, incident: IncidentChanged, place_label: str, outline
         admin = len(code) == 6 and (code == CITY_CODE or code in COUNTY_CODES)
         _sub(geocode, "valueName", "GB/T 2260" if admin else "AMUR_GRID")
         _sub(geocode, "value", code)
+
+
+def area_polygons(cells: Sequence[str], outlines: Outlines, *, max_polygons: int = MAX_POLYGONS,
+                  max_points: int = MAX_POINTS) -> list[Ring]:
+    """The ``<polygon>`` rings of an area: one per cell, else dissolved, else grown and simplified.
+
+    1. One ring per cell with a known outline, in the order of ``cells``, when that
+       takes at most ``max_polygons`` rings and ``max_points`` points in all.
+    2. Else the cells dissolved (shapely union: adjacent cells become one polygon),
+       each part's outer ring (holes filled), largest first, if that fits.
+    3. Else the dissolved area grown by a tolerance and simplified by half of it
+       (Douglas-Peucker), the tolerance doubling from ``FIRST_TOLERANCE_DEG``
+       until it fits. Growing before simplifying keeps every cell inside the area,
+       and nearby parts merge as the tolerance grows.
+    """
+    rings = [ring for ring in map(outlines, cells) if ring and len(ring) >= 4 and ring[0] == ring[-1]]
+    if not rings or _fits(rings, max_polygons, max_points):
+        return [tuple(ring) for ring in rings]
+    shape = _filled(shapely.union_all([shapely.Polygon(ring) for ring in rings]))
+    tolerance = FIRST_TOLERANCE_DEG
+    while not _fits(outer := _outer_rings(shape), max_polygons, max_points) and tolerance <= MAX_TOLERANCE_DEG:
+        shape = _filled(shape.buffer(tolerance, join_style="mitre").simplify(tolerance / 2))
+        tolerance *= 2
+    return outer if _fits(outer, max_polygons, max_points) else _outer_rings(shape.convex_hull)
+
+
+def _fits(rings: Sequence[Sequence[LonLat]], max_polygons: int, max_points: int) -> bool:
+    return len(rings) <= max_polygons and sum(len(ring) for ring in rings) <= max_points
+
+
+def _polygons(shape: shapely.Geometry) -> list[shapely.Polygon]:
+    return [part for part in shapely.get_parts(shape) if isinstance(part, shapely.Polygon) and not part.is_empty]
+
+
+def _filled(shape: shapely.Geometry) -> shapely.Geometry:
+    """The shape with every hole filled: a CAP polygon is one outer ring."""
+    return shapely.union_all([shapely.Polygon(part.exterior) for part in _polygons(shape)])
+
+
+def _outer_rings(shape: shapely.Geometry) -> list[Ring]:
+    """Each polygon's exterior, largest first, rounded to 1e-6 degree (CAP pairs carry six decimals)."""
+    parts = sorted(_polygons(shape), key=lambda part: (-part.area, part.bounds))
+    rings = [tuple((round(x, 6), round(y, 6)) for x, y in part.exterior.coords) for part in parts]
+    return [ring for ring in rings if len(ring) >= 4]
 
 
 def cap_xml(incident: IncidentChanged, *, sender: str, zone: ZoneInfo, outlines: Outlines | None = None,
@@ -204,8 +262,12 @@ def validate_cap(document: str) -> None:
 
 
 def cap_feed(incidents: Sequence[IncidentChanged], now: datetime, *, sender: str, zone: ZoneInfo,
-             outlines: Outlines | None = None, title: str = "Amur active incidents (CAP 1.2)") -> str:
-    """An Atom feed of the latest CAP message of every *active* incident (not resolved or expired)."""
+             outlines: Outlines | None = None, place_name: Callable[[str], str | None] | None = None,
+             title: str = "Amur active incidents (CAP 1.2)") -> str:
+    """An Atom feed of the latest CAP message of every *active* incident (not resolved or expired).
+
+    Each ``<alert>`` is the one :func:`cap_xml` gives with the same ``outlines`` and ``place_name``.
+    """
     ET.register_namespace("", ATOM_NS)
     ET.register_namespace("cap", CAP_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
@@ -215,7 +277,7 @@ def cap_feed(incidents: Sequence[IncidentChanged], now: datetime, *, sender: str
     ET.SubElement(author, f"{{{ATOM_NS}}}name").text = sender
     active = [i for i in incidents if i.state not in (IncidentState.RESOLVED, IncidentState.EXPIRED)]
     for incident in sorted(active, key=lambda i: (-i.colour.rank, i.incident_id)):
-        alert = alert_element(incident, sender=sender, zone=zone, outlines=outlines)
+        alert = alert_element(incident, sender=sender, zone=zone, outlines=outlines, place_name=place_name)
         entry = ET.SubElement(feed, f"{{{ATOM_NS}}}entry")
         identifier = alert.findtext(f"{{{CAP_NS}}}identifier")
         ET.SubElement(entry, f"{{{ATOM_NS}}}id").text = f"urn:amur:cap:{identifier}"

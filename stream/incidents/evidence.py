@@ -5,6 +5,8 @@ camera's finding kind, a citizen report, a cell's risk), so a newer event of the
 same source updates the evidence in place instead of piling up. Evidence whose
 cells fall in several counties is split per county: an incident's state lives
 in exactly one hazard area (``<county code>/<hazard>``), the partition key.
+Evidence about a river reach (a gauge, its crest forecasts, cells whose flood
+risk its stage drives) names the reach's gauge in ``reach``.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def from_gauge(event: GaugeState, places: PlaceIndex) -> list[EvidenceObserved]:
     if not cells:
         return []  # a gauge outside the city: upstream information, not local evidence
     ref = EvidenceRef(evidence_id=f"gauge:{event.gauge_id}", kind="gauge", source=event.source,
-                      event_time=event.event_time, colour=event.colour, cells=cells,
+                      event_time=event.event_time, colour=event.colour, cells=cells, reach=event.gauge_id,
                       summary=f"{event.gauge_id} stage {event.stage_m:.2f} m, {event.trend.value}")
     return _observed(ref, Hazard.FLOOD, event.source)
 
@@ -110,7 +112,7 @@ def from_forecast(event: CrestForecast, places: PlaceIndex) -> list[EvidenceObse
     colour = Colour.GREEN if event.cancelled else event.colour
     ref = EvidenceRef(evidence_id=f"forecast:{event.river}:{event.crest_no}:{event.gauge_id}", kind="crest_forecast",
                       source=event.source, event_time=event.event_time, colour=colour, cells=cells,
-                      summary=f"crest {event.crest_no} of {event.river} at {event.gauge_id} "
+                      reach=event.gauge_id, summary=f"crest {event.crest_no} of {event.river} at {event.gauge_id} "
                               f"{event.arrival_time.isoformat(timespec='minutes')}, {event.stage_m:.2f} m")
     return _observed(ref, Hazard.FLOOD, event.source)
 
@@ -118,8 +120,23 @@ def from_forecast(event: CrestForecast, places: PlaceIndex) -> list[EvidenceObse
 def from_cell_risk(event: CellRisk) -> list[EvidenceObserved]:
     ref = EvidenceRef(evidence_id=f"risk:{event.cell_code}:{event.hazard.value}", kind="cell_risk",
                       source=event.source, event_time=event.event_time, colour=event.colour,
-                      cells=[event.cell_code], summary=f"{event.hazard.value} risk {event.score:.2f}")
+                      cells=[event.cell_code], reach=event.gauge_id, summary=risk_summary(event))
     return _observed(ref, event.hazard, event.source)
+
+
+def risk_summary(event: CellRisk) -> str:
+    """What an operator reads: the score and, for a river-driven flood, the cell's own flooding stage.
+
+    A cell floods at its own stage (GIS ``inundation_stage_m``), which may lie below the gauge's
+    warning stage: an orange cell beside a blue gauge is then what the stage means for that cell.
+    """
+    text = f"{event.hazard.value} risk {event.score:.2f} ({event.colour.value})"
+    f = event.factors
+    if event.gauge_id is None or "inundation_stage_m" not in f:
+        return text
+    water = [f"stage {f['stage_m']:.2f} m"] if "stage_m" in f else []
+    water += [f"forecast {f['forecast_stage_m']:.2f} m"] if "forecast_stage_m" in f else []
+    return f"{text}: {', '.join(water) or 'stage'} at {event.gauge_id}, this cell floods at {f['inundation_stage_m']:.2f} m"
 
 
 def from_finding(event: VisionFinding, places: PlaceIndex) -> list[EvidenceObserved]:
@@ -138,14 +155,27 @@ def service_hazard(service_code: str) -> Hazard:
 
 
 def from_grid_event(event: GridEvent, places: PlaceIndex) -> list[EvidenceObserved]:
-    cell = event.cell_code or places.cell_at(event.lon, event.lat)
+    """A report of a hazard (flood, fire, public safety) in its cell; other reports are only dispatched.
+
+    The hazard is the responsibility item's (set by the front door, ``other`` for an item that is
+    no hazard), or for a version 1 sender read from the service code. A 110 call known only by its
+    address (no cell) is left to the dispatcher: it is no evidence until someone places it.
+    """
+    hazard = event.hazard or service_hazard(event.service_code)
+    if hazard is Hazard.OTHER or (event.cell_code and len(event.cell_code) < 15):
+        return []  # not a hazard, or placed only at its county (a call by its address): dispatched, no evidence
+    cell = event.cell_code
+    if cell is None and event.lon is not None and event.lat is not None:
+        cell = places.cell_at(event.lon, event.lat)
     if cell is None:
+        if event.lon is None or event.lat is None:
+            return []
         raise InvalidEvent(f"grid event {event.report_id} at lon={event.lon} lat={event.lat} lies in no grid cell",
                            field="cell_code", value=None)
     ref = EvidenceRef(evidence_id=f"{REPORT_EVIDENCE}{event.report_id}", kind="grid_report", source=event.source,
                       event_time=event.event_time, colour=REPORT_COLOUR, cells=[cell],
                       summary=f"{event.service_code}: {event.description[:200]}")
-    return _observed(ref, service_hazard(event.service_code), event.source, event.lon, event.lat)
+    return _observed(ref, hazard, event.source, event.lon, event.lat)
 
 
 def from_source_health(event: SourceHealth) -> list[EvidenceObserved]:

@@ -4,6 +4,12 @@
 holds the clock tick, operator commands and delivery statuses). Each entry point
 is ``(area, input, ...) -> Outcome``: the new area and the incident snapshots to
 publish; time only comes in through the inputs.
+
+Evidence joins an open incident it is *linked* to: the same river reach (the
+gauge named in ``reach``), or a cell equal to, next to or in the same village as
+one of the incident's cells, seen within the merge window. When new evidence
+links incidents that were raised apart, they are one event: the later ones are
+merged into the earliest (:func:`merge`).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import msgspec
 
 from stream.incidents.cap import cap_reference
 from stream.incidents.lifecycle import FINAL_STATES, Action, next_state
-from stream.incidents.places import PlaceIndex, adjacent
+from stream.incidents.places import Nearby, PlaceIndex
 from stream.incidents.state import (
     Area,
     Incident,
@@ -38,7 +44,8 @@ from stream.schemas import (
 Recipients = Callable[[Incident, str], Sequence[tuple[str, str]]]
 
 #: Changes that alter what the public is told: each issues a CAP message.
-CAP_CHANGES = frozenset({"raised", "upgraded", "downgraded", "extended", "resolved", "expired", "reopened"})
+CAP_CHANGES = frozenset({"raised", "upgraded", "downgraded", "extended", "merged", "resolved", "expired",
+                         "reopened"})
 NOTIFY_CHANGES = frozenset({"raised", "escalated", "assigned"})
 
 
@@ -66,11 +73,16 @@ def publish(incident: Incident, change: str, now: datetime, policy: Policy, reci
     out = replace(incident, change=change, revision=revision, updated_at=now, command_id=None, refusal=None,
                   **fields)
     if change in CAP_CHANGES:
-        ref = cap_reference(policy.cap_sender, f"{out.incident_id}.r{out.revision}", now, policy.zone)
-        out = replace(out, cap_refs=out.cap_refs + (ref,))
+        out = replace(out, cap_refs=out.cap_refs + (_next_cap_ref(incident, now, policy, bump),))
     if change in NOTIFY_CHANGES:
         out = replace(out, notifications=out.notifications + _notifications(out, change, recipients))
     return out
+
+
+def _next_cap_ref(incident: Incident, now: datetime, policy: Policy, bump: bool = True) -> str:
+    """The ``sender,identifier,sent`` of the CAP message the incident's next revision issues."""
+    revision = incident.revision + 1 if bump else incident.revision
+    return cap_reference(policy.cap_sender, f"{incident.incident_id}.r{revision}", now, policy.zone)
 
 
 def _notifications(incident: Incident, reason: str, recipients: Recipients) -> tuple[Notification, ...]:
@@ -137,36 +149,102 @@ def observe(area: Area, observed: EvidenceObserved, places: PlaceIndex, policy: 
     ref = observed.evidence
     now = advance(area.clock, observed.event_time)
     area = replace(area, clock=now)
-    held = next(((i, known) for i in reversed(area.incidents) if (known := i.evidence_by_id(ref.evidence_id))), None)
+    held = next(((i, known) for i in reversed(area.incidents)
+                 if i.merged_into is None and (known := i.evidence_by_id(ref.evidence_id))), None)
     if held is not None:
         holder, known = held
         if ref.event_time <= known.event_time:
             return Outcome(area)  # replay or out of order: already counted
         if holder.state not in FINAL_STATES:
-            return _update_evidence(area, holder, ref, now, places, policy, recipients)
+            return _join(area, holder, ref, now, places, policy, recipients)
     if ref.colour is Colour.GREEN:
         return Outcome(area)  # a clear signal with nothing open to clear
     if now - ref.event_time >= policy.retain_closed:
         return Outcome(area)  # older than anything remembered: a replay must not raise a closed incident again
-    target = _merge_target(area, ref, now, places, policy)
-    if target is not None:
-        return _update_evidence(area, target, ref, now, places, policy, recipients)
+    linked = linked_incidents(area, ref, now, places, policy)
+    if linked:
+        return _join(area, linked[0], ref, now, places, policy, recipients)
     if ref.colour.rank < policy.raise_floor.get(ref.kind, Colour.BLUE).rank:
         return Outcome(area)  # supporting evidence only: too weak to raise an incident by itself
     return _raise(area, observed, now, places, policy, recipients)
 
 
-def _merge_target(area: Area, ref: EvidenceRef, now: datetime, places: PlaceIndex, policy: Policy) -> Incident | None:
-    """The earliest open incident with a cell at or next to the evidence, seen within the merge window."""
+def linked_incidents(area: Area, ref: EvidenceRef, now: datetime, places: PlaceIndex,
+                     policy: Policy) -> list[Incident]:
+    """Open incidents seen within the merge window that ``ref`` belongs to, earliest raised first:
+    those holding evidence of the same river reach, or a cell at, next to or in the village of one of its cells."""
+    nearby = Nearby.of(places, ref.cells)
+    linked = []
     for incident in area.incidents:
         if incident.state in FINAL_STATES or now - incident.last_evidence_at > policy.merge_window:
             continue
+        if ref.reach is not None and any(e.reach == ref.reach for e in incident.evidence):
+            linked.append(incident)
+            continue
         cells = incident.cells
-        if not ref.cells and not cells:
-            return incident  # city-wide hazards (source outages) merge by area alone
-        if any(adjacent(places, a, b) for a in ref.cells for b in cells):
-            return incident
-    return None
+        if (not ref.cells and not cells) or nearby.touches(cells):  # city-wide hazards: by area alone
+            linked.append(incident)
+    return linked
+
+
+def _join(area: Area, incident: Incident, ref: EvidenceRef, now: datetime, places: PlaceIndex, policy: Policy,
+          recipients: Recipients) -> Outcome:
+    """Put ``ref`` into ``incident``; if that links it to other open incidents, merge them all into the earliest."""
+    joined = _update_evidence(area, incident, ref, now, places, policy, recipients)
+    updated = next(i for i in joined.area.incidents if i.incident_id == incident.incident_id)
+    if ref.colour is Colour.GREEN or updated.state in FINAL_STATES:
+        return joined
+    others = [i for i in linked_incidents(joined.area, ref, now, places, policy) if i.incident_id != updated.incident_id]
+    if not others:
+        return joined
+    merged = merge(joined.area, [updated, *others], now, places, policy, recipients)
+    return Outcome(merged.area, joined.changes + merged.changes)
+
+
+def merge(area: Area, group: Sequence[Incident], now: datetime, places: PlaceIndex, policy: Policy,
+          recipients: Recipients) -> Outcome:
+    """Merge open incidents that turned out to be one event into the earliest raised (the survivor).
+
+    The survivor takes every piece of evidence (the newer copy where both hold one), the operators'
+    notes and the higher escalation; it keeps its own state, assignee and notifications, and publishes
+    ``change="merged"`` with ``merged_from`` (a CAP Update). Each absorbed incident is resolved with
+    ``merged_into`` (a CAP Cancel). The two reference each other: the Update lists the absorbed
+    incident's messages and its Cancel, the Cancel lists the Update.
+    """
+    survivor, *absorbed = sorted(group, key=lambda i: (i.raised_at, i.incident_id))
+    update_ref = _next_cap_ref(survivor, now, policy)
+    closed = []
+    for other in absorbed:
+        state = next_state(other.state, Action.MERGE, other.incident_id)
+        shell = replace(other, cap_refs=other.cap_refs + (update_ref,))
+        closed.append(publish(shell, "resolved", now, policy, recipients, state=state, closed_at=now,
+                              lower_since=None, merged_into=survivor.incident_id))
+    evidence = {e.evidence_id: e for e in survivor.evidence}
+    for other in absorbed:
+        for e in other.evidence:
+            kept = evidence.get(e.evidence_id)
+            if kept is None or e.event_time > kept.event_time:
+                evidence[e.evidence_id] = e
+    top = max((survivor, *absorbed), key=lambda i: i.escalation_level)
+    foreign = tuple(ref for shell in closed for ref in shell.cap_refs if ref != update_ref)
+    combined = replace(
+        survivor, evidence=tuple(evidence.values()), cap_refs=survivor.cap_refs + foreign,
+        last_evidence_at=max(i.last_evidence_at for i in group), last_activity_at=now,
+        notes=tuple(sorted((n for i in group for n in i.notes), key=lambda n: n.event_time)),
+        escalation_level=top.escalation_level, last_escalated_at=top.last_escalated_at,
+        merged_from=survivor.merged_from + tuple(i.incident_id for i in absorbed),
+        cameras=_cameras(tuple(evidence.values()), places, policy))
+    combined = replace(combined, title=_title(combined, places))
+    target = Colour.worst([e.colour for e in combined.evidence])
+    if target.rank > combined.colour.rank:  # an upgrade is immediate
+        colour, since = target, None
+    else:  # a downgrade waits for the hold, as always
+        colour, since = combined.colour, (combined.lower_since or now) if target.rank < combined.colour.rank else None
+    merged = publish(combined, "merged", now, policy, recipients, colour=colour, lower_since=since)
+    for shell in closed:
+        area = with_incident(area, shell)
+    # the absorbed first: a reader applying them in order ends with the survivor holding the evidence
+    return Outcome(with_incident(area, merged), (*closed, merged))
 
 
 def _update_evidence(area: Area, incident: Incident, ref: EvidenceRef, now: datetime, places: PlaceIndex,
@@ -176,10 +254,12 @@ def _update_evidence(area: Area, incident: Incident, ref: EvidenceRef, now: date
     evidence = (incident.evidence + (ref,)) if added else tuple(
         ref if e.evidence_id == ref.evidence_id else e for e in incident.evidence)
     updated = replace(incident, evidence=evidence, last_evidence_at=max(incident.last_evidence_at, ref.event_time),
-                      last_activity_at=incident.last_activity_at if ref.colour is Colour.GREEN else now,
-                      cameras=_cameras(evidence, places, policy))
-    updated = replace(updated, title=_title(updated, places))
-    change = "extended" if updated.cells != old_cells else ("evidence_added" if added else None)
+                      last_activity_at=incident.last_activity_at if ref.colour is Colour.GREEN else now)
+    extended = updated.cells != old_cells
+    if extended or ref.camera_id:  # the cameras and the place follow the cells (and the cameras' own findings)
+        updated = replace(updated, cameras=_cameras(evidence, places, policy))
+        updated = replace(updated, title=_title(updated, places))
+    change = "extended" if extended else ("evidence_added" if added else None)
     published = recolour(updated, now, policy, recipients, change)
     final = published or updated
     visible = published is not None and final.revision != incident.revision

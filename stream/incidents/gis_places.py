@@ -49,6 +49,8 @@ class GisPlaces:
     coverage: CameraCoverage
     shapes: CellShapes | None = None
     names: dict[str, str] = field(default_factory=dict)
+    _neighbours: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    """Memo of :meth:`neighbours` (a tree query per cell, asked for again and again while merging)."""
 
     def cells_of_gauge(self, gauge_id: str, stage_m: float | None = None) -> tuple[str, ...]:
         flooded = [code for stage, code in self.flooding.get(gauge_id, ()) if stage_m is not None and stage <= stage_m]
@@ -73,11 +75,15 @@ class GisPlaces:
         return str(min(self.shapes.codes[hits])) if len(hits) else None
 
     def neighbours(self, cell: str) -> frozenset[str]:
+        known = self._neighbours.get(cell)
+        if known is not None:
+            return known
         if self.shapes is None or cell not in self.shapes.index:
             return frozenset()
         geom = self.shapes.geoms[self.shapes.index[cell]]
         hits = self.shapes.tree.query(geom, predicate="intersects")
-        return frozenset(str(code) for code in self.shapes.codes[hits]) - {cell}
+        found = self._neighbours[cell] = frozenset(str(code) for code in self.shapes.codes[hits]) - {cell}
+        return found
 
     def cameras_covering(self, cells: Sequence[str]) -> tuple[str, ...]:
         seen: dict[str, float] = defaultdict(float)

@@ -9,6 +9,7 @@ of codes from the cell up to the city.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from stream.errors import InvalidEvent
 
@@ -58,13 +59,27 @@ def common_place(codes: list[str] | tuple[str, ...]) -> str:
     """The lowest grid code whose subtree holds every code (the city if none)."""
     if not codes:
         return CITY_CODE
-    paths = [grid_path(c) for c in codes]
+    first, last = min(codes), max(codes)  # every code shares a prefix iff the first and last (in order) do
+    shortest = min(len(code) for code in codes)
     place = CITY_CODE
-    for level in zip(*paths):
-        if len(set(level)) != 1:
+    for n in _LENGTHS[1:]:
+        if n > shortest or first[:n] != last[:n]:
             break
-        place = level[0]
+        place = first[:n]
     return place
+
+
+def all_within_one(codes: Iterable[str], level: int) -> bool:
+    """Whether some ``codes`` exist and all lie in one place of ``level`` (1 county, 2 township, 3 village,
+    4 cell), i.e. :func:`common_place` of them is at that level or below; stops at the first code outside."""
+    if level >= len(_LENGTHS):
+        return False  # below the cell: nothing
+    n, first = _LENGTHS[level], None
+    for code in codes:
+        if len(code) < n or code == CITY_CODE or (first is not None and code[:n] != first):
+            return False
+        first = code[:n]
+    return first is not None
 
 
 def chain_of_command(place: str) -> tuple[str, ...]:

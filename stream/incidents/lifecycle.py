@@ -2,7 +2,8 @@
 
 raised → acknowledged → assigned → resolved, with escalation (only while nobody
 has acknowledged), expiry (no evidence and no action for a while), automatic
-resolution when the hazard clears, and reopening of a closed incident.
+resolution when the hazard clears, merging into an earlier incident of the same
+event (which resolves the later one), and reopening of a closed incident.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Action(enum.StrEnum):
     """Automatic resolution: every piece of evidence has cleared (if configured)."""
     NOTIFIED = "notified"
     """A notification's delivery status came back."""
+    MERGE = "merge"
+    """The incident turned out to be part of an earlier one and was merged into it."""
 
 
 RAISED, ACKED, ASSIGNED, RESOLVED, EXPIRED = (
@@ -47,6 +50,7 @@ TRANSITIONS: dict[tuple[IncidentState, Action], IncidentState] = {
     (RAISED, Action.EXPIRE): EXPIRED,
     (RAISED, Action.CLEAR): RESOLVED,
     (RAISED, Action.NOTIFIED): RAISED,
+    (RAISED, Action.MERGE): RESOLVED,
     (ACKED, Action.ASSIGN): ASSIGNED,
     (ACKED, Action.COMMENT): ACKED,
     (ACKED, Action.RESOLVE): RESOLVED,
@@ -54,6 +58,7 @@ TRANSITIONS: dict[tuple[IncidentState, Action], IncidentState] = {
     (ACKED, Action.EXPIRE): EXPIRED,
     (ACKED, Action.CLEAR): RESOLVED,
     (ACKED, Action.NOTIFIED): ACKED,
+    (ACKED, Action.MERGE): RESOLVED,
     (ASSIGNED, Action.ASSIGN): ASSIGNED,
     (ASSIGNED, Action.COMMENT): ASSIGNED,
     (ASSIGNED, Action.RESOLVE): RESOLVED,
@@ -61,6 +66,7 @@ TRANSITIONS: dict[tuple[IncidentState, Action], IncidentState] = {
     (ASSIGNED, Action.EXPIRE): EXPIRED,
     (ASSIGNED, Action.CLEAR): RESOLVED,
     (ASSIGNED, Action.NOTIFIED): ASSIGNED,
+    (ASSIGNED, Action.MERGE): RESOLVED,
     (RESOLVED, Action.REOPEN): RAISED,
     (RESOLVED, Action.COMMENT): RESOLVED,
     (RESOLVED, Action.NOTIFIED): RESOLVED,

@@ -8,7 +8,7 @@ a deployment uses the GIS layer set (``stream.incidents.gis_places``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +24,9 @@ class PlaceIndex(Protocol):
         ...
     def cells_of_camera(self, camera_id: str) -> tuple[str, ...]: ...
     def cell_at(self, lon: float, lat: float) -> str | None: ...
-    def neighbours(self, cell: str) -> frozenset[str]: ...
+    def neighbours(self, cell: str) -> frozenset[str]:
+        """Cells sharing a boundary with ``cell`` (symmetric: b is a neighbour of a iff a is one of b)."""
+        ...
     def cameras_covering(self, cells: Sequence[str]) -> tuple[str, ...]:
         """Cameras that see any of ``cells``, best coverage first."""
         ...
@@ -60,7 +62,8 @@ class TablePlaces:
         return None
 
     def neighbours(self, cell: str) -> frozenset[str]:
-        return self.neighbour_map.get(cell, frozenset())
+        declared = self.neighbour_map.get(cell, frozenset())
+        return declared | {other for other, theirs in self.neighbour_map.items() if cell in theirs}
 
     def cameras_covering(self, cells: Sequence[str]) -> tuple[str, ...]:
         wanted = set(cells)
@@ -84,9 +87,25 @@ class TablePlaces:
 
 def adjacent(places: PlaceIndex, a: str, b: str) -> bool:
     """Same cell, neighbours by the GIS, or two cells of the same village (15-digit codes)."""
-    if a == b or (len(a) == len(b) == 15 and a[:12] == b[:12]):
-        return True
-    return b in places.neighbours(a) or a in places.neighbours(b)
+    return Nearby.of(places, [a]).touches([b])
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """What counts as next to some cells: the cells themselves, their neighbours, and their villages."""
+
+    cells: frozenset[str]
+    villages: frozenset[str]
+
+    @classmethod
+    def of(cls, places: PlaceIndex, cells: Iterable[str]) -> Nearby:
+        own = frozenset(cells)
+        near = own.union(*(places.neighbours(cell) for cell in own))
+        return cls(near, frozenset(cell[:12] for cell in own if len(cell) == 15))
+
+    def touches(self, cells: Iterable[str]) -> bool:
+        """Whether any of ``cells`` is one of them, next to one, or in the same village as one."""
+        return any(cell in self.cells or (len(cell) == 15 and cell[:12] in self.villages) for cell in cells)
 
 
 def _inside(ring: Sequence[LonLat], lon: float, lat: float) -> bool:

@@ -62,6 +62,10 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     lat: float | None = None
     command_id: str | None = None
     refusal: str | None = None
+    merged_into: str | None = None
+    """The incident this one was merged into (it is then resolved)."""
+    merged_from: tuple[str, ...] = ()
+    """Incidents merged into this one."""
 
     @property
     def cells(self) -> list[str]:
@@ -141,6 +145,7 @@ def to_event(incident: Incident, source: str) -> IncidentChanged:
         lat=incident.lat, notifications=list(incident.notifications), drill=incident.drill,
         area_key=incident.area_key, responsible=incident.responsible, notes=list(incident.notes),
         command_id=incident.command_id, refusal=incident.refusal, cap_refs=list(incident.cap_refs),
+        merged_into=incident.merged_into, merged_from=list(incident.merged_from),
     )
 
 
@@ -157,7 +162,7 @@ def decode_area(payload: bytes) -> Area:
 
 
 def policy_from_settings(settings: "Settings") -> Policy:
-    """The policy configured by ``AMUR_INCIDENT_*`` / ``AMUR_CAP_*``; drills are marked as such."""
+    """The policy configured by ``AMUR_INCIDENT_*`` / ``AMUR_CAP_*``; drills and demonstrations are exercises."""
     seconds = lambda value: timedelta(seconds=value)  # noqa: E731
     return Policy(
         merge_window=seconds(settings.incident_merge_window_s),
@@ -174,5 +179,5 @@ def policy_from_settings(settings: "Settings") -> Policy:
         raise_floor={"cell_risk": Colour(settings.incident_risk_raise_colour)},
         cap_sender=settings.cap_sender,
         zone=ZoneInfo(settings.cap_timezone),
-        drill=settings.drill_id is not None,
+        drill=settings.drill_id is not None or settings.demonstration,
     )

@@ -2,9 +2,10 @@
 
 Order of checks for one observation: registered source → schema of the source →
 sensor kind → unit (converted when it is a known alternative, else refused) →
-sentinel values → range → known station/sensor/gauge → event time within
-``[now - max_past_s, now + max_future_s]``. Each refusal names the field and the
-value received. ``now`` is passed in (epoch seconds); nothing here reads a clock.
+sentinel values → range → known station/sensor/gauge (a generated sample category,
+which has no sensors in the GIS layers, names itself as its sensor) → event time
+within ``[now - max_past_s, now + max_future_s]``. Each refusal names the field and
+the value received. ``now`` is passed in (epoch seconds); nothing here reads a clock.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def validate_reading(reading: SensorReading, registry: Registry, inventory: Inve
                                           unit=source.unit)
     check_value(reading.value, source, "value")
     known_kind = inventory.sensor_kind(reading.sensor_id, reading.kind)
+    if known_kind is None and source.sample and reading.sensor_id == source.source_id:
+        known_kind = source.kind  # a generated category has no sensors in the GIS layers: it is its own one series
     if known_kind is None:
         raise InvalidEvent(f"sensor {reading.sensor_id!r} is unknown", field="sensor_id", value=reading.sensor_id)
     if known_kind is not reading.kind:

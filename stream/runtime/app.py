@@ -32,6 +32,7 @@ AGENT_MODULES: tuple[str, ...] = (
     "stream.agents.risk",
     "stream.agents.vision",
     "stream.agents.incidents",
+    "stream.agents.dispatch",
     "stream.agents.projection",
 )
 

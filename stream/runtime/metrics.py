@@ -23,6 +23,12 @@ class Metrics:
                               ["status"], registry=self.registry)
         self.stage_latency = Histogram("amur_stage_seconds", "Processing time per pipeline stage",
                                        ["stage"], registry=self.registry)
+        self.sampling_fps = Gauge("amur_vision_sampling_fps", "Camera frames/s the sampling plan asks for "
+                                  "(planned) and the sampler dispatched over the last 10 s (served)",
+                                  ["rate"], registry=self.registry)
+        self.cameras_late = Gauge("amur_vision_cameras_late", "Cameras waiting too long: claimed ones past "
+                                  "1.5 x their planned interval (claimed_behind), any past the max interval "
+                                  "(past_max_interval)", ["kind"], registry=self.registry)
 
     def count(self, source: str, outcome: Outcome, n: int = 1) -> None:
         if n:

@@ -44,6 +44,8 @@ class Channel(enum.StrEnum):
     CAMERAS = "cameras"
     CAMERA_FAULTS = "camera_faults"
     SOURCES = "sources"
+    SAMPLING = "sampling"
+    """Per camera sampler: how it keeps up with its sampling plan (a stopped sampler's entry is deleted)."""
 
 
 #: Findings that say something about the camera itself, not the scene.
@@ -203,6 +205,9 @@ def project(event: schemas.Event, keys: Keys) -> Projection:
         case schemas.SourceHealth():
             change = StateChange(Channel.SOURCES, event.source_id, _json(schemas.to_builtins(event)))
             return Projection((change,), counts=counts)
+        case schemas.SamplingHealth():
+            value = _json(schemas.to_builtins(event)) if event.cameras else None
+            return Projection((StateChange(Channel.SAMPLING, event.worker, value),), counts=counts)
         case schemas.DeadLetter():
             return Projection(counts=(*counts, f"deadletter:{event.topic}"))
     raise TypeError(f"no projection for event type {kind}")

@@ -5,7 +5,8 @@ given (virtual) time, and may supply river-gauge levels of its own (which
 silence the regular feed for those gauges). Scripted scenarios under
 ``stream.sim.scenarios`` are pure generators ``readings(start, seed)`` (or
 ``arrival_times(start, seed)``) of :class:`WaterLevel`; :class:`GeneratorScenario`
-plays one on the virtual clock.
+plays one on the virtual clock, unless the module makes its own Scenario
+(``scenario(start, seed)``).
 """
 
 from __future__ import annotations
@@ -126,4 +127,6 @@ def load_scenario(name: str, start: datetime, seed: int, fire_at: tuple[float, f
     if module_name is None:
         known = ", ".join(["none", "fire", *sorted(SCENARIOS)])
         raise ValueError(f"unknown scenario {name!r}; known: {known}")
-    return GeneratorScenario(name, importlib.import_module(module_name), start, seed)
+    module = importlib.import_module(module_name)
+    own = getattr(module, "scenario", None)  # a module that plays itself (e.g. from before ``start``)
+    return own(start, seed) if own is not None else GeneratorScenario(name, module, start, seed)

@@ -80,8 +80,8 @@ async def stack(make_settings) -> AsyncIterator[Stack]:
         await client.aclose()
 
 
-async def messages(ws: ClientConnection, until, timeout: float = 10.0) -> list[dict]:
-    """Collect messages until ``until(all_so_far)`` holds."""
+async def messages(ws: ClientConnection, until, timeout: float = 60.0) -> list[dict]:
+    """Collect messages until ``until(all_so_far)`` holds (``timeout``: a bound, generous for shared machines)."""
     seen: list[dict] = []
 
     async def collect() -> None:
@@ -172,6 +172,21 @@ def stalled_client(port: int, hello: bytes) -> socket.socket:
     return sock
 
 
+async def until(condition, timeout: float = 30.0) -> None:
+    """Wait (bounded, generously: shared machines) for ``condition()`` to hold."""
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def joined(hub, subject: str):
+    """The hub's session of ``subject``, once its hello has been handled."""
+    await until(lambda: any(s.claims.subject == subject for s in hub.sessions))
+    return next(s for s in hub.sessions if s.claims.subject == subject)
+
+
 async def test_stalled_client_never_holds_back_fast_clients(stack: Stack) -> None:
     """One client stops reading; fast clients still get every update, the stalled one is cut off or coalesced."""
     fast = [await stack.client() for _ in range(3)]
@@ -179,6 +194,8 @@ async def test_stalled_client_never_holds_back_fast_clients(stack: Stack) -> Non
         await messages(ws, lambda s: of_type(s, "snapshot"))
     stalled = await asyncio.to_thread(stalled_client, stack.gateway.ws_port,
                                       orjson.dumps({"type": "hello", "token": token(stack.settings, subject="stalled")}))
+    hub = stack.gateway.hub
+    stalled_session = await joined(hub, "stalled")
     big = "x" * 2000
     total = 0
     for round_ in range(20):
@@ -189,8 +206,7 @@ async def test_stalled_client_never_holds_back_fast_clients(stack: Stack) -> Non
         for ws in fast:  # every fast client gets every update, in order, without merging
             got = await messages(ws, lambda s: any(u.get("seq") == total for u in s))
             assert [u["seq"] for u in of_type(got, "update")] == list(range(total - 49, total + 1))
-    hub = stack.gateway.hub
-    stalled_session = next(s for s in hub.sessions if s.claims.subject == "stalled")
+    assert stalled_session in hub.sessions
     others = [s for s in hub.sessions if s is not stalled_session]
     assert len(others) == 3 and all(not s.outbox.coalesced and not s.overflowed for s in others)
     assert stalled_session.outbox.coalesced > 0 and not stalled_session.overflowed
@@ -199,11 +215,7 @@ async def test_stalled_client_never_holds_back_fast_clients(stack: Stack) -> Non
     total += 300
     for ws in fast:
         got = await messages(ws, lambda s: any(u.get("seq") == total for u in s))
-    for _ in range(100):
-        if stalled_session not in hub.sessions:
-            break
-        await asyncio.sleep(0.05)
-    assert stalled_session not in hub.sessions
+    await until(lambda: stalled_session not in hub.sessions)
     assert hub.metrics.slow_disconnects._value.get() == 1
     for ws in fast:
         await ws.close()
@@ -307,6 +319,27 @@ async def test_two_gateways_read_redis_independently(stack: Stack) -> None:
         await second.stop()
 
 
+async def test_the_hub_reads_on_after_redis_reads_time_out(stack: Stack) -> None:
+    """A starved loop (or a dropped connection) makes a Redis read fail; the tail retries from where it was.
+
+    Here by construction: a 0.3 s socket timeout under the tail's 1 s XREAD BLOCK, so every idle read times out.
+    """
+    hub = stack.gateway.hub
+    ws = await stack.client()
+    await messages(ws, lambda s: of_type(s, "snapshot"))
+    normal, hub.client = hub.client, aioredis.from_url(stack.settings.redis_url, socket_timeout=0.3)
+    try:
+        await until(lambda: hub.metrics.redis_errors._value.get() >= 2)
+        assert not any(task.done() for task in stack.gateway.tasks)
+        await stack.publish(incident("231102-flood-7", cells=["231102001001001"]))
+        updates = of_type(await messages(ws, lambda s: of_type(s, "update")), "update")
+        assert [(u["seq"], u["key"]) for u in updates] == [(1, "231102-flood-7")]
+    finally:
+        timing_out, hub.client = hub.client, normal
+        await timing_out.aclose()
+    await ws.close()
+
+
 async def test_a_gap_in_the_update_stream_resyncs_every_client(stack: Stack) -> None:
     from command_ui.mirror import Update
     from stream.screens.projection import Channel
@@ -329,6 +362,6 @@ async def test_a_reset_projection_is_noticed_and_resent(stack: Stack) -> None:
     stale = [key async for key in stack.redis.scan_iter(match=f"{stack.settings.redis_prefix}*")]
     await stack.redis.delete(*stale)
     await stack.publish(incident("231102-flood-new", cells=["231102001001001"]))
-    got = await messages(ws, lambda s: of_type(s, "snapshot"), timeout=15)
+    got = await messages(ws, lambda s: of_type(s, "snapshot"))
     snapshot = of_type(got, "snapshot")[0]
     assert list(snapshot["channels"]["incidents"]) == ["231102-flood-new"] and snapshot["seq"]["incidents"] == 1

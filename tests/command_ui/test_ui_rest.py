@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
@@ -11,13 +14,16 @@ import redis.asyncio as aioredis
 
 from command_ui.server import Gateway, start_gateway
 from command_ui.tokens import issue
-from gis.registry import load_cameras
-from stream import schemas
+from gis.registry import load_cameras, load_cells
+from stream import schemas, topics
 from stream.agents.projection import RedisProjector
+from stream.cli.main import main as amur
 from stream.embedded.services import free_port
-from stream.incidents.cap import feed_alerts, validate_cap
-from stream.runtime.admin import prepare_topics_async
+from stream.incidents.cap import CAP_NS, MAX_POLYGONS, feed_alerts, validate_cap
+from stream.runtime.admin import bootstrap_servers, prepare_topics_async
+from stream.runtime.app import kafka_url
 from stream.screens.projection import Keys, project
+from tests.conftest import settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +106,83 @@ async def test_cap_feed_holds_valid_alerts_of_active_incidents_in_scope(api) -> 
     alerts = feed_alerts(feed)
     assert len(alerts) == 1 and "231102-flood-a1" in alerts[0]
     validate_cap(alerts[0])  # against the OASIS CAP 1.2 schema
+
+
+def cap_incident(incident_id: str, hazard: schemas.Hazard, cells: list[str], now: datetime) -> schemas.IncidentChanged:
+    sent = now.astimezone(timezone(timedelta(hours=8))).replace(microsecond=0).isoformat()
+    return schemas.IncidentChanged(
+        source="amur", event_time=now, incident_id=incident_id, hazard=hazard, colour=schemas.Colour.ORANGE,
+        state=schemas.IncidentState.RAISED, title=incident_id, cells=cells, drill=True, lon=127.5, lat=50.25,
+        grid_path=["231100", "231102"], raised_at=now, cap_refs=[f"amur@heihe.local,{incident_id}.r1,{sent}"])
+
+
+def cap_polygon(text: str) -> list[tuple[float, float]]:
+    """CAP 1.2 section 3.2.4: "lat,lon" pairs, at least four, the first equal to the last."""
+    pairs = [tuple(map(float, pair.split(","))) for pair in text.split()]
+    assert len(pairs) >= 4 and pairs[0] == pairs[-1]
+    return pairs
+
+
+async def test_cap_feed_gives_the_area_amur_alerts_cap_gives(make_settings, monkeypatch, capsys) -> None:
+    """The same incidents through both paths: the feed's <alert> is the message `amur alerts cap` prints,
+    with one polygon per cell for a small incident and a dissolved outline for an 849-cell flood."""
+    settings = make_settings(ws_port=free_port())
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    cells = load_cells()
+    heihe = (127.50294, 50.25632)
+    flood_cells = sorted(cells, key=lambda c: math.dist((c.lon, c.lat), heihe))[:849]
+    incidents = [
+        cap_incident("231102-camera_fault-0123456789ab", schemas.Hazard.CAMERA_FAULT,
+                     [c.cell_code for c in cells if c.village_code == "231102001001"][:6], now),
+        cap_incident("231102-flood-0123456789ab", schemas.Hazard.FLOOD, [c.cell_code for c in flood_cells], now),
+    ]
+    await prepare_topics_async(settings, agent_modules=[])
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)),
+                                max_request_size=4 * 1024 * 1024)
+    await producer.start()
+    try:
+        for event in incidents:
+            await producer.send_and_wait(topics.topic_name(topics.INCIDENTS, settings.drill_id),
+                                         key=event.incident_id.encode(), value=schemas.encode(event))
+    finally:
+        await producer.stop()
+    client = aioredis.from_url(settings.redis_url)
+    await RedisProjector(client, Keys(settings.redis_prefix), 1000, 100).apply(project(e, Keys(settings.redis_prefix))
+                                                                               for e in incidents)
+    gateway = await start_gateway(settings)
+    token = issue(settings.jwt_secret.get_secret_value(), subject="o", role=schemas.Role.VIEWER, scope="231100",
+                  now=now, ttl_s=600)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{settings.http_port}/api/cap",
+                                headers={"Authorization": f"Bearer {token}"}) as response:
+                assert response.status == 200
+                feed = {alert.findtext(f"{{{CAP_NS}}}incidents"): alert
+                        for alert in map(ET.fromstring, feed_alerts(await response.text()))}
+    finally:
+        await gateway.stop()
+        await client.aclose()
+
+    for name, value in settings_env(settings).items():
+        if name.startswith("AMUR_"):
+            monkeypatch.setenv(name, value)
+    ns = {"cap": CAP_NS}
+    polygons = {}
+    for incident in incidents:
+        capsys.readouterr()
+        assert await asyncio.to_thread(amur, ["alerts", "cap", incident.incident_id]) == 0  # it runs its own loop
+        printed = capsys.readouterr().out
+        validate_cap(printed)
+        from_feed = ET.tostring(feed[incident.incident_id], encoding="unicode")
+        validate_cap(from_feed)  # against the OASIS CAP 1.2 schema
+        assert ET.canonicalize(from_feed) == ET.canonicalize(printed.split("\n", 1)[1])
+        areas = ET.fromstring(printed.encode()).findall("cap:info/cap:area", ns)
+        assert len(areas) == 2 and areas[0].find("cap:circle", ns) is None
+        polygons[incident.hazard] = [cap_polygon(p.text) for p in areas[0].findall("cap:polygon", ns)]
+    assert len(polygons[schemas.Hazard.CAMERA_FAULT]) == 6  # one per cell
+    assert 1 <= len(polygons[schemas.Hazard.FLOOD]) <= MAX_POLYGONS  # 849 cells, dissolved
 
 
 async def test_thumbnails_only_for_known_healthy_cameras(api) -> None:

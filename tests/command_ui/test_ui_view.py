@@ -11,6 +11,7 @@ from command_ui.view import (
     camera_status,
     city_health,
     compute_kpis,
+    sampling_kpi,
     snapshot_message,
 )
 from stream import schemas
@@ -104,3 +105,24 @@ def test_kpis_count_what_the_state_says() -> None:
     # ecology: the yellow gauge and two open flood incidents
     assert by_dimension["ecology_environment"].out_of_range == 3
     assert (by_dimension["ecology_environment"].sources_stale, by_dimension["ecology_environment"].sources_unseen) == (1, 1)
+
+
+def sampler(worker: str, age_s: float, **figures: float) -> schemas.SamplingHealth:
+    values = dict(cameras=2500, claimed=25, planned_fps=49.6, served_fps=49.5, claimed_behind=0, past_max_interval=0,
+                  worst_wait_s=50.0, feasible=True) | figures
+    return schemas.SamplingHealth(source="sampler", event_time=NOW - timedelta(seconds=age_s), worker=worker,
+                                  **values)  # type: ignore[arg-type]
+
+
+def test_sampling_behind_its_plan_reaches_the_kpis_summed_over_live_samplers() -> None:
+    keeping_up = state_of(sampler("a", 2), sampler("b", 4))
+    assert not sampling_kpi(keeping_up[Channel.SAMPLING], now=NOW).short
+    behind = state_of(sampler("a", 2), sampler("b", 4, served_fps=20.0, past_max_interval=1800, claimed_behind=3),
+                      sampler("gone", 300, past_max_interval=2500))  # a sampler that stopped without a word
+    health = city_health(behind, now=NOW, source_dimension={}, hold_s=180, camera_ids=frozenset())
+    kpis = compute_kpis(behind, health, scope="231102", events_per_s=0.0, source_dimension={}, domain_dimension={},
+                        drill=False)
+    assert kpis.sampling == sampling_kpi(behind[Channel.SAMPLING], now=NOW)
+    assert (kpis.sampling.samplers, kpis.sampling.planned_fps, kpis.sampling.served_fps) == (2, 99.2, 69.5)
+    assert (kpis.sampling.past_max_interval, kpis.sampling.claimed_behind, kpis.sampling.short) == (1800, 3, True)
+    assert orjson.loads(kpis.message(NOW))["sampling"]["short"] is True

@@ -9,7 +9,7 @@ from datetime import datetime
 from aiohttp import web
 
 from stream.embedded.services import free_port
-from stream.schemas import FrameSample, VisionFinding
+from stream.schemas import FrameSample, SamplingHealth, VisionFinding
 from vision.fleet.camera import FleetCamera, fleet_camera
 from vision.fleet.server import Fleet, VirtualClock, build_web_app
 
@@ -23,12 +23,16 @@ class Collected:
     def __init__(self) -> None:
         self.frames: list[FrameSample] = []
         self.findings: list[VisionFinding] = []
+        self.health: list[SamplingHealth] = []
 
     async def send_frame(self, sample: FrameSample) -> None:
         self.frames.append(sample)
 
     async def send_findings(self, findings: Sequence[VisionFinding]) -> None:
         self.findings.extend(findings)
+
+    async def send_health(self, health: SamplingHealth) -> None:
+        self.health.append(health)
 
 
 def small_fleet(n: int, *, seed: int = 7) -> dict[str, FleetCamera]:

@@ -24,6 +24,7 @@ from vision.analysis.camera import (
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import decode_frame
 from vision.analysis.errors import AnalysisError
+from vision.analysis.image import look_at
 from vision.analysis.model import FireSmokeModel
 from vision.analysis.state import CameraState, state_from_json, state_to_json
 from vision.analysis.synthetic import EVAL_VARIANTS, HEIHE
@@ -165,6 +166,41 @@ def test_frozen_image_is_confirmed_on_the_fourth_identical_sample(model: FireSmo
         confirmed_at.append(FindingKind.FROZEN in _kinds(findings, confirmed_only=True))
     # Sample 0 has nothing to compare; samples 1-3 are identical to their predecessor: 3 of 4 at sample 3.
     assert confirmed_at == [False, False, False, True, True, True]
+
+
+MIDNIGHT = datetime(2026, 6, 15, 16, 0, tzinfo=timezone.utc)  # 24:00 in Heihe
+
+
+def test_frozen_night_picture_is_confirmed_on_the_fourth_identical_sample(model: FireSmokeModel) -> None:
+    """A night scene is dark (not a fault), yet its sensor noise changes every sample: the same bytes again do not."""
+    jpeg = encode_jpeg(FrameRenderer(seed=2).render(_camera(SceneKind.FOREST), MIDNIGHT))
+    state, found = CameraState(), []
+    for i in range(6):
+        findings, state = analyse_frame(decode_frame(jpeg), state, MIDNIGHT + timedelta(seconds=10 * i), CONFIG, model)
+        found.append(_kinds(findings, confirmed_only=True))
+    assert found == [set(), set(), set(), {FindingKind.FROZEN}, {FindingKind.FROZEN}, {FindingKind.FROZEN}]
+
+
+@pytest.mark.parametrize("scene", list(SceneKind))
+def test_signal_lost_at_night_is_dark_not_night(model: FireSmokeModel, scene: SceneKind) -> None:
+    """Flat black without sensor noise is told from a dark night scene: confirmed at sample 8, frozen not reported."""
+    history = _run(model, _camera(scene), EventKind.BLACK, ONSET + CONFIG.fault_confirm_n, start=MIDNIGHT)
+    assert all(not findings for findings in history[:ONSET])  # night itself is not a fault
+    confirmed = [_kinds(findings, confirmed_only=True) for findings in history]
+    assert confirmed[ONSET + CONFIG.fault_confirm_k - 1:] == [{FindingKind.DARK}] * 2
+    assert all(FindingKind.FROZEN not in _kinds(findings) for findings in history)
+
+
+def test_a_soft_view_is_its_cameras_normal_and_defocus_is_still_found(model: FireSmokeModel) -> None:
+    """A forest under a bright sky measures below the single-image blur limit, as 69 of the fleet's 1,482
+    forest cameras do by day; a running camera is judged against its own sharpness, so it raises nothing."""
+    camera = FleetCamera("cam-soft-forest", SceneKind.FOREST, 960, 540, 0, 8, *HEIHE, None)
+    frame = decode_frame(encode_jpeg(FrameRenderer(seed=11).render(camera, NOON)))
+    assert look_at(frame, CONFIG).health.sharpness < CONFIG.blur_sharpness  # what made it a false fault
+    assert all(not findings for findings in _run(model, camera, None, 16))
+    history = _run(model, camera, EventKind.DEFOCUSED, ONSET + CONFIG.fault_confirm_n)
+    first = next(i for i, findings in enumerate(history) if FindingKind.BLURRED in _kinds(findings, confirmed_only=True))
+    assert first == ONSET + CONFIG.fault_confirm_k - 1
 
 
 def test_samples_far_apart_are_not_compared(model: FireSmokeModel) -> None:

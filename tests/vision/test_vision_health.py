@@ -10,13 +10,14 @@ from vision.analysis.decode import decode_frame
 from vision.analysis.features import planes_of, work_image
 from vision.analysis.health import (
     HealthFlags,
+    HealthMetrics,
     health_flags,
     health_metrics,
     sharpness_of,
 )
 
 CONFIG = AnalysisConfig()
-SOFT_SIGMA = 4.0  # sharpness falls to ~0.27 of the sharp scene: above the absolute limit, below 0.45 x baseline
+SOFT_SIGMA = 4.0  # sharpness falls to ~0.27 of the sharp scene: above the absolute limit, below 0.6 x baseline
 
 
 def _scene(width: int, height: int) -> np.ndarray:
@@ -32,12 +33,16 @@ def _scene(width: int, height: int) -> np.ndarray:
     return base
 
 
-def _flags(image: np.ndarray, baseline_sharpness: float | None = None) -> HealthFlags:
+def _metrics(image: np.ndarray) -> HealthMetrics:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     frame = decode_frame(data.tobytes(), target_width=CONFIG.decode_width)
     planes = planes_of(work_image(frame.pixels, CONFIG.work_width))
     gray = cv2.cvtColor(frame.pixels, cv2.COLOR_BGR2GRAY)
-    return health_flags(health_metrics(gray, planes.gray, planes.edges, CONFIG), CONFIG, baseline_sharpness)
+    return health_metrics(gray, planes.gray, planes.edges, CONFIG)
+
+
+def _flags(image: np.ndarray, baseline_sharpness: float | None = None) -> HealthFlags:
+    return health_flags(_metrics(image), CONFIG, baseline_sharpness)
 
 
 def test_sharpness_does_not_depend_on_the_camera_resolution() -> None:
@@ -87,3 +92,19 @@ def test_uniform_lens_cover_is_covered() -> None:
     shade = np.linspace(60, 80, 1280, dtype=np.float32)[None, :, None]
     cover = np.broadcast_to(shade, (720, 1280, 3)).astype(np.uint8)
     assert _flags(cover).covered
+
+
+def test_white_sky_over_dark_ground_is_not_overexposed() -> None:
+    """Half the frame clipped (an overcast sky) above a dark field: a real scene, not overexposure."""
+    frame = _scene(1280, 720)
+    frame[:380] = 255
+    m = _metrics(frame)
+    assert m.clipped_share >= CONFIG.overexposed_share and m.luma_p10 < CONFIG.overexposed_floor
+    assert not health_flags(m, CONFIG).overexposed
+
+
+def test_flat_black_is_a_lost_signal_and_dark_noise_is_not() -> None:
+    black = _flags(np.zeros((720, 1280, 3), np.uint8))
+    assert black.dark and black.no_signal and black.blank
+    noise = _flags(np.random.default_rng(1).integers(0, 7, (720, 1280, 3), dtype=np.uint8))
+    assert noise.dark and not noise.no_signal  # a live sensor in the dark still has noise

@@ -5,7 +5,8 @@ areas and slow motion of smoke between samples, frozen images, a scene that
 moved or a riverside region that changed against the camera's slowly adapting
 baseline, and k-of-n confirmation per finding kind. Night (too little light)
 suspends the blur, move and water tests and the baseline's learning, so dusk
-does not raise a storm of camera faults.
+does not raise a storm of camera faults; a frozen picture (no changing sensor
+noise) and a lost signal (flat black) are still found at night.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ FRAME_FAULTS = (
     FindingKind.MOVED,
 )
 SAMPLE_FAULTS = (FindingKind.OFFLINE, FindingKind.CORRUPT)
+BLANK_FAULTS = (FindingKind.DARK, FindingKind.OVEREXPOSED, FindingKind.COVERED)
+"""The faults judged in a blank frame (dark, white or covered): nothing else shows in it."""
 
 
 @dataclass(frozen=True)
@@ -178,13 +181,28 @@ def needs_classifier(weights: tuple[float, float], model: FireSmokeModel, config
 def _dark_run(
     image: FrameLook, state: CameraState, now: datetime, recent: bool, config: AnalysisConfig
 ) -> tuple[datetime | None, bool, bool]:
-    """(dark since, began suddenly, is a fault): dusk is not a fault, lights going out is."""
+    """(dark since, began suddenly, is a fault): dusk is not a fault, lights going out or the signal lost is."""
     if not image.flags.dark:
         return None, False, False
     since = state.dark_since or now
     was_lit = recent and state.luma is not None and state.luma >= config.night_luma
     sudden = state.dark_sudden or (state.dark_since is None and was_lit)
-    return since, sudden, sudden or (now - since).total_seconds() >= config.max_dark_s
+    lasting = (now - since).total_seconds() >= config.max_dark_s
+    return since, sudden, sudden or lasting or image.flags.no_signal
+
+
+def _blurred(image: FrameLook, baseline: Baseline | None, config: AnalysisConfig) -> tuple[bool, float]:
+    """(blurred?, the sharpness limit): a running camera is judged against its own baseline sharpness.
+
+    Not against the single-image limit: a smooth view (a forest under a bright sky, mist) is that
+    camera's normal. No verdict before the camera has a baseline, nor at night, in the dark or
+    through a cover, where sensor noise is most of the fine detail.
+    """
+    if baseline is None:
+        return False, 0.0
+    flags = image.flags
+    limit = config.blur_baseline_ratio * baseline.sharpness
+    return image.health.sharpness < limit and not (flags.night or flags.dark or flags.covered), limit
 
 
 def _faults(
@@ -194,13 +212,11 @@ def _faults(
     baseline: Baseline | None,
     config: AnalysisConfig,
     dark_fault: bool,
+    blur: tuple[bool, float],
 ) -> dict[FindingKind, tuple[float, bool]]:
-    """Score and detected? of each frame fault for this sample."""
+    """Score and detected? of each frame fault for this sample (``blur``: :func:`_blurred`'s verdict)."""
     m, flags = image.health, image.flags
-    blur_limit = config.blur_sharpness
-    if baseline is not None:
-        blur_limit = max(blur_limit, config.blur_baseline_ratio * baseline.sharpness)
-    blurred = flags.blurred or (m.sharpness < blur_limit and not (flags.night or flags.dark or flags.covered))
+    blurred, blur_limit = blur
     out = {
         FindingKind.DARK: (1.0 - m.luma_mean / 255.0, dark_fault),
         FindingKind.OVEREXPOSED: (m.clipped_share, flags.overexposed),
@@ -293,16 +309,17 @@ def analyse_frame(
     baseline = state.baseline if state.baseline and state.baseline.samples >= config.baseline_min_samples else None
     flags = image.flags
     night = flags.night or flags.dark
-    unusable = flags.dark or flags.overexposed or flags.covered  # nothing else shows in such a frame
+    blur = _blurred(image, baseline, config)
     detections: dict[FindingKind, tuple[float, bool, Box | None]] = {}
-    if not unusable:
-        weights = _change_weights(thumbs, previous, baseline, flags.blurred, config)
+    if not flags.blank:  # no hazard shows in a dark, white or covered frame
+        weights = _change_weights(thumbs, previous, baseline, blur[0], config)
         verdict = classify(image, model, weights) if needs_classifier(weights, model, config) else None
         detections = _hazards(verdict, weights, thumbs, baseline, model, frame, config, night)
     dark_since, dark_sudden, dark_fault = _dark_run(image, state, now, previous is not None, config)
-    faults = _faults(image, thumbs, previous, baseline, config, dark_fault)
-    if unusable:
-        faults = {k: v for k, v in faults.items() if k in (FindingKind.DARK, FindingKind.OVEREXPOSED, FindingKind.COVERED)}
+    faults = _faults(image, thumbs, previous, baseline, config, dark_fault, blur)
+    if flags.blank:  # the frame shows only its fault; a dark scene (night) also whether it is frozen
+        judged = BLANK_FAULTS if dark_fault or flags.overexposed or flags.covered else (*BLANK_FAULTS, FindingKind.FROZEN)
+        faults = {k: v for k, v in faults.items() if k in judged}
     detections.update({kind: (score, seen, _whole(frame)) for kind, (score, seen) in faults.items()})
     detections.update({kind: (0.0, False, None) for kind in SAMPLE_FAULTS})
     findings, history = _confirm(state, detections, frame.ref, config)

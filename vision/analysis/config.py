@@ -14,8 +14,10 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "blur_width": (64, 2048),
     "dark_luma": (0, 255),
     "dark_p99": (0, 255),
+    "no_signal_std": (0.0, 255.0),
     "overexposed_share": (0.0, 1.0),
     "overexposed_luma": (0, 255),
+    "overexposed_floor": (0, 255),
     "blur_sharpness": (0.0, 10.0),
     "blur_baseline_ratio": (0.0, 1.0),
     "night_luma": (0, 255),
@@ -53,13 +55,19 @@ class AnalysisConfig:
     """Dark: mean luma below this ..."""
     dark_p99: float = 60.0
     """... and 99th-percentile luma below this (a street with lamps at night is not 'dark')."""
+    no_signal_std: float = 0.1
+    """Signal lost: a dark frame whose luma varies less than this (standard deviation at the blur width):
+    digital black, not even sensor noise (a night scene has several grey levels; faint noise through
+    JPEG keeps about 0.25). A fault day or night, unlike a dark scene."""
     overexposed_share: float = 0.45
     """Overexposed: this share of pixels clipped (luma >= overexposed_luma) ..."""
     overexposed_luma: float = 250.0
+    overexposed_floor: float = 128.0
+    """... and the darkest tenth of the frame at least this bright (washed out, not a white sky over dark ground)."""
     blur_sharpness: float = 0.12
-    """Blurred: contrast-normalised sharpness below this, or ..."""
-    blur_baseline_ratio: float = 0.45
-    """... below this share of the camera's own baseline sharpness."""
+    """Blurred, a single image (no camera history): contrast-normalised sharpness below this."""
+    blur_baseline_ratio: float = 0.6
+    """Blurred, a running camera: sharpness below this share of its own baseline sharpness."""
     night_luma: float = 55.0
     """Below this mean luma, blur and scene-move are not judged (low light, not a fault)."""
     covered_entropy: float = 5.0

@@ -126,5 +126,29 @@ def classify(look: FrameLook, model: FireSmokeModel, weights: tuple[float, float
 
 
 def analyse_image(frame: Frame, model: FireSmokeModel, config: AnalysisConfig = AnalysisConfig()) -> ImageAnalysis:
-    """Everything one frame says by itself (no history, no baseline)."""
-    return classify(look_at(frame, config), model)
+    """Everything one frame says by itself (no history, no baseline).
+
+    A blank frame (dark, overexposed or covered) shows nothing but that: the classifier does not
+    run on it (as in a running camera), and its probabilities are 0.
+    """
+    look = look_at(frame, config)
+    if look.flags.blank:
+        return _unjudged(look)
+    return classify(look, model)
+
+
+def _unjudged(look: FrameLook) -> ImageAnalysis:
+    """A frame in which no fire or smoke can be judged: probabilities 0, no regions."""
+    features = feature_vector(look.planes)
+    return ImageAnalysis(
+        fire_probability=0.0,
+        smoke_probability=0.0,
+        fire_colour_share=float(features[FIRE_SHARE]),
+        smoke_colour_share=float(features[SMOKE_SHARE]),
+        fire_region=None,
+        smoke_region=None,
+        health=look.health,
+        flags=look.flags,
+        planes=look.planes,
+        to_original=look.to_original,
+    )

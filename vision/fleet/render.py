@@ -100,23 +100,72 @@ class FrameRenderer:
         for event in events:
             if event.kind is EventKind.FLAME:
                 _flame(frame, pano, camera, event, rng)
-        return _image_faults(frame, kinds, rng)
+        return _image_faults(frame, kinds, rng, noise)
 
 
-def _image_faults(frame: np.ndarray, kinds: set[EventKind], rng: np.random.Generator) -> np.ndarray:
+def _image_faults(frame: np.ndarray, kinds: set[EventKind], rng: np.random.Generator,
+                  noise: np.ndarray) -> np.ndarray:
+    """What a faulty camera does to its picture, in the order light meets it: lens, sensor, signal."""
     h, w = frame.shape[:2]
     if EventKind.COVERED in kinds:  # something over the lens: dark, nearly uniform, soft shading
         shade = np.linspace(28, 44, w, dtype=np.float32)[None, :, None]
         frame = np.broadcast_to(shade * np.array([1.0, 1.05, 1.1], np.float32), (h, w, 3)).astype(np.uint8)
         frame = cv2.add(frame, rng.integers(0, 3, frame.shape, dtype=np.uint8))
-    if EventKind.DEFOCUSED in kinds:  # strong blur: shrink 12x and back
-        small = cv2.resize(frame, (max(2, w // 12), max(2, h // 12)), interpolation=cv2.INTER_AREA)
-        frame = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    if EventKind.DEFOCUSED in kinds:
+        frame = _defocused(frame, rng, noise)
     if EventKind.OVEREXPOSED in kinds:
-        frame = cv2.convertScaleAbs(frame, alpha=2.6, beta=110)
-    if EventKind.BLACK in kinds:  # sensor dead or lights off: sensor noise on black
-        frame = rng.integers(0, 7, frame.shape, dtype=np.uint8)
+        frame = _overexposed(frame)
+    if EventKind.BLACK in kinds:  # signal lost: the encoder sends flat black, without even sensor noise
+        frame = np.zeros_like(frame)
     return frame
+
+
+def _defocused(frame: np.ndarray, rng: np.random.Generator, noise: np.ndarray) -> np.ndarray:
+    """The lens out of focus: the scene through a disc-shaped blur (radius 1.25-1.6 % of the width), then sensor noise.
+
+    Optics blur the light before it reaches the sensor, so the noise stays sharp: the frame's fine
+    detail falls to the noise's, not to nothing. The disc is applied at a quarter of the size (cheap).
+    """
+    h, w = frame.shape[:2]
+    small = cv2.resize(frame, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    small = cv2.filter2D(small, -1, _disc(max(1, w // 256)), borderType=cv2.BORDER_REFLECT)
+    optical = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    row, col = int(rng.integers(0, h)), int(rng.integers(0, w))
+    return cv2.addWeighted(optical, 1.0, noise[row:row + h, col:col + w], 1.0, -NOISE_MEAN)
+
+
+def _disc(radius: int) -> np.ndarray:
+    """A defocus point-spread function: a uniform disc, summing to 1."""
+    kernel = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
+    cv2.circle(kernel, (radius, radius), radius, 1.0, -1, lineType=cv2.LINE_AA)
+    return kernel / kernel.sum()
+
+
+OVEREXPOSED_SATURATED = 0.75
+"""Share of the view an overexposed camera drives to full well (its exposure is that far too long)."""
+
+
+def _overexposed(frame: np.ndarray) -> np.ndarray:
+    """Exposure far too long: most of the view clips to white, the excess light blooms, the rest is washed out.
+
+    The gain takes the frame's 25th luma percentile to full scale, so three quarters of the view
+    saturate by day or night (at night the gain also lifts the sensor noise, as a real camera's
+    would). Light beyond full scale spills into neighbouring pixels (blooming, a wide blur drawn at
+    a quarter of the size); near full scale the colour fades to white, as an ISP's highlight
+    roll-off does. What remains is pale and flat.
+    """
+    h, w = frame.shape[:2]
+    luma = cv2.cvtColor(frame[::4, ::4], cv2.COLOR_BGR2GRAY)
+    knee = float(np.percentile(luma, 100 * (1 - OVEREXPOSED_SATURATED)))
+    exposed = frame.astype(np.float32)
+    exposed *= 255.0 / max(4.0, knee)
+    y = cv2.cvtColor(exposed, cv2.COLOR_BGR2GRAY)
+    excess = np.clip(cv2.resize(y, (w // 4, h // 4), interpolation=cv2.INTER_AREA) - 255.0, 0.0, 255.0)
+    bloom = cv2.resize(cv2.GaussianBlur(excess, (0, 0), w / 320) * 0.25, (w, h), interpolation=cv2.INTER_LINEAR)
+    white = cv2.addWeighted(y, 1 / 102.0, bloom, 1 / 102.0, -2.0)  # 0 at 0.8 of full scale, 1 at 1.2
+    white = cv2.merge([np.clip(white, 0.0, 1.0, out=white)] * 3)
+    lit = cv2.add(exposed, cv2.merge([bloom] * 3))
+    return cv2.convertScaleAbs(cv2.add(lit, cv2.multiply(cv2.subtract(255.0, lit), white)))
 
 
 def _spot(camera: FleetCamera, pano: Panorama, salt: str) -> tuple[int, int]:

@@ -55,7 +55,7 @@ class SnapshotClient:
             async with self.session.get(url, timeout=self.timeout) as response:
                 if response.status != 200:
                     return done(FetchOutcome.HTTP_ERROR, detail=f"HTTP {response.status}")
-                data = await response.content.read(MAX_SNAPSHOT_BYTES + 1)
+                data = await read_bounded(response.content, MAX_SNAPSHOT_BYTES)
         except asyncio.TimeoutError:
             return done(FetchOutcome.TIMEOUT, detail="timeout")
         except (aiohttp.ClientError, OSError) as exc:
@@ -63,6 +63,23 @@ class SnapshotClient:
         if len(data) > MAX_SNAPSHOT_BYTES or jpeg_dimensions(data) is None:
             return done(FetchOutcome.CORRUPT, data[:MAX_SNAPSHOT_BYTES], detail=f"not a JPEG ({len(data)} bytes)")
         return done(FetchOutcome.OK, data)
+
+
+async def read_bounded(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The whole body, or its first ``limit + 1`` bytes when it is larger (so the caller can refuse it).
+
+    One ``StreamReader.read(n)`` returns only what has arrived so far: a snapshot larger than a
+    socket read or two (about 100 kB on loopback) would come back cut short and fail to decode.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await content.read(limit + 1 - size)
+        if not chunk:  # end of the body
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 async def with_retries(attempt: Callable[[], Awaitable[Fetched]], *, retries: int, uniform: Callable[[], float],

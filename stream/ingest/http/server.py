@@ -7,7 +7,10 @@ topic grouped per source (key: source id) and acknowledged by the broker before
 the answer; refused items go to the dead-letter topic and come back in
 ``errors`` with their index, field, value and reason. The workers then dedupe,
 route and watch source health exactly as for direct Kafka producers.
-``GET /metrics`` serves this adapter's counters; ``GET /healthz`` answers ok.
+``GET /metrics`` serves this adapter's counters; ``GET /healthz`` answers ok. Grid
+events come in beside: Open311 GeoReport v2 (``/open311/v2/``), the 110
+non-emergency feed (``/110/v1/calls``) and departments' actions on requests
+(``/dispatch/v1/``), see docs/dispatch.md.
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from stream import topics
-from stream.errors import InvalidEvent
-from stream.ingest.http.open311 import add_open311_routes
+from stream.dispatch.keywords import load_keywords
+from stream.dispatch.responsibility import load_list
+from stream.errors import ConfigError, InvalidEvent
+from stream.ingest.http.dispatch_actions import add_dispatch_routes
+from stream.ingest.http.feed110 import add_110_routes
+from stream.ingest.http.open311 import LazyCells, add_open311_routes, load_county_names
 from stream.ingest.intake import (
     UNREGISTERED,
     Rejection,
@@ -121,7 +128,15 @@ def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventor
 
     app = web.Application(client_max_size=32 * 1024 * 1024)
     app.add_routes([web.post("/ingest", ingest), web.get("/metrics", metrics_page), web.get("/healthz", healthz)])
-    add_open311_routes(app, settings, producer, metrics)  # GET/POST /open311/v2/... (stream/ingest/http/open311.py)
+    # grid events: Open311, the 110 feed, departments' actions (a broken responsibility list stops start-up here)
+    responsibilities = load_list(settings.dispatch_list, manifest=settings.gis_manifest)
+    keywords = load_keywords(settings.dispatch_keywords, responsibilities)
+    cells, counties = LazyCells(settings.gis_manifest), load_county_names(settings.gis_manifest)
+    add_open311_routes(app, settings, producer, metrics, responsibilities=responsibilities, cells=cells,
+                       counties=counties)  # GET/POST /open311/v2/... (stream/ingest/http/open311.py)
+    add_110_routes(app, settings, producer, metrics, responsibilities=responsibilities, keywords=keywords,
+                   cells=cells, counties=counties)  # POST /110/v1/calls (stream/ingest/http/feed110.py)
+    add_dispatch_routes(app, settings, producer, metrics, responsibilities.departments)  # /dispatch/v1/...
     return app
 
 
@@ -145,9 +160,13 @@ async def serve(settings: Settings, host: str, port: int, inventory: Inventory, 
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=5,
                                 max_request_size=32 * 1024 * 1024)
+    try:  # built first: a broken responsibility list or keyword table is refused before anything connects
+        runner = web.AppRunner(build_ingest_app(settings, load_registry(settings.ingest_registry), inventory,
+                                                producer, Metrics()))
+    except ConfigError:
+        await producer.stop()
+        raise
     await producer.start()
-    runner = web.AppRunner(build_ingest_app(settings, load_registry(settings.ingest_registry), inventory,
-                                            producer, Metrics()))
     try:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
@@ -179,6 +198,9 @@ def command(host: str | None, port: int | None) -> int:
 
     try:
         asyncio.run(run())
+    except ConfigError as exc:  # e.g. a broken responsibility list: refused at start-up, naming line and field
+        print(f"amur ingest: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"amur ingest: cannot listen on {host}:{port} ({exc.strerror}); set --port or "
               f"AMUR_INGEST_HTTP_PORT", file=sys.stderr)

@@ -6,4 +6,5 @@ Each module exposes ``readings(start, seed)``; drills and tests replay them.
 #: scenario name -> module
 SCENARIOS: dict[str, str] = {
     "heilongjiang-crest-5": "stream.sim.scenarios.heilongjiang_crest_5",
+    "demonstration": "stream.sim.scenarios.demonstration",
 }

@@ -29,6 +29,9 @@ from tests.helpers.fleet import registry_fleet, serve_fleet
 pytestmark = pytest.mark.integration
 
 AGENTS = ["stream.agents.vision"]
+FLEET_FETCHES = 4
+"""Concurrent fetches: the in-process fleet's two render threads and as many waiting."""
+GENEROUS_TIMEOUT_S = 30.0
 
 
 async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp_path) -> None:
@@ -40,6 +43,10 @@ async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp
             vision_sampling=True, vision_snapshot_url=base + "/cameras/{camera_id}/snapshot.jpg",
             vision_frame_budget_fps=25.0, vision_max_interval_s=600.0, vision_min_interval_s=1.0,
             vision_evidence_dir=tmp_path / "evidence", vision_thumbnail_ttl_s=120, vision_retries=0,
+            # the fleet renders on two threads in this process: at most a few fetches wait on it, each
+            # with a generous timeout, so the prioritised camera's first fetch is not queued behind
+            # hundreds of renders until it times out on a loaded machine
+            vision_concurrency=FLEET_FETCHES, vision_fetch_timeout_s=GENEROUS_TIMEOUT_S,
         )
         await prepare_topics_async(settings, agent_modules=AGENTS)
         rt = build_app(settings, agent_modules=AGENTS)
@@ -82,7 +89,11 @@ async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp
             assert offline.kind is schemas.FindingKind.OFFLINE and not offline.confirmed
             assert offline.cells[0] == cameras[1].cell_code  # the camera's own cell, then the cells it sees
             key = thumbnail_key(settings, watched)
-            thumb = await redis.get(key)
+            # the thumbnail follows its frame through the batching writer (a flush every 0.1 s)
+            for _ in range(500):
+                if (thumb := await redis.get(key)) is not None:
+                    break
+                await asyncio.sleep(0.02)
             ttl = await redis.ttl(key)
             assert thumb is not None and 0 < ttl <= 120
             pixels = cv2.imdecode(np.frombuffer(thumb, np.uint8), cv2.IMREAD_COLOR)

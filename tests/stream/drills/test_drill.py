@@ -3,6 +3,7 @@ the command refuses bad options before it starts a broker."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,6 +16,7 @@ from stream.drills.drill import (
     replay_offsets,
     report_markdown,
 )
+from stream.drills.settle import CatchUp
 from stream.errors import AmurError
 
 T0 = datetime(2021, 7, 12, 8, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -46,20 +48,36 @@ def _incident(i: str, colour: schemas.Colour, minutes: int) -> schemas.IncidentC
                                    cells=["231102001001001"], raised_at=at, drill=True)
 
 
+DRAINED = CatchUp(complete=True, timeout_s=1800.0, lag={"ingest.raw": 0, "incidents": 0})
+
+
 def test_report_lists_worst_first_and_counts_by_colour() -> None:
     report = drill_report("d1", [_incident("a", schemas.Colour.YELLOW, 5), _incident("b", schemas.Colour.RED, 9),
-                                 _incident("c", schemas.Colour.YELLOW, 1)])
+                                 _incident("c", schemas.Colour.YELLOW, 1)], DRAINED)
     assert [row["id"] for row in report["items"]] == ["b", "c", "a"]
     assert report["by_colour"] == {"red": 1, "yellow": 2}
     assert report["all_marked_as_drill"] and report["status"] == "Exercise"
+    assert not report["stopped_early"] and "every input processed" in report_markdown(report)
     assert "EXERCISE" in report_markdown(report)
+
+
+def test_a_report_that_stopped_early_says_so_with_the_lag_per_topic() -> None:
+    caught = CatchUp(complete=False, timeout_s=600.0, lag={"ingest.raw": 30_000, "incidents": 0, "water.levels": 12})
+    report = drill_report("d1", [_incident("a", schemas.Colour.YELLOW, 5)], caught)
+    assert report["stopped_early"] and report["settle_timeout_s"] == 600.0
+    assert report["lag"] == {"incidents": 0, "ingest.raw": 30_000, "water.levels": 12}
+    text = report_markdown(report)
+    assert "**STOPPED EARLY**" in text and "600 s timeout" in text and "30,012 messages" in text
+    assert "| ingest.raw | 30,000 |" in text and "| water.levels | 12 |" in text and "| incidents |" not in text
+    unmeasured = report_markdown(drill_report("d1", [], CatchUp(complete=False, timeout_s=60.0)))
+    assert "STOPPED EARLY" in unmeasured and "could not be measured" in unmeasured
 
 
 def test_command_help_lists_its_options(capsys: pytest.CaptureFixture) -> None:
     assert amur(["drill", "--help"]) == 0
     out = capsys.readouterr().out
     for option in ("--scenario", "--replay", "--speed", "--duration", "--start", "--seed", "--feeds", "--run-id",
-                   "--workers", "--settle"):
+                   "--workers", "--settle", "--timeout"):
         assert option in out
 
 
@@ -71,9 +89,37 @@ def test_command_help_lists_its_options(capsys: pytest.CaptureFixture) -> None:
     (["--scenario", "fire", "--start", "2024-08-01T00:00:00"], "--start"),
     (["--scenario", "fire", "--feeds", "radar"], "--feeds"),
     (["--scenario", "fire", "--workers", "0"], "--workers"),
+    (["--scenario", "fire", "--timeout", "0"], "--timeout"),
 ])
 def test_command_refuses_bad_options_before_starting_anything(args: list[str], named: str,
                                                               capsys: pytest.CaptureFixture) -> None:
     assert amur(["drill", *args]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert named in line and line.startswith("amur drill: error:")
+
+
+@pytest.mark.integration
+def test_the_command_reports_a_drill_cut_short_by_its_timeout(make_settings, tmp_path, monkeypatch,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    """The whole command on the session's broker and Redis, its worker a real subprocess: a timeout far
+    shorter than the hold always stops the wait early, and both reports and the exit code say so."""
+    from stream import topics
+    from tests.conftest import settings_env
+
+    settings = make_settings(partitions=2)
+    for name, value in settings_env(settings).items():
+        if name.startswith("AMUR_"):
+            monkeypatch.setenv(name, value)
+    recording = tmp_path / "day.tsv"
+    recording.write_text("".join(
+        f'hydrology.river-gauges\t{{"type":"water_level","source":"hydrology.river-gauges","gauge_id":"hlj-heihe",'
+        f'"event_time":"{(T0 + timedelta(hours=k)).isoformat()}","stage_m":5.0}}\n' for k in range(6)))
+    run_id = settings.drill_id  # unique per test, on the session's broker
+    assert amur(["drill", "--replay", str(recording), "--speed", "1000000", "--run-id", run_id,
+                 "--timeout", "0.001"]) == 1
+    assert "stopped early" in capsys.readouterr().err
+    run_dir = settings.run_dir / f"drill-{run_id}"
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["stopped_early"] and report["settle_timeout_s"] == 0.001
+    assert set(report["lag"]) == {spec.name for spec in topics.ALL}
+    assert "**STOPPED EARLY**" in (run_dir / "report.md").read_text()

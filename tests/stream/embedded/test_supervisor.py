@@ -124,3 +124,47 @@ def test_amur_run_serves_the_page_restarts_a_killed_worker_and_stops_cleanly(tmp
     assert f"http://127.0.0.1:{http_port}/#token=" in output
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids), "a part outlived amur run"
     assert not page_answers()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_after_amur_run_raised_an_incident_amur_audit_verify_finds_and_checks_its_log(tmp_path: Path) -> None:
+    """The documented commands, as a user runs them: `amur run`, a flood report, stop, `amur audit verify`."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    ingest_port = free_port()
+    env = _env(AMUR_EMBEDDED_BROKER_PORT=str(free_port()), AMUR_EMBEDDED_REDIS_PORT=str(free_port()),
+               AMUR_HTTP_PORT=str(free_port()), AMUR_WORKER_WEB_PORT=str(free_port()),
+               AMUR_INGEST_HTTP_PORT=str(ingest_port), AMUR_WS_PORT=str(free_port()), AMUR_RUN_DIR=str(tmp_path),
+               AMUR_OPEN311_API_KEYS="test-key")
+    run = subprocess.Popen([sys.executable, "-m", "stream.cli.main", "run", "--no-simulators"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    log = tmp_path / "latest" / "audit" / "amur.jsonl"
+    try:
+        report = urllib.parse.urlencode({"api_key": "test-key", "service_code": "flood_report", "lat": "50.2611",
+                                         "long": "127.4773", "description": "江水漫过堤顶"}).encode()
+
+        def posted() -> bool:
+            try:
+                url = f"http://127.0.0.1:{ingest_port}/open311/v2/requests.json"
+                return urllib.request.urlopen(url, data=report, timeout=30).status == 201
+            except OSError:
+                return False
+
+        _wait_for(posted, 120, "the Open311 report to be accepted")
+
+        def raised() -> bool:
+            lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+            return any(json.loads(line)["data"]["change"] == "raised" for line in lines)
+
+        _wait_for(raised, 300, f"the raised incident in {log}")
+    finally:
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=60)
+    assert run.returncode == 0, output
+    verify = subprocess.run([sys.executable, "-m", "stream.cli.main", "audit", "verify"], cwd=tmp_path,
+                            env=_env(AMUR_RUN_DIR=str(tmp_path)), capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0, verify.stderr
+    assert verify.stdout.startswith(f"ok {log}: ") and " records, head " in verify.stdout

@@ -101,6 +101,23 @@ def test_cli_refuses_a_missing_log_and_a_bare_head(tmp_path: Path, capsys: pytes
     assert line.startswith("amur audit verify: error:") and "--tail" in line
 
 
+def test_without_a_path_the_cli_checks_the_latest_run_of_amur_run(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`amur run` writes <run dir>/<UTC time>/audit/amur.jsonl and points <run dir>/latest at that run."""
+    from stream.embedded.supervisor import new_run_dir
+
+    for name in ("AMUR_AUDIT_LOG", "AMUR_DRILL_ID", "AMUR_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AMUR_RUN_DIR", str(tmp_path))
+    assert amur(["audit", "verify"]) == 2
+    message = capsys.readouterr().err
+    assert str(tmp_path / "latest" / "audit" / "amur.jsonl") in message and str(tmp_path / "audit") in message
+    run = new_run_dir(tmp_path)
+    write(run / "audit" / "amur.jsonl", 3)
+    assert amur(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.startswith(f"ok {tmp_path / 'latest' / 'audit' / 'amur.jsonl'}: 3 records")
+
+
 def test_cli_help_lists_its_argument_and_options(capsys: pytest.CaptureFixture) -> None:
     assert amur(["audit", "verify", "--help"]) == 0
     out = capsys.readouterr().out

@@ -10,19 +10,24 @@ import xml.etree.ElementTree as ET
 
 import msgspec
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.incidents.actions import command
 from stream.incidents.cap import (
     CAP_NS,
+    MAX_POINTS,
+    MAX_POLYGONS,
     InvalidCap,
+    area_polygons,
     cap_feed,
     cap_xml,
     feed_alerts,
     validate_cap,
 )
 from stream.incidents.fusion import observe
+from stream.incidents.places import TablePlaces
 from stream.incidents.state import Area, to_event
 from stream.schemas import Colour, CommandAction, Hazard, IncidentChanged, IncidentState
 from tests.conftest import REPO_ROOT
@@ -35,6 +40,7 @@ from tests.helpers.incidents import (
     cmd,
     observed,
     recipients,
+    square,
 )
 
 EXAMPLES = sorted((REPO_ROOT.parent / "shared" / "cap" / "examples").glob("*.xml"))
@@ -136,3 +142,86 @@ def test_feed_lists_only_active_incidents_each_a_valid_cap_alert() -> None:
     assert feed_alerts(cap_feed([resolved], at(30), sender=POLICY.cap_sender, zone=POLICY.zone)) == []
     root = ET.fromstring(feed.encode())
     assert root.tag == "{http://www.w3.org/2005/Atom}feed"
+
+
+# --------------------------------------------------------------------------- the <area>
+
+SIZE = 0.002  # a cell of the fixture grids: 0.002 degree squares
+
+
+def grid_places(columns: int, rows: int, step: float = SIZE) -> TablePlaces:
+    """A rows x columns grid of cells; with ``step`` > SIZE the cells stand apart."""
+    def corner(start: float, index: int) -> float:
+        return round(start + index * step, 6)  # neighbours share their edges exactly, as GIS cells do
+
+    return TablePlaces(outlines={
+        f"231102{row:03d}{column:06d}": tuple((round(x, 6), round(y, 6)) for x, y in
+                                              square(corner(127.3, column), corner(50.1, row), SIZE))
+        for row in range(rows) for column in range(columns)})
+
+
+def check_cap_polygon(text: str) -> list[tuple[float, float]]:
+    """CAP 1.2 section 3.2.4: space-separated "lat,lon" pairs, at least four, the first equal to the last."""
+    pairs = [tuple(map(float, pair.split(","))) for pair in text.split()]
+    assert len(pairs) >= 4 and pairs[0] == pairs[-1], text[:80]
+    assert all(-90 <= lat <= 90 and -180 <= lon <= 180 for lat, lon in pairs)
+    return [(lon, lat) for lat, lon in pairs]
+
+
+def covers_every_cell(rings: list, places: TablePlaces, cells: list[str]) -> bool:
+    area = shapely.union_all([shapely.Polygon(ring) for ring in rings]).buffer(1e-6)  # CAP keeps six decimals
+    return all(area.covers(shapely.Polygon(places.outline(cell))) for cell in cells)
+
+
+def fits(rings: list, max_polygons: int = MAX_POLYGONS, max_points: int = MAX_POINTS) -> bool:
+    return len(rings) <= max_polygons and sum(map(len, rings)) <= max_points
+
+
+def test_up_to_the_limit_each_cell_is_its_own_polygon_in_cell_order() -> None:
+    places = grid_places(8, 8)
+    cells = sorted(places.outlines, reverse=True)
+    assert len(cells) == MAX_POLYGONS
+    assert area_polygons(cells, places.outline) == [places.outline(cell) for cell in cells]
+
+
+def test_a_block_of_adjacent_cells_dissolves_into_one_polygon() -> None:
+    places = grid_places(30, 30)  # 900 cells: more polygons than an area may hold
+    cells = sorted(places.outlines)
+    [ring] = area_polygons(cells, places.outline)
+    assert shapely.Polygon(ring).bounds == pytest.approx((127.3, 50.1, 127.3 + 30 * SIZE, 50.1 + 30 * SIZE))
+    assert covers_every_cell([ring], places, cells)
+
+
+def test_scattered_cells_are_grown_and_simplified_until_they_fit() -> None:
+    places = grid_places(30, 30, step=3 * SIZE)  # 900 cells, none touching another
+    cells = sorted(places.outlines)
+    rings = area_polygons(cells, places.outline)
+    assert fits(rings) and covers_every_cell(rings, places, cells)
+    assert all(ring[0] == ring[-1] and len(ring) >= 4 for ring in rings)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sets(st.tuples(st.integers(0, 19), st.integers(0, 19)), min_size=1, max_size=200),
+       st.integers(1, 6), st.integers(20, 120))
+def test_every_area_fits_its_limits_and_covers_every_cell(picked: set[tuple[int, int]], max_polygons: int,
+                                                          max_points: int) -> None:
+    places = grid_places(20, 20, step=1.5 * SIZE)
+    cells = [f"231102{row:03d}{column:06d}" for column, row in sorted(picked)]
+    rings = area_polygons(cells, places.outline, max_polygons=max_polygons, max_points=max_points)
+    assert rings and fits(rings, max_polygons, max_points)
+    assert covers_every_cell(rings, places, cells)
+    assert all(ring[0] == ring[-1] and len(ring) >= 4 for ring in rings)
+
+
+def test_a_large_area_renders_as_valid_cap_with_the_same_polygons_in_both_languages() -> None:
+    places = grid_places(30, 30, step=3 * SIZE)
+    incident = msgspec.structs.replace(lifecycle()[0], cells=sorted(places.outlines))
+    document = cap_xml(incident, sender=POLICY.cap_sender, zone=POLICY.zone, outlines=places.outline)
+    validate_cap(document)
+    infos = ET.fromstring(document.encode()).findall("cap:info", NS)
+    areas = [[p.text for p in info.findall("cap:area/cap:polygon", NS)] for info in infos]
+    assert areas[0] == areas[1] and 1 <= len(areas[0]) <= MAX_POLYGONS
+    rings = [check_cap_polygon(text) for text in areas[0]]
+    assert covers_every_cell(rings, places, incident.cells)
+    assert infos[0].find("cap:area/cap:circle", NS) is None
+    assert len(infos[0].findall("cap:area/cap:geocode", NS)) == 900  # the cells themselves stay listed

@@ -7,9 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.incidents.actions import command, delivered, tick
+from stream.incidents.actions import step as apply_input
 from stream.incidents.fusion import observe
 from stream.incidents.lifecycle import TRANSITIONS
-from stream.incidents.state import Area, Incident
+from stream.incidents.state import Area, Incident, to_event
 from stream.schemas import (
     Colour,
     CommandAction,
@@ -160,3 +161,53 @@ def test_published_history_follows_the_table_revision_by_revision(steps: list) -
             assert snapshot.revision == before.revision + 1
             assert any(s == before.state and t == snapshot.state for (s, _), t in TRANSITIONS.items())
         last[snapshot.incident_id] = snapshot
+
+
+# ------------------------------------------------------------------ timed rules on the event clock
+
+
+def escalations(changes) -> list[tuple[int, object]]:  # type: ignore[no-untyped-def]
+    return [(c.escalation_level, c.updated_at) for c in changes if c.change == "escalated"]
+
+
+def test_a_late_tick_records_each_escalation_at_its_limit_time_in_order() -> None:
+    area = raised(Colour.RED)  # raised at minute 0; red limit 5 minutes
+    outcome = tick(area, at(23), POLICY, recipients)  # one tick, long after four limits went by
+    assert escalations(outcome.changes) == [(1, at(5)), (2, at(10)), (3, at(15)), (4, at(20))]
+    assert [c.revision for c in outcome.changes] == [2, 3, 4, 5]
+    assert to_event(outcome.changes[0], "amur").event_time == at(5)  # what the audit log and the wall see
+    assert outcome.area.clock == at(23)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 40.0), max_size=12))
+def test_escalation_times_do_not_depend_on_when_ticks_come(tick_minutes: list[float]) -> None:
+    """Busy or idle, ticks early or late: the same escalations at the same event times."""
+    area, seen = raised(Colour.RED), []
+    for minute in sorted(tick_minutes) + [40.0]:
+        outcome = tick(area, at(minute), POLICY, recipients)
+        area, seen = outcome.area, seen + escalations(outcome.changes)
+    assert seen == [(1, at(5)), (2, at(10)), (3, at(15)), (4, at(20))]
+
+
+def test_evidence_after_a_missed_tick_first_applies_the_escalation_that_fell_due() -> None:
+    area = raised(Colour.RED)
+    later = observed(7, "risk:b", Colour.RED, [CELL_B])  # no tick between minute 0 and 7
+    outcome = apply_input(area, later, PLACES, POLICY, recipients)
+    assert [(c.change, c.updated_at) for c in outcome.changes] == [("escalated", at(5)), ("extended", at(7))]
+
+
+def test_an_upgrade_that_leaves_the_incident_overdue_escalates_at_the_upgrade() -> None:
+    area = raised(Colour.BLUE)  # blue limit: 60 minutes
+    outcome = apply_input(area, observed(20, "risk:a", Colour.RED, [CELL_A]), PLACES, POLICY, recipients)
+    assert [(c.change, c.updated_at) for c in outcome.changes] == [("upgraded", at(20)), ("escalated", at(20))]
+    assert escalations(tick(outcome.area, at(31), POLICY, recipients).changes) == [(2, at(25)), (3, at(30))]
+
+
+def test_downgrade_and_expiry_take_effect_at_their_own_times() -> None:
+    area = raised(Colour.ORANGE)
+    area = command(area, cmd(1, area.incidents[0].incident_id, CommandAction.ACKNOWLEDGE), POLICY, recipients).area
+    area = apply_input(area, observed(10, "risk:a", Colour.BLUE, [CELL_A]), PLACES, POLICY, recipients).area
+    outcome = tick(area, at(48 * 60), POLICY, recipients)  # two days later
+    assert [(c.change, c.updated_at) for c in outcome.changes] == [("downgraded", at(25)),
+                                                                  ("expired", at(10 + 24 * 60))]

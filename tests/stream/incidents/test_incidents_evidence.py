@@ -105,3 +105,27 @@ def test_area_keys_and_incident_ids_are_checked() -> None:
             evidence.check_area_key(bad)
     with pytest.raises(InvalidEvent, match="not-an-id"):
         evidence.area_of_incident("not-an-id")
+
+
+def test_a_cells_flood_risk_names_the_gauge_driving_it_and_the_cells_own_stage() -> None:
+    """Scored as the risk agent scores: a cell the gauge's stage floods carries the gauge (its reach) and
+    says at what stage the cell itself floods; a cell scored on rain alone names no gauge."""
+    import numpy as np
+
+    from gis.grid import GridModel
+    from gis.risk import cell_score, score_flood
+
+    model = GridModel.from_registry()
+    heihe = model.gauge_ids.index("hlj-heihe")
+    mine = np.nonzero(model.gauge_of_cell == heihe)[0]
+    low = int(mine[np.argmin(model.inundation_stage_m[mine])])  # the cell that floods first
+    dry = int(np.nonzero(model.gauge_of_cell < 0)[0][0])  # no river floods it
+    scores = score_flood(model, {"hlj-heihe": 7.10}, {}, 40.0, 90.0, 100.0, now=T0, cells=[low, dry])
+    flooded, rained = (cell_score(model, scores, j) for j in range(2))
+    assert flooded.gauge_id == "hlj-heihe" and rained.gauge_id is None and rained.colour is not Colour.GREEN
+    event = CellRisk(source="risk", event_time=T0, cell_code=flooded.cell_code, hazard=flooded.hazard,
+                     score=flooded.score, colour=flooded.colour, factors=flooded.factors, gauge_id=flooded.gauge_id)
+    [item] = evidence.from_cell_risk(event)
+    assert item.evidence.reach == "hlj-heihe"
+    assert item.evidence.summary == (f"flood risk {flooded.score:.2f} ({flooded.colour.value}): stage 7.10 m at "
+                                     f"hlj-heihe, this cell floods at {model.inundation_stage_m[low]:.2f} m")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stream.errors import InvalidEvent
 from stream.incidents.grid import (
+    all_within_one,
     chain_of_command,
     check_code,
     common_place,
@@ -45,3 +48,18 @@ def test_codes_outside_the_city_or_malformed_are_refused() -> None:
     for bad in ("2311020010020", "110101001001001", "231199001001001", "abc"):
         with pytest.raises(InvalidEvent, match=bad):
             check_code(bad)
+
+
+def _paths(county: str, digits: str, length: int) -> str:
+    return (county + digits)[:length]
+
+
+codes = st.one_of(st.just("231100"), st.builds(_paths, st.sampled_from(["231102", "231123"]),
+                                               st.sampled_from(["001001001", "001001002", "001002001", "002001001"]),
+                                               st.sampled_from([6, 9, 12, 15])))
+
+
+@given(st.lists(codes, max_size=6), st.integers(0, 6))
+def test_a_level_is_left_above_exactly_when_the_chain_of_command_says_so(cells: list[str], level: int) -> None:
+    """The escalation check that stops at the first cell outside agrees with the full chain of command."""
+    assert all_within_one(cells, level + 1) == (level < len(chain_of_command(common_place(cells))) - 1)

@@ -142,3 +142,14 @@ def test_frame_from_unknown_camera_is_refused() -> None:
         validate_frame(FrameSample(source="sampler", event_time=NOW_DT, camera_id="99", status=DecodeStatus.OK),
                        inventory, LIMITS, NOW)
     assert (info.value.field, info.value.value) == ("camera_id", "99")
+
+
+def test_a_generated_category_names_itself_as_its_sensor_and_nothing_else_may() -> None:
+    sample = next(s for s in REGISTRY.sources.values() if s.sample and s.kind is SensorKind.HUMIDITY)
+    own = reading(value=55.0, unit=sample.unit, sensor=sample.source_id, source=sample.source_id,
+                  kind=SensorKind.HUMIDITY)
+    assert validate(own, REGISTRY, INVENTORY, LIMITS, NOW) == own
+    other = refused(reading(value=55.0, unit=sample.unit, sensor="humidity-00001", source=sample.source_id,
+                            kind=SensorKind.HUMIDITY))
+    assert other.field == "sensor_id" and other.value == "humidity-00001"
+    assert refused(reading(sensor=TEMP)).field == "sensor_id"  # a real feed's sensors are the GIS layers' only

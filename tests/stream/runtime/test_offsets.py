@@ -12,7 +12,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from stream import topics
 from stream.runtime.admin import prepare_topics_async
 from stream.runtime.app import build_app
-from stream.runtime.offsets import corrected_end, true_end_offsets
+from stream.runtime.offsets import (
+    GroupLag,
+    corrected_end,
+    lag_per_topic,
+    true_end_offsets,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -94,3 +99,35 @@ async def test_table_recovers_every_write_made_in_one_burst(make_settings) -> No
         assert {k: table2.get(k) for k in keys} == {k: str(i).encode() for i, k in enumerate(keys)}
     finally:
         await rt2.app.stop()
+
+
+def test_lag_is_end_minus_committed_summed_per_topic() -> None:
+    a0, a1, b0 = TopicPartition("a", 0), TopicPartition("a", 1), TopicPartition("b", 0)
+    assert lag_per_topic({a0: 40, a1: None, b0: -1}, {a0: 45, a1: 3, b0: 0}) == {"a": 8, "b": 0}
+    assert lag_per_topic({a0: 45}, {a0: 45}) == {"a": 0}
+
+
+async def test_group_lag_counts_what_the_group_has_not_committed_against_the_true_ends(broker) -> None:
+    bootstrap = broker.url.split("://", 1)[1]
+    topic, group = f"lag-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    await _one_batch(bootstrap, topic, 45)  # one batch: the broker reports an end offset of 1
+    async with GroupLag(bootstrap, group, [topic]) as lag:
+        assert await lag.measure() == {topic: 45}  # nothing committed: all of it
+        reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+                                  auto_offset_reset="earliest")
+        await reader.start()
+        try:
+            read = 0
+            for _ in range(60):
+                batches = await reader.getmany(timeout_ms=500, max_records=30)
+                read += sum(len(records) for records in batches.values())
+                if read:
+                    break
+            await reader.commit()
+            assert await lag.measure() == {topic: 45 - read}
+            while read < 45:
+                read += sum(len(r) for r in (await reader.getmany(timeout_ms=500)).values())
+            await reader.commit()
+        finally:
+            await reader.stop()
+        assert await lag.measure() == {topic: 0}

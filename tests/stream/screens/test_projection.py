@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import given
@@ -106,6 +107,17 @@ def test_camera_health_only_from_confirmed_health_findings() -> None:
     frame = schemas.FrameSample(source="t", event_time=T0, camera_id="cam-1", status=schemas.DecodeStatus.TIMEOUT)
     (status,) = project(frame, KEYS).changes
     assert status.only_if_changed and orjson.loads(status.value) == {"status": "timeout"}
+
+
+def test_sampling_health_is_kept_per_sampler_and_a_stopped_sampler_is_dropped() -> None:
+    health = schemas.SamplingHealth(source="sampler", event_time=T0, worker="host-1-ab12cd", cameras=2500,
+                                    claimed=50, planned_fps=99.2, served_fps=40.0, claimed_behind=0,
+                                    past_max_interval=1800, worst_wait_s=150.0, feasible=True)
+    (kept,) = project(health, KEYS).changes
+    assert kept.channel is Channel.SAMPLING and kept.key == "host-1-ab12cd"
+    assert orjson.loads(kept.value)["past_max_interval"] == 1800
+    stopped = msgspec.structs.replace(health, cameras=0)
+    assert project(stopped, KEYS).changes == (StateChange(Channel.SAMPLING, "host-1-ab12cd", None),)
 
 
 def test_dead_letters_are_counted_per_topic() -> None:

@@ -17,13 +17,21 @@ from stream.ingest.inventory import Inventory, Site
 from stream.ingest.registry import load_registry
 from stream.ingest.validation import TimeLimits
 from stream.schemas import SensorKind, WaterLevel, decode
-from stream.sim.feeds import FaultRates, FeedSimulator, VirtualClock, run_feeds
+from stream.sim.feeds import (
+    RAIN_MM_PER_H,
+    STEP_S,
+    FaultRates,
+    FeedSimulator,
+    VirtualClock,
+    run_feeds,
+)
 from stream.sim.hooks import (
     GAUGE_SOURCE,
     FireScenario,
     GeneratorScenario,
     load_scenario,
 )
+from stream.sim.session import backfill_hours, recorded_start
 from tests.conftest import REPO_ROOT
 
 START = datetime(2021, 7, 12, 0, 0, tzinfo=timezone.utc)  # 08:00 local (UTC+8)
@@ -185,7 +193,8 @@ def test_command_simulates_only_the_feeds_asked_for(tmp_path) -> None:  # type: 
 def test_command_help_lists_its_options(capsys: pytest.CaptureFixture) -> None:
     assert amur(["sim", "feeds", "--help"]) == 0
     out = capsys.readouterr().out
-    for option in ("--speed", "--seed", "--duration", "--scenario", "--start", "--out", "--feeds"):
+    for option in ("--speed", "--seed", "--duration", "--scenario", "--start", "--out", "--feeds", "--backfill",
+                   "--demo"):
         assert option in out
 
 
@@ -201,3 +210,83 @@ def test_command_refuses_bad_options_in_one_line(args: list[str], option: str,
     assert amur(["sim", "feeds", *args, "--out", "/nonexistent/never-written.tsv"]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert option in line and line.startswith("amur sim feeds: error:")
+
+
+def test_history_is_the_hours_before_start_oldest_first_and_ingest_takes_all_of_it() -> None:
+    sim = FeedSimulator(INVENTORY, 7, START, faults=FaultRates(gap=0, spike=0, bad=0))
+    steps = list(sim.history(48))
+    assert [s.at for s in steps] == [START - timedelta(hours=48 - h) for h in range(3, 48, 3)] + \
+        [START - timedelta(seconds=STEP_S)] * 2  # the last one sends the sensors' readings
+    held: dict[str, list[dict]] = defaultdict(list)
+    for key, payload in steps[-1].messages:
+        held[key] += orjson.loads(payload)["readings"]
+    assert sum(map(len, held.values())) == sum(s.readings for s in steps)
+    assert all(isinstance(orjson.loads(p), list) for s in steps[:-1] for _, p in s.messages)  # weather, levels
+    for readings in held.values():  # a sensor's readings together, oldest first: one rain-table write, not 48
+        assert [r["sensor_id"] for r in readings] == sorted(r["sensor_id"] for r in readings)
+        assert all(a["event_time"] < b["event_time"] for a, b in zip(readings, readings[1:])
+                   if a["sensor_id"] == b["sensor_id"])
+    intake = Intake(load_registry(), INVENTORY, TimeLimits(300, 7 * 86400), readings_partitions=4,
+                    dedupe_window_s=900, dedupe_max_keys=100_000)
+    levels: dict[str, list[datetime]] = defaultdict(list)
+    for step in steps:
+        for _, payload in step.messages:
+            routed = intake.process(payload, 0, START.timestamp())
+            assert routed.rejected == []
+            for level in routed.levels:
+                levels[level.gauge_id].append(level.event_time)
+            assert all(START - timedelta(hours=48) < o.event_time < START for o in routed.weather + routed.levels)
+    assert sum(s.weather for s in steps) == 5 * 16 and sum(s.levels for s in steps) == 3 * 19
+    for times in levels.values():  # a level every three hours per gauge, from two days back to the start
+        assert times == sorted(times) and len(times) == 19  # hydrology states a gauge one reading behind:
+        assert times[1] <= START - timedelta(hours=47.5) and times[-2] >= START - timedelta(minutes=30)  # two at ends
+        assert max((b - a).total_seconds() for a, b in zip(times, times[1:])) <= 3 * 3600 + 900  # on its schedule
+    rain = [s.readings for s in steps]
+    assert rain[0] == 200 and rain[1] == 50  # every sensor, then only rain sensors between the 12-hourly steps
+
+
+def test_history_rain_is_the_live_rain_summed_over_the_hour() -> None:
+    def mean_rain_per_hour(messages: list[tuple[str, bytes]], hours: float) -> float:
+        batches = [orjson.loads(p) for key, p in messages if key == "meteorology.rain-sensors"]
+        return sum(r["value"] for b in batches for r in b["readings"]) / 50 / hours
+
+    sim = FeedSimulator(INVENTORY, 13, START, faults=FaultRates(gap=0, spike=0, bad=0))
+    history = mean_rain_per_hour([m for s in sim.history(48) for m in s.messages], 48)
+    live = mean_rain_per_hour(messages(sim, range(6 * 360)), 6)
+    assert history == pytest.approx(RAIN_MM_PER_H, rel=0.3)
+    assert live == pytest.approx(RAIN_MM_PER_H, rel=0.4)
+
+
+@pytest.mark.parametrize("asked, live, expected", [(None, True, 48.0), (None, False, 0.0), (6.0, False, 6.0),
+                                                   (0.0, True, 0.0)])
+def test_backfill_defaults_to_the_setting_only_for_a_live_run(asked: float | None, live: bool,
+                                                              expected: float) -> None:
+    assert backfill_hours(asked, 48.0, live=live) == expected
+
+
+def test_command_writes_the_backfill_before_the_live_feeds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "history.tsv"
+    assert amur(["sim", "feeds", "--duration", "0", "--start", "2021-07-12T08:00:00+08:00", "--feeds", "gauges",
+                 "--backfill", "6", "--out", str(out)]) == 0
+    start = datetime(2021, 7, 12, 0, 0, tzinfo=timezone.utc)
+    times = []
+    for line in out.read_bytes().splitlines():
+        doc = orjson.loads(line.split(b"\t", 1)[1])
+        times.append(min(datetime.fromisoformat(d["event_time"]) for d in (doc if isinstance(doc, list) else [doc])))
+    assert times == sorted(times) and times[0] < start - timedelta(hours=2) and times[-1] < start
+
+
+def test_demo_needs_an_open311_key_and_no_other_scenario(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("AMUR_OPEN311_API_KEYS", raising=False)
+    assert amur(["sim", "feeds", "--demo", "--out", str(tmp_path / "a.tsv")]) == 2
+    assert "AMUR_OPEN311_API_KEYS" in capsys.readouterr().err
+    monkeypatch.setenv("AMUR_OPEN311_API_KEYS", "k")
+    assert amur(["sim", "feeds", "--demo", "--scenario", "fire", "--out", str(tmp_path / "b.tsv")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "--scenario fire" in line
+
+
+def test_a_restarted_simulator_finds_its_first_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "run" / "sim-feeds.start"
+    assert recorded_start(path, START) is None
+    assert recorded_start(path, START + timedelta(minutes=7)) == START  # the restart: no second backfill

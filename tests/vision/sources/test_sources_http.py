@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
+import cv2
+import numpy as np
 import pytest
+from aiohttp import web
 
+from stream.embedded.services import free_port
 from tests.helpers.fleet import serve_fleet, small_fleet, snapshot_url
 from vision.sources.breaker import (
     Breaker,
@@ -17,35 +20,50 @@ from vision.sources.breaker import (
     on_result,
 )
 from vision.sources.http import SnapshotClient, with_retries
-from vision.sources.outcome import Fetched, FetchOutcome
+from vision.sources.outcome import FetchOutcome
 
 pytestmark = pytest.mark.integration
 
 
+GENEROUS_TIMEOUT_S = 60.0
+"""Client timeout where answers do arrive: a bound, generous on a shared, loaded machine (the fleet renders each one)."""
+
+
+async def held(fleet) -> None:
+    """Until the fleet holds the hanging camera's request."""
+    while not fleet.faults:
+        await asyncio.sleep(0.01)
+
+
 async def test_a_hanging_camera_does_not_delay_the_others() -> None:
+    """While one pooled connection hangs (the fleet holds it for an hour), every other camera is answered."""
     cameras = small_fleet(12)
     async with serve_fleet(cameras) as (fleet, base):
         fleet.add_event({"kind": "timeout", "camera_ids": ["cam0000"]})
-        client = SnapshotClient(concurrency=8, timeout_s=1.5)
+        client = SnapshotClient(concurrency=8, timeout_s=GENEROUS_TIMEOUT_S)
+        hanging = asyncio.create_task(client.fetch("cam0000", snapshot_url(base, "cam0000")))
         try:
-            finished: dict[str, float] = {}
-            started = time.monotonic()
+            await asyncio.wait_for(held(fleet), GENEROUS_TIMEOUT_S)  # one of the 8 connections is taken
+            healthy = [c for c in cameras if c != "cam0000"]
+            results = await asyncio.gather(*(client.fetch(c, snapshot_url(base, c)) for c in healthy))
+            still_hanging = not hanging.done()
+        finally:
+            hanging.cancel()
+            await asyncio.gather(hanging, return_exceptions=True)
+            await client.close()
+    assert [r.outcome for r in results] == [FetchOutcome.OK] * len(healthy)
+    assert fleet.served == len(healthy) and still_hanging  # every other camera answered before it gave up
 
-            async def fetch(camera_id: str) -> Fetched:
-                result = await client.fetch(camera_id, snapshot_url(base, camera_id))
-                finished[camera_id] = time.monotonic() - started
-                return result
 
-            results = await asyncio.gather(*(fetch(c) for c in cameras))
+async def test_a_hanging_camera_times_out() -> None:
+    async with serve_fleet(small_fleet(1)) as (fleet, base):
+        fleet.add_event({"kind": "timeout", "camera_ids": ["cam0000"]})
+        client = SnapshotClient(concurrency=1, timeout_s=0.5)
+        try:
+            result = await client.fetch("cam0000", snapshot_url(base, "cam0000"))
         finally:
             await client.close()
-    by_camera = {r.camera_id: r for r in results}
-    assert by_camera["cam0000"].outcome is FetchOutcome.TIMEOUT
-    assert finished["cam0000"] >= 1.5
-    healthy = [c for c in cameras if c != "cam0000"]
-    assert all(by_camera[c].outcome is FetchOutcome.OK for c in healthy)
-    # every healthy camera was answered before the hanging one gave up
-    assert max(finished[c] for c in healthy) < finished["cam0000"]
+    assert (result.outcome, result.detail, result.data) == (FetchOutcome.TIMEOUT, "timeout", None)
 
 
 async def test_outcomes_of_server_faults() -> None:
@@ -53,7 +71,7 @@ async def test_outcomes_of_server_faults() -> None:
         fleet.add_event({"kind": "offline", "camera_ids": ["cam0000"]})
         fleet.add_event({"kind": "http_500", "camera_ids": ["cam0001"]})
         fleet.add_event({"kind": "corrupt", "camera_ids": ["cam0002"]})
-        client = SnapshotClient(concurrency=4, timeout_s=2.0)
+        client = SnapshotClient(concurrency=4, timeout_s=GENEROUS_TIMEOUT_S)
         try:
             got = {c: (await client.fetch(c, snapshot_url(base, c))).outcome for c in small_fleet(4)}
         finally:
@@ -62,10 +80,34 @@ async def test_outcomes_of_server_faults() -> None:
                    "cam0002": FetchOutcome.CORRUPT, "cam0003": FetchOutcome.OK}
 
 
+async def test_a_large_snapshot_arrives_whole() -> None:
+    """A body larger than one socket read comes back complete (it was once cut at about 100 kB and failed to decode)."""
+    pixels = np.random.default_rng(1).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    body = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+
+    async def snapshot(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="image/jpeg")
+
+    app = web.Application()
+    app.router.add_get("/snapshot.jpg", snapshot)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    client = SnapshotClient(concurrency=1, timeout_s=GENEROUS_TIMEOUT_S)
+    try:
+        fetched = await client.fetch("big", f"http://127.0.0.1:{port}/snapshot.jpg")
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert len(body) > 1_000_000
+    assert fetched.outcome is FetchOutcome.OK and fetched.data == body
+
+
 async def test_retries_back_off_on_transient_outcomes_only() -> None:
     async with serve_fleet(small_fleet(2)) as (fleet, base):
         fleet.add_event({"kind": "http_500", "camera_ids": ["cam0000"]})
-        client = SnapshotClient(concurrency=2, timeout_s=2.0)
+        client = SnapshotClient(concurrency=2, timeout_s=GENEROUS_TIMEOUT_S)
         slept: list[float] = []
 
         async def sleep(delay: float) -> None:
@@ -87,7 +129,7 @@ async def test_breaker_stops_calling_a_dead_camera_then_tries_again() -> None:
     policy = BreakerPolicy(threshold=3, cooldown_s=10.0, max_cooldown_s=40.0)
     async with serve_fleet(small_fleet(1)) as (fleet, base):
         event = fleet.add_event({"kind": "offline", "camera_ids": ["cam0000"]})
-        client = SnapshotClient(concurrency=1, timeout_s=2.0)
+        client = SnapshotClient(concurrency=1, timeout_s=GENEROUS_TIMEOUT_S)
         breaker, calls, now = Breaker(), 0, 0.0
         try:
             for step in range(40):  # one attempt per virtual second

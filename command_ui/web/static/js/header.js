@@ -16,11 +16,34 @@ export function renderKpis(kpi) {
   }
   renderDrill(kpi.drill);
   renderVitals(kpi.dimensions);
+  renderSampling(kpi.sampling);
+}
+
+// Shown only while camera sampling falls behind its plan (served/planned frames/s, who waits too long).
+export function renderSampling(sampling) {
+  $("kpi-sampling").hidden = !sampling?.short;
+  if (!sampling?.short) return;
+  $("kpi-sampling-served").textContent = Math.round(sampling.served_fps);
+  $("kpi-sampling-planned").textContent = Math.round(sampling.planned_fps);
+  $("kpi-sampling-past").textContent = sampling.past_max_interval;
+  $("kpi-sampling-behind").textContent = sampling.claimed_behind;
+}
+
+let demonstration = false;
+
+// A demonstration (`amur run`): the banner stays, says the city is simulated, and exercises read 演示.
+export function renderDemo(demo) {
+  demonstration = !!demo;
+  document.body.classList.toggle("demo", demonstration);
+  const label = $("drill-banner").querySelector("span");
+  label.dataset.i18n = demonstration ? "demo_banner" : "drill_banner";
+  label.textContent = t(label.dataset.i18n);
+  renderDrill(false);
 }
 
 export function renderDrill(drill) {
-  $("drill-banner").hidden = !drill;
-  document.body.classList.toggle("drill", !!drill);
+  $("drill-banner").hidden = !(drill || demonstration);
+  document.body.classList.toggle("drill", !!(drill || demonstration));
 }
 
 export function renderVitals(dimensions) {

@@ -11,6 +11,8 @@ export function latestCrests(crests) {
   return [...byNumber.values()].sort((a, b) => Date.parse(a.crest_time) - Date.parse(b.crest_time));
 }
 
+const REFETCH_MS = 30000;
+
 export class Hydrograph {
   constructor(element, titleElement, gauges) {
     this.chart = echarts.init(element, null, { renderer: "canvas" });
@@ -23,6 +25,7 @@ export class Hydrograph {
 
   async select(gaugeId) {
     this.gaugeId = gaugeId;
+    this.fetchedAt = Date.now();
     const response = await fetch(`/api/gauges/${encodeURIComponent(gaugeId)}/series`);
     if (!response.ok || this.gaugeId !== gaugeId) return;
     this.series = await response.json();
@@ -31,9 +34,11 @@ export class Hydrograph {
   }
 
   // A live GaugeState or CrestDetected for the selected gauge extends the chart without a refetch;
-  // a revised crest (same number, revision > 0) replaces the crest it revises.
+  // a revised crest (same number, revision > 0) replaces the crest it revises. At most every REFETCH_MS the
+  // series is fetched again instead: history that arrived after the page opened (a backfill) only comes so.
   live(state, crest, forecast) {
     if (!this.series) return;
+    if (Date.now() - this.fetchedAt > REFETCH_MS) { this.select(this.gaugeId); return; }
     if (state) {
       const last = this.series.observed.at(-1);
       if (!last || last[0] !== state.event_time) this.series.observed.push([state.event_time, state.stage_m]);

@@ -3,7 +3,9 @@ const STRINGS = {
   zh: {
     title: "黑河市应急指挥中心", subtitle: "一屏观全城 · 一图统指挥",
     drill_banner: "演练 EXERCISE — 当前画面为演练数据，非真实事件",
+    demo_banner: "演示 DEMONSTRATION — 模拟城市：数据与事件均为演示，非真实事件",
     kpi_sources: "数据源 在线/过期", kpi_events: "事件/秒", kpi_cameras: "视频 在线/故障", kpi_open: "未结事件",
+    kpi_sampling: "视频采样滞后 实际/计划 帧/秒", sampling_past_max: "路超最长间隔", sampling_claimed_behind: "路重点滞后",
     incidents: "事件列表", map: "全市态势", video_wall: "关联视频", hydrograph: "水位过程线",
     flood: "洪水", fire: "火险", camera_fault: "视频故障", source_outage: "数据中断", public_safety: "公共安全", other: "其他",
     hazard_flood: "洪水风险", hazard_fire: "森林火险",
@@ -27,7 +29,10 @@ const STRINGS = {
   en: {
     title: "Heihe Emergency Command Centre", subtitle: "The whole city on one screen, command from one map",
     drill_banner: "EXERCISE — this view shows a drill, not real events",
+    demo_banner: "DEMONSTRATION — a simulated city: its data and incidents are not real",
     kpi_sources: "Sources live/stale", kpi_events: "Events/s", kpi_cameras: "Cameras online/faulty", kpi_open: "Open incidents",
+    kpi_sampling: "Sampling behind: served/planned frames/s", sampling_past_max: "past max interval",
+    sampling_claimed_behind: "prioritised late",
     incidents: "Incidents", map: "City situation", video_wall: "Linked cameras", hydrograph: "Hydrograph",
     flood: "Flood", fire: "Fire", camera_fault: "Camera fault", source_outage: "Source outage", public_safety: "Public safety", other: "Other",
     hazard_flood: "Flood risk", hazard_fire: "Fire danger",

@@ -1,4 +1,5 @@
-// The incident list: colour, type, place as a grid path, age, state, evidence count, and the duty officer's buttons.
+// The incident list: colour, type, place as a grid path, age, state, evidence count, why it has its colour,
+// and the duty officer's buttons.
 import { t, placeName } from "./i18n.js";
 
 const RANK = { green: 0, blue: 1, yellow: 2, orange: 3, red: 4 };
@@ -15,6 +16,14 @@ export function ordered(incidents) {
   return [...incidents].sort((a, b) =>
     (OPEN.has(b.state) - OPEN.has(a.state)) || (RANK[b.colour] - RANK[a.colour]) ||
     (Date.parse(b.raised_at || b.event_time) - Date.parse(a.raised_at || a.event_time)));
+}
+
+// The evidence that gives the incident its colour, in its own words: e.g. an orange cell beside a blue gauge,
+// "flood risk 0.72 (orange): stage 2.90 m at wye-beian, this cell floods at 2.29 m" (stream.incidents.evidence).
+export function reason(inc) {
+  const evidence = inc.evidence || [];
+  const worst = evidence.find((e) => e.colour === inc.colour) || evidence[0];
+  return (worst && worst.summary) || "";
 }
 
 function el(tag, cls, text) {
@@ -68,6 +77,8 @@ export class IncidentList {
       meta.append(ageSpan);
       meta.append(el("span", "", `${t("evidence")} ${inc.evidence.length}`));
       if (inc.assignee) meta.append(el("span", "", `→ ${inc.assignee}`));
+      const why = reason(inc);
+      if (why) meta.append(el("span", "why", why));
       row.append(meta);
       if (OPEN.has(inc.state)) row.append(this.actions(inc, mayCommand));
       row.addEventListener("click", () => this.onSelect(inc.incident_id));

@@ -5,7 +5,7 @@ import { CityMap, COLOURS } from "./map.js";
 import { IncidentList } from "./incidents.js";
 import { VideoWall } from "./video.js";
 import { Hydrograph } from "./hydro.js";
-import { renderKpis, renderClock, renderDrill } from "./header.js";
+import { renderKpis, renderClock, renderDrill, renderDemo } from "./header.js";
 
 const $ = (id) => document.getElementById(id);
 const RANK = { green: 0, blue: 1, yellow: 2, orange: 3, red: 4 };
@@ -130,6 +130,7 @@ async function boot() {
     const me = store.me;
     if (store.take("me") && me) {
       $("operator").textContent = `${me.subject} · ${t(me.role)} · ${me.scope}`;
+      renderDemo(me.demo);
       renderDrill(me.drill);
       if (!selectedGauge) selectGauge(firstGauge());
     }

@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 front door: catalogue, parsing, cell assignment, filters, and the HTTP adapter.
+"""Open311 GeoReport v2 front door: catalogue, parsing, placing and routing, filters, and the HTTP adapter.
 
 GeoReport v2 reference: https://wiki.open311.org/GeoReport_v2 (error list
 ``[{"code", "description"}]``, POST answer ``[{"service_request_id",
@@ -7,7 +7,6 @@ GeoReport v2 reference: https://wiki.open311.org/GeoReport_v2 (error list
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
@@ -21,21 +20,28 @@ from hypothesis import strategies as st
 from gis.registry import load_cells
 from stream import topics
 from stream.agents.projection import RedisProjector
+from stream.dispatch.responsibility import load_list, read_departments
+from stream.dispatch.routing import Place, route
 from stream.embedded.services import free_port
-from stream.incidents.evidence import service_hazard
+from stream.incidents import evidence
+from stream.incidents.places import TablePlaces
 from stream.ingest.http.open311 import (
-    DEPARTMENTS_CSV,
     Open311Error,
     RequestFilter,
     cell_of,
     check_api_key,
     check_format,
+    check_media,
+    grid_event,
     load_cell_index,
+    load_county_names,
     load_services,
     parse_api_keys,
     parse_filter,
     parse_request,
+    place_request,
     select_requests,
+    with_status,
 )
 from stream.ingest.http.server import build_ingest_app
 from stream.ingest.inventory import Inventory
@@ -55,7 +61,8 @@ from stream.schemas import (
 )
 from stream.screens.projection import Keys, project
 
-SERVICES = load_services()
+LIST = load_list()
+SERVICES = load_services(LIST)
 NOW = datetime(2026, 7, 20, 8, 0, tzinfo=timezone.utc)
 RUSSIA = ("50.2900", "127.5300")  # Blagoveshchensk, across the Amur from Heihe
 
@@ -66,17 +73,24 @@ def cells():
 
 
 def test_catalogue_has_the_required_services_with_known_departments() -> None:
-    with DEPARTMENTS_CSV.open(encoding="utf-8") as f:
-        departments = {row["department_id"] for row in csv.DictReader(f)}
+    departments = read_departments()
     required = {"flood_report", "fire_report", "smoke_report", "waterlogging", "road_damage", "public_safety"}
-    assert required <= SERVICES.keys()
-    assert all(s.department in departments and s.service_name_zh for s in SERVICES.values())
+    assert required <= SERVICES.keys() and len(SERVICES) >= 225
+    assert all(s.department in departments and s.item.name_zh for s in SERVICES.values())
     assert SERVICES["fire_report"].department == "fire-rescue" and SERVICES["flood_report"].hazard is Hazard.FLOOD
 
 
-def test_catalogue_hazard_agrees_with_the_incidents_agent() -> None:
-    # The incidents agent derives the hazard from the service code; the catalogue must say the same.
-    assert {code: service_hazard(code) for code in SERVICES} == {code: s.hazard for code, s in SERVICES.items()}
+def test_the_grid_event_carries_the_items_hazard_to_the_incident_path() -> None:
+    # A hazard item's report is evidence of that hazard in its cell; any other report is only dispatched.
+    cell = "231102001001001"
+    places = TablePlaces()
+    for code, hazard in [("levee_seepage", Hazard.FLOOD), ("transformer_smoke", Hazard.FIRE),
+                         ("heating_main_burst", Hazard.PUBLIC_SAFETY), ("street_vending", None)]:
+        request = parse_request({"service_code": code, "lat": "50.26", "long": "127.47"}, SERVICES)
+        event = grid_event(request, SERVICES[code], Place(cell), route(LIST, SERVICES[code].item, Place(cell), NOW),
+                           "311-1", NOW)
+        observed = evidence.from_grid_event(event, places)
+        assert [o.area_key for o in observed] == ([f"231102/{hazard.value}"] if hazard else [])
 
 
 def test_parse_request_accepts_a_valid_body_and_names_bad_fields() -> None:
@@ -85,6 +99,8 @@ def test_parse_request_accepts_a_valid_body_and_names_bad_fields() -> None:
     assert (ok.lat, ok.lon, ok.description, ok.extra) == (50.2611, 127.4773, "火", (("email", "a@b.cn"),))
     cases = [({"service_code": "nope", "lat": "50", "long": "127"}, "service_code", "nope"),
              ({"service_code": "fire_report", "long": "127"}, "lat", ""),
+             ({"service_code": "fire_report"}, "lat", ""),
+             ({"service_code": "fire_report", "lat": "50"}, "long", ""),
              ({"service_code": "fire_report", "lat": "north", "long": "127"}, "lat", "north"),
              ({"service_code": "fire_report", "lat": "50", "long": "190"}, "long", "190"),
              ({"service_code": "fire_report", "lat": "nan", "long": "127"}, "lat", "nan"),
@@ -120,10 +136,40 @@ def test_api_keys() -> None:
         assert info.value.status == 403 and info.value.field == "api_key"
 
 
-def test_only_json_is_served() -> None:
-    check_format("json")
-    with pytest.raises(Open311Error, match="format not supported: 'xml'"):
-        check_format("xml")
+def test_json_and_xml_are_served() -> None:
+    assert (check_format("json"), check_format("xml")) == ("json", "xml")
+    with pytest.raises(Open311Error, match="format not supported: 'html'"):
+        check_format("html")
+
+
+def test_no_location_and_no_address_is_refused_and_an_address_alone_is_placed_at_its_county() -> None:
+    with pytest.raises(Open311Error, match="no location and no address"):
+        parse_request({"service_code": "street_vending", "email": "a@b.cn"}, SERVICES)
+    names = load_county_names()
+    for address, place in [("孙吴县城东十字路口", "231124"), ("黑河市中央街", "231100")]:
+        parsed = parse_request({"service_code": "street_vending", "address_string": address}, SERVICES)
+        assert (parsed.lat, parsed.address) == (None, address)
+        assert place_request(parsed, None, names) == Place(place)
+
+
+def test_media_must_be_a_small_image() -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+    assert check_media(png, 1024).extension == "png"
+    with pytest.raises(Open311Error) as info:
+        check_media(png + b"\0" * 1024, 1024)
+    assert (info.value.status, info.value.field) == (413, "media")
+    with pytest.raises(Open311Error) as info:
+        check_media(b"%PDF-1.7 not a photo", 1024)
+    assert (info.value.status, info.value.field) == (415, "media")
+
+
+def test_the_later_status_wins() -> None:
+    stored = {"service_request_id": "311-1", "status": "open", "status_notes": None}
+    dispatch = b'{"status":"open","status_notes":"accepted by heating","updated_datetime":"2026-07-20T09:00:00+00:00"}'
+    incident = b'{"status":"closed","status_notes":"incident resolved","updated_datetime":"2026-07-20T10:00:00+00:00"}'
+    assert with_status(stored, dispatch, incident)["status_notes"] == "incident resolved"
+    assert with_status(stored, incident.replace(b"10:00", b"08:00"), dispatch)["status"] == "open"
+    assert with_status(stored, None, None) == stored
 
 
 def test_registry_points_fall_in_their_own_cells(cells) -> None:
@@ -192,7 +238,7 @@ async def test_post_routes_a_report_to_its_cell_and_department(make_settings) ->
                 assert {s["service_code"] for s in await response.json()} == SERVICES.keys()
             async with http.get(f"{url}/services/waterlogging.json") as response:
                 assert (await response.json())["department"] == "urban-management"
-            async with http.get(f"{url}/services.xml") as response:
+            async with http.get(f"{url}/services.html") as response:
                 assert response.status == 400 and "format not supported" in (await response.json())[0]["description"]
             form = {"api_key": "key-b", "service_code": "flood_report", "lat": str(aihui.lat), "long": str(aihui.lon),
                     "description": "江水漫过堤顶"}
@@ -200,6 +246,7 @@ async def test_post_routes_a_report_to_its_cell_and_department(make_settings) ->
                 assert response.status == 201
                 [created] = await response.json()
             assert created["account_id"] is None and aihui.cell_code in created["service_notice"]
+            assert "routed to 水务局 (Water Affairs Bureau)" in created["service_notice"]
             russia = {**form, "lat": RUSSIA[0], "long": RUSSIA[1]}
             async with http.post(f"{url}/requests.json", json=russia) as response:
                 assert response.status == 400
@@ -229,6 +276,8 @@ async def test_post_routes_a_report_to_its_cell_and_department(make_settings) ->
         assert record.key == aihui.cell_code.encode()
         assert (event.report_id, event.cell_code, event.department, event.service_code) == (
             created["service_request_id"], aihui.cell_code, "water-affairs", "flood_report")
+        assert (event.item_code, event.hazard) == ("FLD-001", Hazard.FLOOD)
+        assert stored["expected_datetime"] == (event.event_time + timedelta(hours=6)).isoformat(timespec="seconds")
         [dead] = [decode(DeadLetter, r.value) for r in seen[dlq_topic]]
         assert dead.field == "lat/long" and "key-b" not in dead.raw
 
@@ -258,3 +307,12 @@ async def test_post_routes_a_report_to_its_cell_and_department(make_settings) ->
         await consumer.stop()
         await runner.cleanup()
         await producer.stop()
+
+
+def test_a_report_placed_only_at_its_county_or_nowhere_is_dispatched_not_evidence() -> None:
+    places = TablePlaces()
+    base = dict(source="110", event_time=NOW, service_code="levee_seepage", hazard=Hazard.FLOOD)
+    county = GridEvent(report_id="110-a", cell_code="231102", address="爱辉区江边", **base)  # type: ignore[arg-type]
+    off_grid = GridEvent(report_id="110-b", cell_code="231102", lon=127.53, lat=50.29, **base)  # type: ignore[arg-type]
+    nowhere = GridEvent(report_id="110-c", address="江边", **base)  # type: ignore[arg-type]
+    assert [evidence.from_grid_event(e, places) for e in (county, off_grid, nowhere)] == [[], [], []]
