@@ -23,7 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from command_ui import protocol, store
 from command_ui.mirror import Applied, Mirror, Update
 from command_ui.outbox import Outbox, Pushed
-from command_ui.scope import incident_in_scope
+from command_ui.scope import in_scope
 from command_ui.tokens import Claims
 from command_ui.view import city_health, compute_kpis, snapshot_message
 from stream import schemas
@@ -38,6 +38,18 @@ REDIS_RETRY_S = 1.0
 #: client's socket timeout, 5 s by default) or a dropped connection. The mirror only advances after a read
 #: succeeds, so reading again from the same position loses nothing.
 TRANSIENT = (RedisConnectionError, RedisTimeoutError)
+
+
+ScopedEntry = schemas.IncidentChanged | schemas.RequestChanged
+#: Channels whose entries a session sees only within its grid scope, with the wire type of an entry.
+SCOPED_CHANNELS: dict[Channel, type] = {Channel.INCIDENTS: schemas.IncidentChanged,
+                                       Channel.REQUESTS: schemas.RequestChanged}
+
+
+def scoped_entry(update: Update) -> ScopedEntry | None:
+    """The decoded entry of a scoped channel's update (None: not scoped, or a deletion everyone may see)."""
+    kind = SCOPED_CHANNELS.get(update.channel)
+    return None if kind is None or update.data is None else schemas.decode(kind, update.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,16 +164,14 @@ class Hub:
               "demo": self.demo}
         session.push(snapshot_message(self.mirror.state, self.mirror.head, session.claims.scope, me), None)
 
-    def _push_update(self, session: Session, update: Update,
-                     incident: schemas.IncidentChanged | None = None) -> None:
-        """Queue ``update`` for ``session`` unless its scope hides it (``incident``: already decoded)."""
+    def _push_update(self, session: Session, update: Update, scoped: ScopedEntry | None = None) -> None:
+        """Queue ``update`` for ``session`` unless its scope hides it (``scoped``: the entry, already decoded)."""
         if session.holding is not None:
             session.holding.append(update)
             return
-        if update.channel is Channel.INCIDENTS and update.data is not None:
-            incident = incident or schemas.decode(schemas.IncidentChanged, update.data)
-            if not incident_in_scope(session.claims.scope, incident):
-                return
+        scoped = scoped or scoped_entry(update)
+        if scoped is not None and not in_scope(session.claims.scope, scoped):
+            return
         before = session.outbox.coalesced
         session.push(protocol.update_message(update.channel, update.seq, update.key, update.data),
                      (update.channel.value, update.key))
@@ -177,10 +187,9 @@ class Hub:
             if outcome is Applied.GAP:
                 return False
             if outcome is Applied.APPLIED:
-                incident = (schemas.decode(schemas.IncidentChanged, update.data)
-                            if update.channel is Channel.INCIDENTS and update.data else None)
+                scoped = scoped_entry(update)
                 for session in tuple(self.sessions):
-                    self._push_update(session, update, incident)
+                    self._push_update(session, update, scoped)
         return True
 
     async def resync(self) -> None:

@@ -44,6 +44,14 @@ OPENAPI: dict[str, Any] = {
             params=(("state", "query", "open or an incident state"), ("colour", "query", "warning colour"),
                     ("hazard", "query", "hazard"), ("limit", "query", "at most this many (<= 1000)")),
             errors=(400,)),
+        "/api/requests": _op(
+            "open dispatched grid requests in the token's scope, newest first", auth=True,
+            params=(("status", "query", "a request status (received, accepted, ... rejected)"),
+                    ("department", "query", "the responsible department id"),
+                    ("overdue", "query", "true: overdue only; false: in time only"),
+                    ("queue", "query", "dispatcher: only requests waiting in the dispatcher queue"),
+                    ("limit", "query", "at most this many (<= 1000)")),
+            errors=(400,)),
         "/api/cap": _op("Atom feed of the latest CAP 1.2 alert of each active incident in scope", auth=True,
                         content="application/atom+xml"),
         "/api/cameras/{camera_id}/thumbnail": _op(

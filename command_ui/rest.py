@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -24,9 +25,9 @@ from command_ui.errors import AuthError
 from command_ui.hub import Hub
 from command_ui.mapdata import PageData
 from command_ui.openapi import OPENAPI
-from command_ui.scope import incident_in_scope
+from command_ui.scope import incident_in_scope, request_in_scope
 from command_ui.tokens import Claims, verify
-from command_ui.view import camera_fault
+from command_ui.view import camera_fault, select_requests
 from stream import schemas
 from stream.errors import AmurError
 from stream.incidents import cap
@@ -52,6 +53,30 @@ def json_response(value: object, status: int = 200) -> web.Response:
 
 def problem(status: int, code: str, detail: str) -> web.Response:
     return json_response({"code": code, "detail": detail}, status)
+
+
+REQUEST_STATUSES = frozenset(s.value for s in schemas.RequestStatus)
+
+
+def request_filters(query: Mapping[str, str]) -> dict[str, Any]:
+    """The ``/api/requests`` filters of a query; :class:`ValueError` names a bad parameter and its value."""
+    status, overdue, queue = query.get("status", ""), query.get("overdue", ""), query.get("queue", "")
+    if status and status not in REQUEST_STATUSES:
+        raise ValueError(f"status must be one of {sorted(REQUEST_STATUSES)}, got {status!r}")
+    if overdue not in ("", "true", "false"):
+        raise ValueError(f"overdue must be true or false, got {overdue!r}")
+    if queue not in ("", "dispatcher"):
+        raise ValueError(f"queue must be dispatcher, got {queue!r}")
+    return {"status": status, "department": query.get("department", ""),
+            "overdue": None if not overdue else overdue == "true", "queue": True if queue else None}
+
+
+def query_limit(query: Mapping[str, str]) -> int:
+    """``limit`` clamped to 1..MAX_INCIDENTS; :class:`ValueError` naming the value when it is no integer."""
+    try:
+        return min(MAX_INCIDENTS, max(1, int(query.get("limit", MAX_INCIDENTS))))
+    except ValueError:
+        raise ValueError(f"limit must be an integer, got {query.get('limit')!r}") from None
 
 
 class RestApi:
@@ -86,6 +111,7 @@ class RestApi:
             web.get("/api/departments", self.departments),
             web.get("/api/gauges/{gauge_id}/series", self.gauge_series),
             web.get("/api/incidents", self.incidents),
+            web.get("/api/requests", self.requests),
             web.get("/api/cap", self.cap_feed),
             web.get("/api/cameras/{camera_id}/thumbnail", self.thumbnail),
         ])
@@ -180,11 +206,26 @@ class RestApi:
             if query.get(name):
                 incidents = [i for i in incidents if getattr(i, name).value == query[name]]
         try:
-            limit = min(MAX_INCIDENTS, max(1, int(query.get("limit", MAX_INCIDENTS))))
-        except ValueError:
-            return problem(400, "invalid", f"limit must be an integer, got {query.get('limit')!r}")
+            limit = query_limit(query)
+        except ValueError as exc:
+            return problem(400, "invalid", str(exc))
         incidents.sort(key=lambda i: i.event_time, reverse=True)
         return json_response([schemas.to_builtins(i) for i in incidents[:limit]])
+
+    async def requests(self, request: web.Request) -> web.Response:
+        """?status=<status>&department=<id>&overdue=true|false&queue=dispatcher&limit=N: open requests in scope."""
+        try:
+            claims = self.claims(request)
+        except AuthError as exc:
+            return problem(401, "unauthorized", str(exc))
+        query = request.query
+        try:
+            filters, limit = request_filters(query), query_limit(query)
+        except ValueError as exc:
+            return problem(400, "invalid", str(exc))
+        found = (schemas.decode(schemas.RequestChanged, d) for d in self.hub.mirror.state[Channel.REQUESTS].values())
+        scoped = [r for r in found if request_in_scope(claims.scope, r)]
+        return json_response([schemas.to_builtins(r) for r in select_requests(scoped, **filters)[:limit]])
 
     async def cap_feed(self, request: web.Request) -> web.Response:
         try:

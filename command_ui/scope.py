@@ -41,6 +41,21 @@ def incident_in_scope(scope: str, incident: schemas.IncidentChanged) -> bool:
     return any(in_subtree(code, scope) for code in places)
 
 
+def request_in_scope(scope: str, request: schemas.RequestChanged) -> bool:
+    """Visible when its place (a cell, or the county or city an address names) lies in ``scope``.
+
+    A request placed only at the city (an address naming no county) belongs to the city scope only.
+    """
+    return in_subtree(request.place, scope)
+
+
+def in_scope(scope: str, event: schemas.IncidentChanged | schemas.RequestChanged) -> bool:
+    """The scope rule of a scoped channel's entry (an incident or a dispatched request)."""
+    if isinstance(event, schemas.RequestChanged):
+        return request_in_scope(scope, event)
+    return incident_in_scope(scope, event)
+
+
 def incident_commandable(scope: str, incident: schemas.IncidentChanged) -> bool:
     """Commandable when all of its cells (else its place) lie in ``scope``.
 

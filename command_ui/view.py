@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import msgspec
 import orjson
 
-from command_ui.scope import incident_in_scope
+from command_ui.scope import incident_in_scope, request_in_scope
 from stream import schemas
 from stream.screens.projection import Channel
 
@@ -77,14 +77,38 @@ def visible_incidents(incidents: Mapping[str, bytes], scope: str) -> dict[str, b
             if incident_in_scope(scope, schemas.decode(schemas.IncidentChanged, data))}
 
 
+def visible_requests(requests: Mapping[str, bytes], scope: str) -> dict[str, bytes]:
+    """The dispatched requests of ``requests`` (id -> JSON) that ``scope`` may see."""
+    return {key: data for key, data in requests.items()
+            if request_in_scope(scope, schemas.decode(schemas.RequestChanged, data))}
+
+
+def in_dispatcher_queue(request: schemas.RequestChanged) -> bool:
+    """Waiting for the dispatcher: no department (an unmapped 110 call, an unplaced one, a rejection)."""
+    return request.department is None and request.status is not schemas.RequestStatus.CLOSED
+
+
+def select_requests(requests: list[schemas.RequestChanged], *, status: str = "", department: str = "",
+                    overdue: bool | None = None, queue: bool | None = None) -> list[schemas.RequestChanged]:
+    """The requests matching every filter given (an empty string or None: any), newest first."""
+    found = [r for r in requests
+             if (not status or r.status.value == status) and (not department or r.department == department)
+             and (overdue is None or (r.overdue is not None) == overdue)
+             and (queue is None or in_dispatcher_queue(r) == queue)]
+    return sorted(found, key=lambda r: (r.received_at, r.request_id), reverse=True)
+
+
+_SCOPED = {Channel.INCIDENTS: visible_incidents, Channel.REQUESTS: visible_requests}
+
+
 def snapshot_message(state: Mapping[Channel, Mapping[str, bytes]], head: Mapping[Channel, int],
                      scope: str, me: Mapping[str, object]) -> bytes:
-    """The ``snapshot`` message: every channel's entries (incidents filtered by scope)."""
+    """The ``snapshot`` message: every channel's entries (incidents and requests filtered by scope)."""
     channels = {}
     for channel in Channel:
         entries = state.get(channel, {})
-        if channel is Channel.INCIDENTS:
-            entries = visible_incidents(entries, scope)
+        if channel in _SCOPED:
+            entries = _SCOPED[channel](entries, scope)
         channels[channel.value] = {key: orjson.Fragment(data) for key, data in entries.items()}
     return orjson.dumps({"type": "snapshot", "seq": {c.value: n for c, n in head.items()},
                          "channels": channels, "me": dict(me)})

@@ -47,6 +47,7 @@ PROJECTED: tuple[tuple[topics.TopicSpec, type], ...] = (
     (topics.FINDINGS, schemas.VisionFinding),
     (topics.SOURCE_HEALTH, schemas.SourceHealth),
     (topics.SAMPLING, schemas.SamplingHealth),
+    (topics.DISPATCH, schemas.RequestChanged),
     (topics.DEAD_LETTER, schemas.DeadLetter),
 )
 

@@ -12,6 +12,7 @@ Layout under the settings' ``redis_prefix`` (see :class:`Keys`):
 - ``updates:{channel}`` - a bounded stream of every change, entry id ``{seq}-0``
   with fields ``k`` (key) and ``d`` (JSON, empty for a deletion);
 - ``series:gauge:{id}`` / ``series:crest:{id}`` - bounded streams for hydrographs;
+- ``state:requests`` - open dispatched requests (``RequestChanged``), for the grid-events panel;
 - ``counters`` - hash of event counts (``events``, ``events:{kind}``, ``deadletter:{topic}``);
 - ``open311:status`` - hash service request id -> JSON of its GeoReport status
   (``status`` open/closed, ``status_notes``, ``updated_datetime``), from the
@@ -46,6 +47,8 @@ class Channel(enum.StrEnum):
     SOURCES = "sources"
     SAMPLING = "sampling"
     """Per camera sampler: how it keeps up with its sampling plan (a stopped sampler's entry is deleted)."""
+    REQUESTS = "requests"
+    """Dispatched grid requests not yet closed (a closed request's entry is deleted)."""
 
 
 #: Findings that say something about the camera itself, not the scene.
@@ -208,6 +211,10 @@ def project(event: schemas.Event, keys: Keys) -> Projection:
         case schemas.SamplingHealth():
             value = _json(schemas.to_builtins(event)) if event.cameras else None
             return Projection((StateChange(Channel.SAMPLING, event.worker, value),), counts=counts)
+        case schemas.RequestChanged():
+            # the wall shows the open work; a closed request leaves it (dispatch:requests keeps its last change)
+            value = None if event.status is schemas.RequestStatus.CLOSED else _json(schemas.to_builtins(event))
+            return Projection((StateChange(Channel.REQUESTS, event.request_id, value),), counts=counts)
         case schemas.DeadLetter():
             return Projection(counts=(*counts, f"deadletter:{event.topic}"))
     raise TypeError(f"no projection for event type {kind}")

@@ -18,10 +18,14 @@ from command_ui.server import start_gateway
 from command_ui.tokens import issue
 from gis.registry import load_gauges
 from stream import schemas, topics
+from stream.agents.projection import RedisProjector
+from stream.dispatch.request import to_event
 from stream.embedded.services import free_port
 from stream.runtime.admin import prepare_topics_async
 from stream.runtime.app import build_app
-from stream.screens.projection import Keys
+from stream.schemas import RequestAction
+from stream.screens.projection import Keys, project
+from tests.helpers.dispatch_scenario import acted, call_110, cell_in, morning
 from tests.helpers.ui_scenario import load_scenario
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -197,3 +201,87 @@ async def test_pipeline_incident_reaches_every_screen_and_commands_go_through_th
     finally:
         await gateway.stop()
         await rt.app.stop()
+
+
+async def project_all(settings, events: list[schemas.Event]) -> None:
+    """Through the real projection into the test's Redis, as the projection agent writes it."""
+    client = aioredis.from_url(settings.redis_url)
+    keys = Keys(settings.redis_prefix)
+    try:
+        await RedisProjector(client, keys, 10000, 100).apply(project(e, keys) for e in events)
+    finally:
+        await client.aclose()
+
+
+async def stat(page: Page, status: str) -> int:
+    return int(await page.locator(f"#request-statuses .req-stat[data-status='{status}'] b").inner_text())
+
+
+async def test_grid_events_panel_counts_marks_overdue_queues_and_scopes(make_settings, browser: Browser,
+                                                                        artifacts_dir: Path) -> None:
+    """Requests decided by the real dispatch rules, projected into Redis, on three walls of three scopes."""
+    settings = make_settings(ws_port=free_port())
+    await prepare_topics_async(settings, agent_modules=[])
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    scenario = morning(now)
+    await project_all(settings, scenario.changes)
+    gateway = await start_gateway(settings)
+    problems = Problems()
+    try:
+        city = await open_wall(browser, settings.http_port, token(settings, "duty_officer", "231100", "li.na"), problems)
+        aihui = await open_wall(browser, settings.http_port, token(settings, "duty_officer", "231102", "wang.qiang"),
+                                problems)
+        xunke = await open_wall(browser, settings.http_port, token(settings, "viewer", "231123", "zhao.min"), problems)
+        open_ids = {r.request_id for r in scenario.latest.values() if r.status is not schemas.RequestStatus.CLOSED}
+        for page, expected in ((city, open_ids), (aihui, {i for i in open_ids if i != "311-xunke"}),
+                               (xunke, {"311-xunke"})):
+            await page.wait_for_function(f"document.querySelectorAll('#request-list .request').length === {len(expected)}",
+                                         timeout=10000)
+            shown = await page.locator("#request-list .request").evaluate_all("rows => rows.map(r => r.dataset.id)")
+            assert set(shown) == expected
+        # counts by status and department (the closed Sunwu request has left the wall)
+        assert await city.locator("#request-count").inner_text() == "6"
+        assert [await stat(city, s) for s in ("received", "accepted", "rejected", "overdue", "queue")] == [4, 1, 1, 1, 2]
+        heating = city.locator("#request-departments .req-dept[data-department='heating']")
+        assert (await heating.get_attribute("data-open"), await heating.get_attribute("data-overdue")) == ("2", "1")
+        assert "热力公司" in await heating.inner_text()
+        assert await city.locator(".req-dept[data-department='public-security']").get_attribute("data-open") == "1"
+        assert await aihui.locator(".req-dept[data-department='public-security']").count() == 0
+        # the overdue one (escalated twice) is red, in the list and on the map
+        late = city.locator("#request-list .request.overdue")
+        assert await late.count() == 1 and await late.get_attribute("data-id") == "311-ignored"
+        assert await late.locator(".bar").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(255, 59, 59)"
+        assert "↑2" in await late.locator(".state").inner_text()
+        markers = await city.evaluate("""() => Object.fromEntries(amur.map.chart.getOption().series
+            .find(s => s.id === 'requests').data.map(d => [d.id, d.itemStyle.color]))""")
+        assert set(markers) == open_ids and markers["311-ignored"] == "#ff3b3b"
+        # the dispatcher queue leads the list: the unmapped 110 call and the rejected report
+        queued = await city.locator("#request-list .request.queued").evaluate_all("rows => rows.map(r => r.dataset.id)")
+        assert set(queued) == {"110-20260110-0815-0042", "311-vending"}
+        call = city.locator("#request-list .request[data-id='110-20260110-0815-0042']")
+        assert "110转办" in await call.inner_text() and "邻居家狗叫" in await call.inner_text()
+        assert "未匹配权责事项" in await call.inner_text()
+        # live: a new unmapped call in Xunke reaches the city and Xunke walls, not Aihui's; a closed request leaves
+        barking = call_110("20260110-0920-0107", "江边有人放鞭炮", cell_in("231123", 2), now)
+        resolved = acted(scenario.requests["311-manhole"], RequestAction.RESOLVE, "urban-management", now)
+        closing = acted(resolved, RequestAction.CLOSE, "grid-office", now)
+        await project_all(settings, [to_event(barking), to_event(closing)])
+        for page in (city, xunke):
+            await page.wait_for_selector("#request-list .request.queued[data-id='110-20260110-0920-0107']",
+                                         timeout=10000)
+        await city.wait_for_function("!document.querySelector(\"#request-list .request[data-id='311-manhole']\")",
+                                     timeout=10000)
+        assert await stat(city, "queue") == 3 and await stat(xunke, "queue") == 1
+        assert await aihui.locator("#request-list .request[data-id='110-20260110-0920-0107']").count() == 0
+        # English on the switch
+        await city.click("#lang-switch")
+        assert await city.locator("#requests-panel h2 span").first.inner_text() == "Grid events"
+        assert "Overdue" in await city.locator(".req-stat[data-status='overdue']").inner_text()
+        # the panel fits the wall: nothing pushes the page past the screen
+        for page in (city, aihui):
+            size = await page.evaluate("[document.documentElement.scrollHeight, innerHeight]")
+            assert size[0] <= size[1]
+        await city.screenshot(path=str(artifacts_dir / "wall-grid-events-en.png"))
+        assert problems.items == []
+    finally:
+        await gateway.stop()

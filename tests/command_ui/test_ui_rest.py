@@ -24,6 +24,7 @@ from stream.runtime.admin import bootstrap_servers, prepare_topics_async
 from stream.runtime.app import kafka_url
 from stream.screens.projection import Keys, project
 from tests.conftest import settings_env
+from tests.helpers.dispatch_scenario import morning
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +55,7 @@ async def api(make_settings) -> AsyncIterator[tuple[str, dict, Gateway]]:
         schemas.FrameSample(source="t", event_time=now, camera_id=CAMERAS[1], status=schemas.DecodeStatus.OK),
         schemas.VisionFinding(source="t", event_time=now, camera_id=CAMERAS[1], kind=schemas.FindingKind.COVERED,
                               score=0.9, confirmed=True),
+        *morning(now).changes,
     ]
     await RedisProjector(client, keys, 1000, 100).apply(project(e, keys) for e in events)
     await client.set(keys.thumbnail(CAMERAS[0]), b"\xff\xd8jpeg", ex=60)
@@ -95,6 +97,30 @@ async def test_incidents_are_scoped_and_filtered(api) -> None:
             assert [i["incident_id"] for i in await response.json()] == ["231102-flood-a1"]
         async with http.get(base + "/api/incidents?limit=x", headers=headers) as response:
             assert response.status == 400
+
+
+async def test_requests_are_scoped_and_filtered(api) -> None:
+    base, headers, _ = api
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + "/api/requests") as response:
+            assert response.status == 401
+        async with http.get(base + "/api/requests", headers=headers) as response:  # Aihui's open requests only
+            assert {r["request_id"] for r in await response.json()} == {
+                "311-cold", "311-manhole", "311-ignored", "110-20260110-0815-0042", "311-vending"}
+        async with http.get(base + "/api/requests?overdue=true", headers=headers) as response:
+            found = await response.json()
+            assert [(r["request_id"], r["overdue"], r["escalation_level"]) for r in found] == [
+                ("311-ignored", "accept", 2)]
+        async with http.get(base + "/api/requests?queue=dispatcher&limit=1", headers=headers) as response:
+            assert [r["request_id"] for r in await response.json()] == ["110-20260110-0815-0042"]  # the newest
+        async with http.get(base + "/api/requests?department=heating&status=received", headers=headers) as response:
+            assert {r["request_id"] for r in await response.json()} == {"311-cold", "311-ignored"}
+        for bad, named in (("status=lost", "status"), ("overdue=yes", "overdue"), ("queue=x", "queue"),
+                           ("limit=x", "limit")):
+            async with http.get(f"{base}/api/requests?{bad}", headers=headers) as response:
+                body = await response.json()
+                assert response.status == 400 and body["detail"].startswith(named)
+                assert repr(bad.split("=")[1]) in body["detail"]
 
 
 async def test_cap_feed_holds_valid_alerts_of_active_incidents_in_scope(api) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from command_ui.errors import AuthError
-from command_ui.scope import check_scope, incident_commandable, incident_in_scope
+from command_ui.scope import check_scope, in_scope, incident_commandable, incident_in_scope, request_in_scope
 from stream import schemas
 
 AIHUI_CELL, XUNKE_CELL = "231102001001001", "231123001001001"
@@ -50,3 +50,22 @@ def test_commands_need_every_cell_in_scope() -> None:
 def test_malformed_scopes_are_refused_by_value(scope: str) -> None:
     with pytest.raises(AuthError, match="scope must be a grid code"):
         check_scope(scope)
+
+
+@pytest.mark.parametrize("scope, place, visible", [
+    ("231100", AIHUI_CELL, True),
+    ("231102", AIHUI_CELL, True),
+    ("231102", XUNKE_CELL, False),
+    ("231102001", AIHUI_CELL, True),
+    ("231102", "231102", True),      # a 110 call placed at the county its address names
+    ("231102001", "231102", False),  # is not any one township's
+    ("231100", "231100", True),      # an address naming no county: the city's only
+    ("231102", "231100", False),
+])
+def test_a_request_is_seen_where_it_is_placed(scope: str, place: str, visible: bool) -> None:
+    request = schemas.RequestChanged(source="t", event_time=datetime(2026, 1, 10, tzinfo=timezone.utc),
+                                     request_id="311-1", status=schemas.RequestStatus.RECEIVED, change="received",
+                                     channel="open311", service_code="heating_cold", place=place, responsible=place,
+                                     received_at=datetime(2026, 1, 10, tzinfo=timezone.utc))
+    assert request_in_scope(scope, request) is visible
+    assert in_scope(scope, request) is visible

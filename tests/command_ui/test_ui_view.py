@@ -11,11 +11,15 @@ from command_ui.view import (
     camera_status,
     city_health,
     compute_kpis,
+    in_dispatcher_queue,
     sampling_kpi,
+    select_requests,
     snapshot_message,
+    visible_requests,
 )
 from stream import schemas
 from stream.screens.projection import Channel, Keys, project
+from tests.helpers.dispatch_scenario import morning
 
 NOW = datetime(2026, 7, 20, 8, 0, tzinfo=timezone.utc)
 KEYS = Keys("amur:")
@@ -126,3 +130,26 @@ def test_sampling_behind_its_plan_reaches_the_kpis_summed_over_live_samplers() -
     assert (kpis.sampling.samplers, kpis.sampling.planned_fps, kpis.sampling.served_fps) == (2, 99.2, 69.5)
     assert (kpis.sampling.past_max_interval, kpis.sampling.claimed_behind, kpis.sampling.short) == (1800, 3, True)
     assert orjson.loads(kpis.message(NOW))["sampling"]["short"] is True
+
+
+def test_requests_are_scoped_by_place_and_a_closed_one_is_gone() -> None:
+    scenario = morning(NOW)
+    state = state_of(*scenario.changes[:-1])  # the last change closes the Sunwu request: a deletion
+    assert "311-closed" in state[Channel.REQUESTS]
+    (closing,) = project(scenario.changes[-1], KEYS).changes
+    assert (closing.key, closing.value) == ("311-closed", None)
+    aihui = visible_requests(state[Channel.REQUESTS], "231102")
+    assert set(aihui) == {"311-cold", "311-manhole", "311-ignored", "110-20260110-0815-0042", "311-vending"}
+    message = orjson.loads(snapshot_message(state, {c: 1 for c in Channel}, "231123", {}))
+    assert list(message["channels"]["requests"]) == ["311-xunke"]
+
+
+def test_requests_are_selected_by_status_department_overdue_and_queue() -> None:
+    latest = [r for r in morning(NOW).latest.values() if r.status is not schemas.RequestStatus.CLOSED]
+    ids = lambda found: [r.request_id for r in found]  # noqa: E731
+    assert ids(select_requests(latest, overdue=True)) == ["311-ignored"]
+    assert set(ids(select_requests(latest, queue=True))) == {"110-20260110-0815-0042", "311-vending"}
+    assert [in_dispatcher_queue(r) for r in select_requests(latest, status="rejected")] == [True]
+    assert set(ids(select_requests(latest, department="heating"))) == {"311-cold", "311-ignored"}
+    newest_first = select_requests(latest)
+    assert [r.received_at for r in newest_first] == sorted((r.received_at for r in latest), reverse=True)

@@ -19,6 +19,7 @@ from stream import schemas
 from stream.agents.projection import RedisProjector
 from stream.ingest.registry import load_registry
 from stream.screens.projection import Keys, project
+from tests.helpers.dispatch_scenario import morning
 from vision.fleet.camera import fleet_camera
 from vision.fleet.events import EventKind, ScriptedEvent
 from vision.fleet.render import FrameRenderer
@@ -211,7 +212,7 @@ async def load_scenario(client: aioredis.Redis, keys: Keys, now: datetime, seed:
     fault_ids = sorted(faulty)
     the_incidents = incidents(now, in_city, [fault_ids[0], fault_ids[3]])
     events: list[schemas.Event] = [*gauge_events(now), *cell_events(now, seed), *camera_events(now, cameras, faulty),
-                                   *source_events(now, stale=3), *the_incidents]
+                                   *source_events(now, stale=3), *the_incidents, *morning(now).changes]
     for start in range(0, len(events), 2000):
         await projector.apply(project(e, keys) for e in events[start:start + 2000])
     await store_thumbnails(client, keys, now, the_incidents, cameras, faulty, seed, thumbnail_ttl_s)

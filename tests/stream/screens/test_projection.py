@@ -130,3 +130,15 @@ def test_events_without_a_projection_are_refused_by_name() -> None:
                                     unit="mm")
     with pytest.raises(TypeError, match="SensorReading"):
         project(reading, KEYS)
+
+
+def test_a_dispatched_request_is_shown_until_it_is_closed() -> None:
+    received = schemas.RequestChanged(source="t", event_time=T0, request_id="311-7", status=schemas.RequestStatus.RECEIVED,
+                                      change="received", channel="open311", service_code="heating_cold",
+                                      place="231102001001001", responsible="231102001001001", received_at=T0,
+                                      department="heating")
+    (change,) = project(received, KEYS).changes
+    assert (change.channel, change.key) == (Channel.REQUESTS, "311-7")
+    assert schemas.decode(schemas.RequestChanged, change.value) == received
+    closed = msgspec.structs.replace(received, status=schemas.RequestStatus.CLOSED, change="closed", revision=4)
+    assert project(closed, KEYS).changes == (StateChange(Channel.REQUESTS, "311-7", None),)

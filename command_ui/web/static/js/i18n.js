@@ -25,6 +25,11 @@ const STRINGS = {
     offline: "离线", frozen: "画面冻结", dark: "画面过暗", overexposed: "过曝", blurred: "模糊", covered: "遮挡",
     moved: "移位", corrupt: "图像损坏", timeout: "超时", http_error: "接口错误", circuit_open: "熔断",
     unknown: "未知", online: "在线", faulty: "故障", village: "村", cell: "网格",
+    grid_events: "网格事件", no_requests: "暂无网格事件", requests_layer: "网格事件",
+    req_received: "待受理", req_accepted: "已受理", req_assigned: "已派遣", req_in_progress: "处置中",
+    req_resolved: "已办结", req_rerouted: "已改派", req_rejected: "已退回", req_closed: "已关闭",
+    req_overdue: "超时", req_queue: "待分拨", req_unmapped: "未匹配权责事项", req_city: "全市",
+    channel_open311: "市民上报", channel_110: "110转办",
   },
   en: {
     title: "Heihe Emergency Command Centre", subtitle: "The whole city on one screen, command from one map",
@@ -52,6 +57,11 @@ const STRINGS = {
     offline: "Offline", frozen: "Frozen", dark: "Too dark", overexposed: "Overexposed", blurred: "Blurred", covered: "Covered",
     moved: "Moved", corrupt: "Corrupt", timeout: "Timeout", http_error: "HTTP error", circuit_open: "Circuit open",
     unknown: "Unknown", online: "Online", faulty: "Faulty", village: "village", cell: "cell",
+    grid_events: "Grid events", no_requests: "No grid events", requests_layer: "Grid events",
+    req_received: "Received", req_accepted: "Accepted", req_assigned: "Assigned", req_in_progress: "In progress",
+    req_resolved: "Resolved", req_rerouted: "Re-routed", req_rejected: "Rejected", req_closed: "Closed",
+    req_overdue: "Overdue", req_queue: "Queue", req_unmapped: "no responsibility item matches",
+    req_city: "city-wide", channel_open311: "Citizen", channel_110: "110",
   },
 };
 

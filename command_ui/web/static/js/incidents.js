@@ -26,7 +26,7 @@ export function reason(inc) {
   return (worst && worst.summary) || "";
 }
 
-function el(tag, cls, text) {
+export function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
   if (text != null) node.textContent = text;

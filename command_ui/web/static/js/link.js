@@ -1,6 +1,6 @@
 // The websocket link: hello with token and resume positions, snapshot/update into the store, commands out.
 export const CHANNELS = ["incidents", "cells", "gauges", "crests", "forecasts", "cameras", "camera_faults", "sources",
-  "sampling"];
+  "sampling", "requests"];
 
 function newId() {  // crypto.randomUUID needs a secure context; a wall on a LAN address may not be one
   const bytes = crypto.getRandomValues(new Uint8Array(16));

@@ -3,6 +3,7 @@ import { t, setLanguage, language, crestRevised } from "./i18n.js";
 import { Store, Link } from "./link.js";
 import { CityMap, COLOURS } from "./map.js";
 import { IncidentList } from "./incidents.js";
+import { RequestPanel, isOverdue, inQueue } from "./requests.js";
 import { VideoWall } from "./video.js";
 import { Hydrograph } from "./hydro.js";
 import { renderKpis, renderClock, renderDrill, renderDemo } from "./header.js";
@@ -57,6 +58,9 @@ async function boot() {
   const list = new IncidentList($("incident-list"), $("incident-count"), (code) => map.place(code),
     (id) => selectIncident(id), (id, action, extra) => link.command(id, action, extra));
   list.departments = departments;
+  const requests = new RequestPanel({ count: $("request-count"), statuses: $("request-statuses"),
+    departments: $("request-departments"), list: $("request-list") }, (code) => map.place(code));
+  requests.setDepartments(departments);
   const video = new VideoWall($("video-wall"), $("video-title"), jwt, (id) => cameraFault(id));
   const hydro = new Hydrograph($("hydrograph"), $("hydro-title"), gauges);
   const link = new Link(store, jwt, config.ws_port, {
@@ -141,6 +145,11 @@ async function boot() {
       if (selectedIncident && store.channels.incidents.has(selectedIncident)) video.show(store.channels.incidents.get(selectedIncident));
       if (incidents.some((i) => i.drill)) renderDrill(true);
     }
+    if (store.take("requests")) {
+      const open = [...store.channels.requests.values()];
+      requests.render(open, now);
+      map.drawRequests(open, isOverdue, inQueue);
+    }
     if (store.take("cells")) map.drawCells(store.channels.cells);
     const gaugesChanged = store.take("gauges"), forecastsChanged = store.take("forecasts"), crestsChanged = store.take("crests");
     if (gaugesChanged || forecastsChanged) map.drawGauges(store.channels.gauges, store.channels.forecasts);
@@ -164,7 +173,7 @@ async function boot() {
     $("hazard-switch").textContent = t(map.hazard === "flood" ? "hazard_fire" : "hazard_flood");
     $("map-legend").textContent = t(`hazard_${map.hazard}`);
     map.relabel();
-    for (const name of ["me", "incidents", "gauges", "kpi"]) store.dirty.add(name);
+    for (const name of ["me", "incidents", "requests", "gauges", "kpi"]) store.dirty.add(name);
     scheduleRender();
     hydro.draw();
   };
@@ -173,7 +182,7 @@ async function boot() {
   map.drawGauges(new Map(), new Map());
   link.connect();
   setInterval(scheduleRender, 1000);
-  setInterval(() => { renderClock(Date.now()); list.tickAges(Date.now()); }, 1000);
+  setInterval(() => { renderClock(Date.now()); list.tickAges(Date.now()); requests.tickAges(Date.now()); }, 1000);
   renderClock(Date.now());
   window.amur = { store, link, map, selectIncident, COLOURS };  // for consoles and browser tests
 }

@@ -27,6 +27,7 @@ export class CityMap {
     this.cameras = cameras;                       // [id, scene, county, lon, lat]
     this.gauges = gauges;
     this.cellPoint = new Map(layers.cells.map(([code, lon, lat]) => [code, [lon, lat]]));
+    this.countyPoint = new Map(layers.counties.features.map((f) => [f.properties.code, centre(f.geometry)]));
     this.places = new Map();
     for (const layer of ["city", "counties", "townships"]) {
       for (const f of layers[layer].features) this.places.set(f.properties.code, f.properties);
@@ -92,6 +93,7 @@ export class CityMap {
         { id: "cells-risk", type: "scatter", coordinateSystem: "geo", symbol: "rect", symbolSize: 4 * px, large: true, largeThreshold: 500, zlevel: 2, data: [] },
         { id: "cameras", type: "scatter", coordinateSystem: "geo", zlevel: 3, data: [] },
         { id: "gauges", type: "scatter", coordinateSystem: "geo", symbol: "diamond", zlevel: 4, data: [] },
+        { id: "requests", type: "scatter", coordinateSystem: "geo", symbol: "triangle", zlevel: 4, data: [] },
         { id: "incidents-acked", type: "scatter", coordinateSystem: "geo", symbol: "pin", zlevel: 5, data: [] },
         { id: "incidents", type: "effectScatter", coordinateSystem: "geo", symbol: "pin", zlevel: 6,
           rippleEffect: { scale: 4, period: 2, brushType: "stroke" }, showEffectOn: "render", data: [] },
@@ -184,6 +186,26 @@ export class CityMap {
       (inc.state === "raised" ? pulsing : steady).push(item);
     }
     this.chart.setOption({ series: [{ id: "incidents", data: pulsing }, { id: "incidents-acked", data: steady }] });
+  }
+
+  // Grid requests: at their point, else their cell, else the county an address named (the city: no marker).
+  requestPoint(r) {
+    if (r.lon != null && r.lat != null) return [r.lon, r.lat];
+    return this.cellPoint.get(r.place) || this.countyPoint.get(r.place) || null;
+  }
+
+  drawRequests(requests, overdue, queued) {
+    const size = this.fontSize(1.1);
+    const data = [];
+    for (const r of requests) {
+      const point = this.requestPoint(r);
+      if (!point) continue;
+      const colour = overdue(r) ? COLOURS.red : queued(r) ? COLOURS.orange : "#35d0ff";
+      data.push({ id: r.request_id, value: point, symbolSize: overdue(r) ? size * 1.3 : size,
+        itemStyle: { color: colour, borderColor: "#000", borderWidth: 1 },
+        tip: `${r.title}<br>${t(`req_${r.status}`)}${r.department ? " → " + r.department : ""}` });
+    }
+    this.chart.setOption({ series: [{ id: "requests", data }] });
   }
 
   focus(point) {
