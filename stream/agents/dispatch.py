@@ -10,9 +10,11 @@ change, before the table records it (:mod:`stream.agents.outbox`). The
 leader's timer sends a tick to every partition of ``dispatch.inputs``; the
 agent then escalates that partition's overdue requests, on the wall clock or
 in a drill on the event clock (the latest request time its routers saw).
-Followers of ``dispatch.requests`` write the audit chain and the GeoReport
-status the Open311 API lays over a stored request. Every decision is in
-:mod:`stream.dispatch`.
+Followers of ``dispatch.requests`` write the audit chain, the GeoReport
+status the Open311 API lays over a stored request, and deliver each escalation
+step's notices through the incidents' contacts directory and webhook delivery
+(retries, idempotency keys), remembering delivered ones in the changelogged
+table ``dispatch-notices``. Every decision is in :mod:`stream.dispatch`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Union
 
+import aiohttp
 import orjson
 import redis.asyncio as aioredis
 
@@ -39,12 +42,15 @@ from stream.dispatch.request import (
     tick,
     to_event,
 )
+from stream.dispatch.notices import Notice, notice_payload, notices
 from stream.dispatch.responsibility import load_list
 from stream.dispatch.routing import Place, place_of
 from stream.dispatch.status import report_status
 from stream.errors import InvalidEvent
 from stream.incidents.audit import AuditLog, audit_path
 from stream.incidents.grid import CITY_CODE
+from stream.incidents.notify.contacts import load_directory
+from stream.incidents.notify.delivery import RetryPolicy, post
 from stream.ingest.outcome import Outcome as Counted
 from stream.runtime.eventclock import advanced, decision_time, event_clock_on
 from stream.schemas import DispatchTick, GridEvent, RequestActed, RequestChanged
@@ -167,6 +173,38 @@ def register(rt: Any) -> None:
             changed = schemas.decode(RequestChanged, payload)
             audit.append("dispatch", f"{changed.request_id}#{changed.revision}", changed.event_time,
                          schemas.to_builtins(changed))
+
+    directory = load_directory(settings.notify_contacts)
+    delivered = app.Table("dispatch-notices", default=None, partitions=settings.partitions,
+                          key_type=bytes, value_type=bytes)
+    retry = RetryPolicy(settings.notify_attempts, settings.notify_backoff_s, settings.notify_timeout_s)
+
+    @app.agent(changes, name="notify_dispatch_escalations")
+    async def notify_dispatch_escalations(stream: Any) -> None:
+        """Each escalation step to the contacts its ``notified`` names; every outcome in the audit chain."""
+        async with aiohttp.ClientSession() as session:
+
+            async def send(changed: RequestChanged, notice: Notice) -> None:
+                body = notice_payload(notice.contact, changed, notice.notification)
+                result = await post(session, notice.contact, body, notice.notification, retry)
+                audit.append("dispatch-notice", f"{changed.request_id}#{changed.revision}#{result.contact}",
+                             changed.event_time, {"request_id": changed.request_id, "revision": changed.revision,
+                                                  "notified": notice.notified, **schemas.to_builtins(result)})
+                delivered[result.notification_id.encode()] = schemas.encode(result)
+                log.info("dispatch notice request=%s contact=%s status=%s attempts=%s", changed.request_id,
+                         result.contact, result.status, result.attempts)
+
+            async for payload in stream:
+                changed = schemas.decode(RequestChanged, payload)
+                found = notices(directory, changed)
+                if found.unreached:  # named, but nobody in the directory answers for it: said, never silent
+                    log.warning("dispatch notice has no contact request=%s unreached=%s", changed.request_id,
+                                ",".join(found.unreached))
+                    audit.append("dispatch-notice", f"{changed.request_id}#{changed.revision}#unreached",
+                                 changed.event_time, {"request_id": changed.request_id, "revision": changed.revision,
+                                                      "status": "unreached", "unreached": list(found.unreached)})
+                due = [n for n in found.due if delivered.get(n.notification.notification_id.encode()) is None]
+                await asyncio.gather(*(send(changed, n) for n in due))  # contacts in parallel
 
     status_key = settings.redis_prefix + "open311:dispatch"
     latest_key = settings.redis_prefix + "dispatch:requests"

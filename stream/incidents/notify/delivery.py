@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -61,7 +62,13 @@ def accepted(contact: Contact, status: int, body: str) -> tuple[bool, str]:
 async def deliver(session: aiohttp.ClientSession, contact: Contact, incident: IncidentChanged,
                   notification: Notification, retry: RetryPolicy) -> Notification:
     """Send until accepted or out of attempts; the returned notification says which, and how many tries."""
-    body = payload(contact, incident, notification)
+    return await post(session, contact, payload(contact, incident, notification), notification, retry)
+
+
+async def post(session: aiohttp.ClientSession, contact: Contact, body: dict[str, Any], notification: Notification,
+               retry: RetryPolicy) -> Notification:
+    """POST ``body`` (an incident's or a dispatched request's notice) to ``contact`` until accepted or out of
+    attempts, with ``Idempotency-Key: <notification id>`` on every attempt."""
     headers = {"Idempotency-Key": notification.notification_id}
 
     async def send() -> tuple[bool, str]:

@@ -42,7 +42,11 @@ def markdown(incident: IncidentChanged, notification: Notification) -> tuple[str
 def payload(contact: Contact, incident: IncidentChanged, notification: Notification) -> dict[str, Any]:
     if contact.channel == "webhook":
         return {"notification": to_builtins(notification), "incident": to_builtins(incident)}
-    title, text = markdown(incident, notification)
+    return robot_message(contact, *markdown(incident, notification))
+
+
+def robot_message(contact: Contact, title: str, text: str) -> dict[str, Any]:
+    """A markdown message in the robot's dialect (DingTalk: title and text; WeCom: content)."""
     if contact.style == "wecom":
         return {"msgtype": "markdown", "markdown": {"content": text}}
     return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}

@@ -5,20 +5,25 @@ and closed over HTTP; a hazard call becomes incident evidence; a burst of 1,000 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from gis.registry import load_cells
 from stream import schemas, topics
 from stream.incidents.audit import read_lines, verify_lines
+from stream.runtime.admin import prepare_topics_async
 from stream.runtime.app import build_app
 from stream.schemas import IncidentChanged, RequestChanged, RequestStatus
 from tests.helpers.dispatch import KEYS, front_door, read_topics
+from tests.helpers.webhooks import receiver
 
 pytestmark = pytest.mark.integration
 MODULES = ["stream.agents.dispatch", "stream.agents.incidents"]
@@ -199,8 +204,6 @@ async def test_requests_live_their_whole_life(make_settings, tmp_path: Path) -> 
     # the re-route is in the audit chain: who moved it and why
     lines = list(read_lines(settings.audit_log))
     verify_lines(lines)
-    import json
-
     moves = [json.loads(line)["data"] for line in lines if json.loads(line)["kind"] == "dispatch"
              and json.loads(line)["data"]["change"] in ("rerouted", "rejected")]
     assert [(m["change"], m["actor"], m["reason"]) for m in moves if m["request_id"] == rid] == [
@@ -240,3 +243,63 @@ async def test_a_burst_of_1000_requests_is_accepted_with_none_lost(make_settings
             assert {e.request_id for e in requests.seen if isinstance(e, RequestChanged)} == set(ids)
         finally:
             await rt.app.stop()
+
+
+async def escalated_for_ten_hours(settings, posts: Callable[[], int]) -> None:  # type: ignore[no-untyped-def]
+    """A cold flat reported ten event hours before a second report, on the dispatch worker; returns when the
+    request has climbed to the city and ``posts()`` reached nine (four steps, two contacts each, one retry)."""
+    await prepare_topics_async(settings, agent_modules=["stream.agents.dispatch"])
+    rt, requests, _ = worker(settings, ["stream.agents.dispatch"])
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    reports = [schemas.GridEvent(source="open311", event_time=at, report_id=rid, service_code=service,
+                                 lon=AIHUI.lon, lat=AIHUI.lat, cell_code=AIHUI.cell_code)
+               for rid, service, at in (("311-cold", "heating_cold", now - timedelta(hours=10)),
+                                        ("311-light", "street_light_out", now))]
+    await rt.app.start()
+    try:
+        for event in reports:  # the second moves the event clock ten hours on
+            await rt.topic(topics.GRID_EVENTS).send(key=event.report_id.encode(), value=schemas.encode(event))
+        await requests.wait_for(lambda e: change("311-cold", "escalated")(e) and e.escalation_level == 4)
+        for _ in range(600):  # a bounded wait that ends as soon as every notice is in
+            if posts() >= 9:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await rt.app.stop()
+
+
+async def test_escalation_notices_reach_a_loopback_webhook(make_settings, tmp_path: Path) -> None:
+    """Each of the four steps is delivered to the contacts it names, through the incidents' delivery."""
+    def answer(name: str, calls: int) -> web.Response:
+        return web.Response(status=503 if name == "heating" and calls == 1 else 200)  # retried
+
+    async with receiver(answer) as hooks:
+        contacts = tmp_path / "contacts.yaml"
+        contacts.write_text(f"""departments:
+  - {{id: grid-office, grid_code: "231100", hazards: [],
+     drill_contacts: [{{name: city, channel: webhook, url: "{hooks.make_url('/grid-city')}"}}]}}
+  - {{id: grid-office, grid_code: "231102", hazards: [],
+     drill_contacts: [{{name: aihui, channel: webhook, url: "{hooks.make_url('/grid-aihui')}"}}]}}
+  - {{id: heating, grid_code: "231100", hazards: [],
+     drill_contacts: [{{name: desk, channel: webhook, url: "{hooks.make_url('/heating')}"}}]}}
+""", encoding="utf-8")
+        settings = make_settings(partitions=2, dispatch_tick_s=0.3, audit_log=tmp_path / "audit.jsonl",
+                                 notify_contacts=contacts, notify_attempts=3, notify_backoff_s=0.05, **KEYS)
+        posted: dict[str, list[tuple[dict[str, Any], dict[str, str]]]] = hooks.received  # type: ignore[attr-defined]
+        await escalated_for_ten_hours(settings, lambda: sum(len(v) for v in posted.values()))
+    received = {name: [(body, headers["Idempotency-Key"]) for body, headers in posts] for name, posts in posted.items()}
+    # each level's grid office (the village and street have none of their own: Aihui's answers), the department
+    # every time; the heating desk failed once and got the same idempotency key again
+    levels = lambda name: [body["request"]["responsible"] for body, _ in received[name]]  # noqa: E731
+    assert levels("grid-aihui") == [AIHUI.cell_code[:12], AIHUI.cell_code[:9], "231102"]
+    assert levels("grid-city") == ["231100"]
+    assert len(received["heating"]) == 5 and len({key for _, key in received["heating"]}) == 4
+    assert received["heating"][0][1] == received["heating"][1][1]
+    assert {body["notification"]["reason"] for name in received for body, _ in received[name]} == {"escalated"}
+    # every outcome is in the audit chain, and the escalation contact nobody answers for is said, not dropped
+    lines = list(read_lines(settings.audit_log))
+    verify_lines(lines)
+    notices = [json.loads(line)["data"] for line in lines if json.loads(line)["kind"] == "dispatch-notice"]
+    assert sorted((n["status"], n.get("attempts")) for n in notices if n["status"] != "unreached") == \
+        [("delivered", 1)] * 7 + [("delivered", 2)]
+    assert [n["unreached"] for n in notices if n["status"] == "unreached"] == [["housing"], ["housing"]]

@@ -3,48 +3,38 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from types import SimpleNamespace
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from stream.incidents.fusion import observe
 from stream.incidents.notify.contacts import Contact
 from stream.incidents.notify.delivery import RetryPolicy, accepted, backoff, deliver
 from stream.incidents.state import Area, to_event
 from stream.schemas import Colour
+from tests.helpers.webhooks import receiver
 from tests.helpers.incidents import CELL_A, PLACES, POLICY, observed, recipients
 
 pytestmark = pytest.mark.integration
 FAST = RetryPolicy(attempts=3, backoff_s=0.01, timeout_s=5.0)
 
 
+def answer(name: str, calls: int) -> web.Response:
+    if name == "flaky" and calls == 1:
+        return web.Response(status=500)
+    if name == "down":
+        return web.Response(status=503)
+    if name == "robot" and calls == 1:
+        return web.json_response({"errcode": 310000, "errmsg": "keywords not in content"})
+    return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
 @pytest.fixture
 async def server():  # type: ignore[no-untyped-def]
-    received: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
-
-    async def handle(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        received[name].append((await request.json(), dict(request.headers)))
-        calls = len(received[name])
-        if name == "flaky" and calls == 1:
-            return web.Response(status=500)
-        if name == "down":
-            return web.Response(status=503)
-        if name == "robot" and calls == 1:
-            return web.json_response({"errcode": 310000, "errmsg": "keywords not in content"})
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-    app = web.Application()
-    app.router.add_post("/{name}", handle)
-    test_server = TestServer(app, host="127.0.0.1")
-    await test_server.start_server()
-    test_server.received = received  # type: ignore[attr-defined]
-    yield test_server
-    await test_server.close()
+    async with receiver(answer) as found:
+        yield found
 
 
 def incident():  # type: ignore[no-untyped-def]
