@@ -1,8 +1,8 @@
 """Where a request is and who must handle it by when: place → five-level path; (item, place) → department.
 
 A request is placed at its grid cell (15 digits) when it has a location, else at
-the county its address names (a 110 call giving only ``爱辉区西兴路…``), else at
-the city. The department comes from the item's row for the place's county;
+the village, township or county its address names (a 110 call giving only
+``爱辉区西兴路…``; :mod:`stream.dispatch.gazetteer`), else at the city. The department comes from the item's row for the place's county;
 a request with no item, or placed at no county, waits in the dispatcher queue.
 """
 
@@ -23,7 +23,7 @@ _ADMIN_SUFFIXES = ("区", "县", "市")
 @dataclass(frozen=True)
 class Place:
     code: str
-    """The lowest grid code known: a cell, else a county, else the city."""
+    """The lowest grid code known: a cell, else the village, township or county of an address, else the city."""
 
     @property
     def path(self) -> tuple[str, ...]:

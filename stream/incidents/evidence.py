@@ -163,7 +163,7 @@ def from_grid_event(event: GridEvent, places: PlaceIndex) -> list[EvidenceObserv
     """
     hazard = event.hazard or service_hazard(event.service_code)
     if hazard is Hazard.OTHER or (event.cell_code and len(event.cell_code) < 15):
-        return []  # not a hazard, or placed only at its county (a call by its address): dispatched, no evidence
+        return []  # not a hazard, or placed only by its address (a village at best): dispatched, no evidence
     cell = event.cell_code
     if cell is None and event.lon is not None and event.lat is not None:
         cell = places.cell_at(event.lon, event.lat)

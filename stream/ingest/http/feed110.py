@@ -23,12 +23,13 @@ from aiokafka import AIOKafkaProducer
 from gis.assign import CellIndex, assign_points
 from stream import topics
 from stream.dispatch.calls import SOURCE, Call, Refused, call_event, decode_calls
+from stream.dispatch.gazetteer import Gazetteer, place_of_address
 from stream.dispatch.keywords import KeywordTable
 from stream.dispatch.responsibility import ResponsibilityList
-from stream.dispatch.routing import Place, Routing, county_in_address, route
+from stream.dispatch.routing import Place, Routing, route
 from stream.errors import InvalidEvent
 from stream.incidents.grid import CITY_CODE
-from stream.ingest.http.open311 import LazyCells, check_api_key, parse_api_keys
+from stream.ingest.http.open311 import LazyCells, LazyLoaded, check_api_key, parse_api_keys
 from stream.ingest.intake import Rejection, dead_letter, raw_text
 from stream.ingest.outcome import Outcome
 from stream.runtime.metrics import Metrics
@@ -39,13 +40,15 @@ PLACE = "http:/110/v1/calls"
 """What a dead letter from this front door names as the place it came in."""
 
 
-def place_call(call: Call, cells: CellIndex | None, names: Mapping[str, tuple[str, ...]]) -> Place:
-    """The call's cell; else (no location, or a point in no cell) the county its address names; else the city."""
+def place_call(call: Call, cells: CellIndex | None, names: Mapping[str, tuple[str, ...]],
+               places: Gazetteer | None = None) -> Place:
+    """The call's cell; else (no location, or a point in no cell) the village or township its address names
+    (``places``), else the county it names; else the city."""
     if call.lat is not None and call.lon is not None and cells is not None:
         found = assign_points(cells, [call.lon], [call.lat])
         if not found.outside[0]:
             return Place(str(found.cell_code[0]))
-    return Place(county_in_address(call.address or "", names) or CITY_CODE)
+    return place_of_address(call.address or "", names, places)
 
 
 def routed_call(call: Call, keywords: KeywordTable, responsibilities: ResponsibilityList, place: Place
@@ -67,7 +70,7 @@ def answer(event: GridEvent, routing: Routing) -> dict[str, object]:
 
 def add_110_routes(app: web.Application, settings: Settings, producer: AIOKafkaProducer, metrics: Metrics, *,
                    responsibilities: ResponsibilityList, keywords: KeywordTable, cells: LazyCells,
-                   counties: Mapping[str, tuple[str, ...]]) -> None:
+                   counties: Mapping[str, tuple[str, ...]], places: LazyLoaded[Gazetteer] | None = None) -> None:
     keys = parse_api_keys(settings.feed110_api_keys.get_secret_value())
     grid_topic = topics.topic_name(topics.GRID_EVENTS, settings.drill_id)
     dlq_topic = topics.topic_name(topics.DEAD_LETTER, settings.drill_id)
@@ -95,7 +98,8 @@ def add_110_routes(app: web.Application, settings: Settings, producer: AIOKafkaP
                                      status=400)
         calls = [c for c in decoded if isinstance(c, Call)]
         index = await cells.get() if any(c.lat is not None for c in calls) else None
-        routed = [routed_call(c, keywords, responsibilities, place_call(c, index, counties)) for c in calls]
+        named = await places.get() if places is not None and any(c.address for c in calls) else None
+        routed = [routed_call(c, keywords, responsibilities, place_call(c, index, counties, named)) for c in calls]
         sends = [await producer.send(grid_topic, key=(e.cell_code or CITY_CODE).encode(), value=encode(e))
                  for e, _ in routed]
         await asyncio.gather(*sends)  # every accepted call is on the topic before the answer

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -36,6 +36,7 @@ from aiokafka import AIOKafkaProducer
 from gis.assign import CellIndex, assign_points
 from stream import topics
 from stream.dispatch.catalogue import Service, services
+from stream.dispatch.gazetteer import Gazetteer, gazetteer, place_of_address
 from stream.dispatch.responsibility import (
     DEPARTMENTS_CSV,
     ResponsibilityList,
@@ -45,12 +46,10 @@ from stream.dispatch.responsibility import (
 from stream.dispatch.routing import (
     Place,
     Routing,
-    county_in_address,
     county_names,
     route,
 )
 from stream.errors import InvalidEvent
-from stream.incidents.grid import CITY_CODE
 from stream.ingest.http.georeport import FORMATS, render
 from stream.ingest.intake import Rejection, dead_letter, raw_text
 from stream.ingest.outcome import Outcome
@@ -203,13 +202,13 @@ def check_media(data: bytes, limit: int) -> Media:
     return Media(data, extension)
 
 
-def place_request(request: ServiceRequest, cells: CellIndex | None,
-                  names: Mapping[str, tuple[str, ...]]) -> Place:
-    """The cell of a located request (outside the city: refused); else the county its address names, or the city."""
+def place_request(request: ServiceRequest, cells: CellIndex | None, names: Mapping[str, tuple[str, ...]],
+                  places: Gazetteer | None = None) -> Place:
+    """The cell of a located request (outside the city: refused); else the village or township its address names
+    (``places``), else the county, else the city."""
     if request.lat is not None and request.lon is not None and cells is not None:
         return Place(cell_of(cells, request.lon, request.lat))
-    county = county_in_address(request.address or "", names)
-    return Place(county or CITY_CODE)
+    return place_of_address(request.address or "", names, places)
 
 
 def grid_event(request: ServiceRequest, service: Service, place: Place, routing: Routing, report_id: str,
@@ -321,19 +320,46 @@ def load_county_names(manifest: Path | None = None) -> dict[str, tuple[str, ...]
                          for _, r in layer.iterrows()})
 
 
-class LazyCells:
-    """The cell index of a layer set, loaded on first use (about 2 s for the sample) and shared by the front doors."""
+def load_gazetteer(manifest: Path | None = None) -> Gazetteer:
+    """The township and village names of a layer set (None: the bundled Heihe sample), for placing addresses."""
+    from gis.layers import DEFAULT_MANIFEST, read_layer, read_manifest
 
-    def __init__(self, manifest: Path | None) -> None:
-        self.manifest = manifest
-        self._index: CellIndex | None = None
+    specs = {s.role: s for s in read_manifest(manifest or DEFAULT_MANIFEST).layers}
+
+    def names(role: str) -> dict[str, tuple[str, str]]:
+        if role not in specs:  # a layer set without villages places addresses at townships at most
+            return {}
+        layer = read_layer(specs[role])
+        return {str(r[specs[role].id_field]): (str(r.get("name") or ""), str(r.get("name_zh") or ""))
+                for _, r in layer.iterrows()}
+
+    return gazetteer(names("township"), names("village"))
+
+
+T = TypeVar("T")
+
+
+class LazyLoaded(Generic[T]):
+    """Something read from the GIS layers, loaded in a thread on first use and shared by the front doors."""
+
+    def __init__(self, load: Callable[[], T]) -> None:
+        self._load = load
+        self._value: T | None = None
         self._lock = asyncio.Lock()
 
-    async def get(self) -> CellIndex:
+    async def get(self) -> T:
         async with self._lock:
-            if self._index is None:
-                self._index = await asyncio.to_thread(load_cell_index, self.manifest)
-        return self._index
+            if self._value is None:
+                self._value = await asyncio.to_thread(self._load)
+        return self._value
+
+
+class LazyCells(LazyLoaded[CellIndex]):
+    """The cell index of a layer set (about 2 s for the sample)."""
+
+    def __init__(self, manifest: Path | None) -> None:
+        super().__init__(lambda: load_cell_index(manifest))
+        self.manifest = manifest
 
 
 class ReportIds:
@@ -417,7 +443,8 @@ def _answer(kind: str, docs: list[Mapping[str, object]], fmt: str, status: int =
 
 def add_open311_routes(app: web.Application, settings: Settings, producer: AIOKafkaProducer, metrics: Metrics,
                        *, responsibilities: ResponsibilityList | None = None, cells: LazyCells | None = None,
-                       counties: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                       counties: Mapping[str, tuple[str, ...]] | None = None,
+                       places: LazyLoaded[Gazetteer] | None = None) -> None:
     """Serve ``/open311/v2/...`` on ``app``; POSTs go to the grid-events topic through ``producer``.
 
     The responsibility list is loaded here unless given, at start-up: a broken list stops the adapter.
@@ -479,7 +506,8 @@ def add_open311_routes(app: web.Application, settings: Settings, producer: AIOKa
         try:
             parsed = parse_request(fields, catalogue)
             located = parsed.lat is not None
-            place = place_request(parsed, await cells.get() if located else None, counties)
+            named = await places.get() if places is not None and not located and parsed.address else None
+            place = place_request(parsed, await cells.get() if located else None, counties, named)
         except Open311Error as exc:
             return await refuse(request, exc, fields)
         service = catalogue[parsed.service_code]

@@ -35,7 +35,13 @@ from stream.dispatch.responsibility import load_list
 from stream.errors import ConfigError, InvalidEvent
 from stream.ingest.http.dispatch_actions import add_dispatch_routes
 from stream.ingest.http.feed110 import add_110_routes
-from stream.ingest.http.open311 import LazyCells, add_open311_routes, load_county_names
+from stream.ingest.http.open311 import (
+    LazyCells,
+    LazyLoaded,
+    add_open311_routes,
+    load_county_names,
+    load_gazetteer,
+)
 from stream.ingest.intake import (
     UNREGISTERED,
     Rejection,
@@ -132,10 +138,11 @@ def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventor
     responsibilities = load_list(settings.dispatch_list, manifest=settings.gis_manifest)
     keywords = load_keywords(settings.dispatch_keywords, responsibilities)
     cells, counties = LazyCells(settings.gis_manifest), load_county_names(settings.gis_manifest)
+    places = LazyLoaded(lambda: load_gazetteer(settings.gis_manifest))  # township and village names, for addresses
     add_open311_routes(app, settings, producer, metrics, responsibilities=responsibilities, cells=cells,
-                       counties=counties)  # GET/POST /open311/v2/... (stream/ingest/http/open311.py)
+                       counties=counties, places=places)  # GET/POST /open311/v2/... (stream/ingest/http/open311.py)
     add_110_routes(app, settings, producer, metrics, responsibilities=responsibilities, keywords=keywords,
-                   cells=cells, counties=counties)  # POST /110/v1/calls (stream/ingest/http/feed110.py)
+                   cells=cells, counties=counties, places=places)  # POST /110/v1/calls (stream/ingest/http/feed110.py)
     add_dispatch_routes(app, settings, producer, metrics, responsibilities.departments)  # /dispatch/v1/...
     return app
 

@@ -86,6 +86,8 @@ async def test_requests_live_their_whole_life(make_settings, tmp_path: Path) -> 
         {"call_id": "levee-1", "time": now.isoformat(), "lat": AIHUI.lat, "lon": AIHUI.lon,
          "category": "险情", "text": "江堤渗水，有管涌"},
         {"call_id": "parking-1", "time": now.isoformat(), "address": "孙吴县城东十字路口", "category": "乱停车"},
+        {"call_id": "parking-2", "time": now.isoformat(), "address": "孙吴县样例村003002村委会门前",
+         "category": "乱停车"},  # a village of the GIS layers' names: placed at the village
         {"call_id": "what-1", "time": now.isoformat(), "address": "黑河市", "category": "咨询", "text": "户口迁移"},
         {"call_id": "bad-1", "time": now.isoformat(), "category": "噪音扰民"},  # no location, no address
     ]
@@ -98,12 +100,13 @@ async def test_requests_live_their_whole_life(make_settings, tmp_path: Path) -> 
             async with http.post(door.url + "/110/v1/calls", json=calls, headers={"X-Api-Key": "key-110"}) as response:
                 assert response.status == 201
                 answer = await response.json()
-            assert (answer["accepted"], answer["rejected"]) == (4, 1)
+            assert (answer["accepted"], answer["rejected"]) == (5, 1)
             assert [e["field"] for e in answer["errors"]] == ["address"]
             routed = {c["call_id"]: (c["item_code"], c["department"], c["place"], c["queue"]) for c in answer["calls"]}
             assert routed == {"cold-1": ("HEA-001", "heating", AIHUI.cell_code, None),
                               "levee-1": ("FLD-003", "water-affairs", AIHUI.cell_code, None),
                               "parking-1": ("URB-014", "traffic-police", "231124", None),
+                              "parking-2": ("URB-014", "traffic-police", "231124003002", None),
                               "what-1": (None, None, None, "dispatcher")}
             form = {"api_key": "key-a", "service_code": "heating_leak", "lat": str(AIHUI.lat),
                     "long": str(AIHUI.lon), "description": "楼道暖气管跑水"}

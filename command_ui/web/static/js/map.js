@@ -188,10 +188,22 @@ export class CityMap {
     this.chart.setOption({ series: [{ id: "incidents", data: pulsing }, { id: "incidents-acked", data: steady }] });
   }
 
-  // Grid requests: at their point, else their cell, else the county an address named (the city: no marker).
+  // Grid requests: at their point, else their cell, else the middle of the cells of the village or township an
+  // address named, else its county (the city: no marker).
   requestPoint(r) {
     if (r.lon != null && r.lat != null) return [r.lon, r.lat];
-    return this.cellPoint.get(r.place) || this.countyPoint.get(r.place) || null;
+    return this.cellPoint.get(r.place) || this.middleOf(r.place) || this.countyPoint.get(r.place) || null;
+  }
+
+  middleOf(code) {
+    if (code.length !== 9 && code.length !== 12) return null;
+    this.middles = this.middles || new Map();
+    if (!this.middles.has(code)) {
+      let n = 0, lon = 0, lat = 0;
+      for (const [cell, point] of this.cellPoint) if (cell.startsWith(code)) { n += 1; lon += point[0]; lat += point[1]; }
+      this.middles.set(code, n ? [lon / n, lat / n] : null);
+    }
+    return this.middles.get(code);
   }
 
   drawRequests(requests, overdue, queued) {

@@ -13,7 +13,7 @@ from stream.dispatch.keywords import load_keywords
 from stream.dispatch.responsibility import load_list
 from stream.dispatch.routing import Place
 from stream.ingest.http.feed110 import answer, place_call, routed_call
-from stream.ingest.http.open311 import load_cell_index, load_county_names
+from stream.ingest.http.open311 import load_cell_index, load_county_names, load_gazetteer
 
 LIST = load_list()
 KEYWORDS = load_keywords(None, LIST)
@@ -36,6 +36,10 @@ def test_a_call_is_placed_by_its_point_else_its_address(cells) -> None:
     assert place_call(call(lat=50.29, lon=127.53, address="孙吴县"), cells, names) == Place("231124")  # in Russia
     assert place_call(call(address="嫩江市某小区"), None, names) == Place("231183")
     assert place_call(call(address="不知道在哪"), None, names) == Place("231100")
+    # by the township and village names of the GIS layers (docs/dispatch.md, "Placing an address")
+    places = load_gazetteer()
+    assert place_call(call(address="孙吴县样例村003002屯东头"), None, names, places) == Place("231124003002")
+    assert place_call(call(address="嫩江市某小区"), None, names, places) == Place("231183")  # unmatched: the county
 
 
 def test_a_call_is_routed_by_keyword_and_county_or_queued() -> None:

@@ -35,6 +35,7 @@ from stream.ingest.http.open311 import (
     grid_event,
     load_cell_index,
     load_county_names,
+    load_gazetteer,
     load_services,
     parse_api_keys,
     parse_filter,
@@ -150,6 +151,11 @@ def test_no_location_and_no_address_is_refused_and_an_address_alone_is_placed_at
         parsed = parse_request({"service_code": "street_vending", "address_string": address}, SERVICES)
         assert (parsed.lat, parsed.address) == (None, address)
         assert place_request(parsed, None, names) == Place(place)
+
+
+def test_an_address_naming_a_village_is_placed_at_the_village() -> None:
+    parsed = parse_request({"service_code": "street_vending", "address_string": "爱辉区样例社区001002门口"}, SERVICES)
+    assert place_request(parsed, None, load_county_names(), load_gazetteer()) == Place("231102001002")
 
 
 def test_media_must_be_a_small_image() -> None:
