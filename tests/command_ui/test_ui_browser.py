@@ -285,3 +285,43 @@ async def test_grid_events_panel_counts_marks_overdue_queues_and_scopes(make_set
         assert problems.items == []
     finally:
         await gateway.stop()
+
+
+async def test_requests_reach_the_wall_through_the_dispatch_and_projection_agents(make_settings,
+                                                                                  browser: Browser) -> None:
+    """Grid events on the topic → the dispatch worker → dispatch.requests → the projection agent → Redis → the
+    gateway → the page; a request ignored for ten event hours turns red as it climbs (a drill: the event clock)."""
+    agents = ["stream.agents.dispatch", "stream.agents.projection"]
+    settings = make_settings(ws_port=free_port(), partitions=2, dispatch_tick_s=0.3, notify_attempts=1)
+    await prepare_topics_async(settings, agent_modules=agents)
+    rt = build_app(settings, agent_modules=agents)
+    await rt.app.start()
+    gateway = await start_gateway(settings)
+    problems = Problems()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    aihui, xunke = cell_in("231102", 4), cell_in("231123", 4)
+
+    def event(report_id: str, service: str, cell: str, at: datetime) -> schemas.GridEvent:
+        return schemas.GridEvent(source="open311", event_time=at, report_id=report_id, service_code=service,
+                                 cell_code=cell, description="pipeline test")
+
+    try:
+        city = await open_wall(browser, settings.http_port, token(settings, "duty_officer", "231100", "li.na"), problems)
+        county = await open_wall(browser, settings.http_port, token(settings, "viewer", "231123", "zhao.min"),
+                                 problems)
+        for report in (event("311-p-cold", "heating_cold", aihui, now - timedelta(hours=10)),
+                       event("311-p-xunke", "manhole_cover", xunke, now)):  # the second moves the event clock on
+            await rt.topic(topics.GRID_EVENTS).send(key=report.report_id.encode(), value=schemas.encode(report))
+        # generous bounds for a busy machine; each wait ends as soon as the row shows
+        await city.wait_for_selector("#request-list .request.overdue[data-id='311-p-cold']", timeout=90000)
+        await city.wait_for_function(
+            "document.querySelector(\"#request-list .request[data-id='311-p-cold'] .state\").textContent.includes('↑4')",
+            timeout=90000)  # climbed cell → village → street → Aihui → the city
+        await city.wait_for_selector("#request-list .request[data-id='311-p-xunke']", timeout=90000)
+        assert await stat(city, "overdue") == 1 and await stat(city, "received") == 2
+        await county.wait_for_selector("#request-list .request[data-id='311-p-xunke']", timeout=90000)
+        assert await county.locator("#request-list .request").count() == 1  # Aihui's cold flat is not Xunke's
+        assert problems.items == []
+    finally:
+        await gateway.stop()
+        await rt.app.stop()
