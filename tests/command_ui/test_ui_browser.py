@@ -261,6 +261,8 @@ async def test_grid_events_panel_counts_marks_overdue_queues_and_scopes(make_set
         call = city.locator("#request-list .request[data-id='110-20260110-0815-0042']")
         assert "110转办" in await call.inner_text() and "邻居家狗叫" in await call.inner_text()
         assert "未匹配权责事项" in await call.inner_text()
+        vending = await city.locator("#request-list .request[data-id='311-vending'] .why").inner_text()
+        assert vending == "城市管理综合执法局: a licensed night market, not street vending"  # who rejected it, and why
         # live: a new unmapped call in Xunke reaches the city and Xunke walls, not Aihui's; a closed request leaves
         barking = call_110("20260110-0920-0107", "江边有人放鞭炮", cell_in("231123", 2), now)
         resolved = acted(scenario.requests["311-manhole"], RequestAction.RESOLVE, "urban-management", now)

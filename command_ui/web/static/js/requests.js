@@ -102,11 +102,17 @@ export class RequestPanel {
     const since = el("span", "age", `${t("age")} ${age(r.received_at, now)}`);
     since.dataset.since = r.received_at;
     meta.append(since);
-    if (queued) meta.append(el("span", "why", r.status === "rejected" ? r.queue_reason : t("req_unmapped")));
+    if (queued) meta.append(el("span", "why", this.why(r)));
     else meta.append(el("span", "", `→ ${this.department(r.department)}`));
     meta.append(el("span", "place", this.where(r)));
     row.append(meta);
     return row;
+  }
+
+  // Why it waits for the dispatcher: the department that rejected it and its reason, or no item matched it.
+  why(r) {
+    if (r.status === "rejected" && r.change === "rejected") return `${this.department(r.actor)}: ${r.reason}`;
+    return r.status === "rejected" ? r.queue_reason : r.item_code ? r.queue_reason : t("req_unmapped");
   }
 
   tickAges(now) {
