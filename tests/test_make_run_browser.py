@@ -1,8 +1,9 @@
 """`make run` as a newcomer sees it: `amur run` freshly started (a subprocess, as the Makefile does), then Chromium.
 
 Within its first minutes the wall must show a hydrograph with two days of history,
-all six vital-sign panels with connected sources, and an incident the pipeline
-raised from the simulated evidence, labelled as a demonstration. Waits are bounded
+all six vital-sign panels with connected sources, an incident the pipeline
+raised from the simulated evidence, labelled as a demonstration, and the
+demonstration's 110 calls on the grid-events panel. Waits are bounded
 but generous (the stack shares the machine); what is asserted is what the page
 shows. The 1920x1080 picture it takes is the README's (`make screenshot`).
 """
@@ -126,6 +127,10 @@ async def test_make_run_shows_history_connected_sources_and_a_demonstration_inci
         "el => getComputedStyle(el, '::before').content")
     assert "演示" in label
     assert await page.locator(".incident:not(.drill)").count() == 0, "every incident of a demonstration is an exercise"
+
+    # the two 110 calls on the grid-events panel: the cold flat routed to a department, the other in the queue
+    await page.wait_for_selector(".request.queued[data-id^='110-demo-']", timeout=PATIENCE_MS)
+    await page.wait_for_selector(".request:not(.queued)[data-id^='110-demo-']", timeout=PATIENCE_MS)
 
     await page.wait_for_timeout(1500)  # let the map and charts settle before the picture
     await page.screenshot(path=str(artifacts_dir / "make-run-1920x1080.png"))

@@ -83,13 +83,15 @@ def plan_parts(settings: Settings, *, simulators: bool = True, python: str = sys
     """The child processes of the stack, in start order.
 
     With the demonstration on, workers and gateway run with ``AMUR_DEMONSTRATION`` (every incident an exercise,
-    the wall says so) and the feed simulator plays it (``--demo``); ``demo_key`` is the Open311 key its citizen
-    report uses when none is configured (given to the ingest adapter too).
+    the wall says so) and the feed simulator plays it (``--demo``); ``demo_key`` is the Open311 and 110-feed key
+    its citizen report and calls use where none is configured (given to the ingest adapter too).
     """
     amur = (python, "-m", "stream.cli.main")
     demo = demonstration_on(settings, simulators=simulators)
     marked = (("AMUR_DEMONSTRATION", "true"),) if demo else ()
-    keyed = (("AMUR_OPEN311_API_KEYS", demo_key),) if demo and demo_key else ()
+    keyed = tuple((variable, demo_key) for variable, configured in (
+        ("AMUR_OPEN311_API_KEYS", settings.open311_api_keys), ("AMUR_FEED110_API_KEYS", settings.feed110_api_keys))
+        if demo and demo_key and not configured.get_secret_value().strip())
     parts = [
         PartSpec(f"worker-{i + 1}", (*amur, "worker"),
                  env=(("AMUR_WORKER_WEB_PORT", str(settings.worker_web_port + i)), *marked),
@@ -281,7 +283,8 @@ def command(workers: int | None, no_simulators: bool) -> int:
     overrides = {"workers": workers} if workers is not None else {}
     settings = load_settings(**overrides)
     demo = demonstration_on(settings, simulators=not no_simulators)
-    own_key = demo and not settings.open311_api_keys.get_secret_value().strip()
+    own_key = demo and not all(key.get_secret_value().strip()
+                               for key in (settings.open311_api_keys, settings.feed110_api_keys))
     parts = plan_parts(settings, simulators=not no_simulators, demo_key=secrets.token_urlsafe(18) if own_key else None)
     try:
         check_ports(settings, parts)
@@ -302,7 +305,7 @@ def command(workers: int | None, no_simulators: bool) -> int:
         Supervisor._say(f"duty officer login (whole city): {login_url(settings, supervisor.child_env)}")
         if demo:
             Supervisor._say("demonstration: in the next minutes a gauge crosses its warning stage, a forestry camera "
-                            "sees smoke and a citizen reports it (every incident an exercise; AMUR_SIM_DEMO=false "
+                            "sees smoke, a citizen reports it and the 110 centre passes on two calls (every incident an exercise; AMUR_SIM_DEMO=false "
                             "turns it off; docs/demonstration.md)")
         return asyncio.run(_run_until_signal(supervisor))
     except ConfigError as exc:

@@ -1,8 +1,10 @@
-"""The demonstration's two calls from outside the feeds: smoke for the simulated fleet, a citizen's Open311 report.
+"""The demonstration's calls from outside the feeds: smoke for the simulated fleet, a citizen's Open311 report,
+two 110 non-emergency calls.
 
 :func:`play` scripts the smoke on the fleet at once (its start and end are
-times on the fleet's clock), then sends the report when it is due, through the
-same Open311 front door as any citizen (``amur ingest``). The fleet and the
+times on the fleet's clock), then sends the report and the calls when each is
+due, through the same front doors as any citizen and the 110 centre (``amur
+ingest``: Open311, ``POST /110/v1/calls``). The fleet and the
 ingest adapter start beside the simulator, so each call is retried for a while;
 every outcome is one log line with ``demonstration=``. The feed simulator plays
 the gauge (:class:`stream.sim.scenarios.demonstration.DemonstrationScenario`).
@@ -18,7 +20,7 @@ from datetime import datetime
 
 import aiohttp
 
-from stream.sim.scenarios.demonstration import Demonstration
+from stream.sim.scenarios.demonstration import Call110, Demonstration
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ class Endpoints:
     open311: str
     """Base URL of `amur ingest` (``http://127.0.0.1:8070``)."""
     api_key: str
+    """The Open311 key."""
+    feed110_key: str | None = None
+    """The 110 feed's key (None: the calls are not sent)."""
 
 
 def smoke_event(demo: Demonstration) -> dict[str, object]:
@@ -51,10 +56,10 @@ def report_fields(demo: Demonstration, api_key: str) -> dict[str, str]:
 
 async def play(demo: Demonstration, endpoints: Endpoints, wall_at: Callable[[datetime], float],
                stop: asyncio.Event, resumed: bool = False) -> None:
-    """Script the smoke now and send the report at its time (``wall_at``: the loop time of a virtual time).
+    """Script the smoke now and send the report and the calls at their times (``wall_at``: the loop time of a
+    virtual time).
 
-    ``resumed`` (the simulator was restarted): the fleet has the smoke already, and a report whose time has
-    passed was sent."""
+    ``resumed`` (the simulator was restarted): the fleet has the smoke already, and what was due was sent."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         async def smoke() -> str:
             async with session.post(f"{endpoints.fleet}/control/events", json=smoke_event(demo)) as response:
@@ -65,18 +70,29 @@ async def play(demo: Demonstration, endpoints: Endpoints, wall_at: Callable[[dat
                                     data=report_fields(demo, endpoints.api_key)) as response:
                 return f"{response.status} {await response.text()}"
 
+        def call_110(call: Call110) -> Callable[[], Awaitable[str]]:
+            async def send() -> str:
+                async with session.post(f"{endpoints.open311}/110/v1/calls", json=call.body(),
+                                        headers={"X-Api-Key": endpoints.feed110_key or ""}) as response:
+                    return f"{response.status} {await response.text()}"
+            return send
+
         if not resumed:
             await _call("smoke", smoke, stop)
-        wait = wall_at(demo.report.at) - asyncio.get_running_loop().time()
-        if resumed and wait <= 0:
-            return
-        if wait > 0:
-            try:
-                await asyncio.wait_for(stop.wait(), wait)
-                return
-            except asyncio.TimeoutError:
-                pass
-        await _call("citizen report", report, stop)
+        due = [(demo.report.at, "citizen report", report)]
+        if endpoints.feed110_key:
+            due += [(call.at, f"110 call {call.call_id}", call_110(call)) for call in demo.calls]
+        for at, what, send in sorted(due, key=lambda d: d[0]):
+            wait = wall_at(at) - asyncio.get_running_loop().time()
+            if resumed and wait <= 0:
+                continue
+            if wait > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), wait)
+                    return
+                except asyncio.TimeoutError:
+                    pass
+            await _call(what, send, stop)
 
 
 async def _call(what: str, call: Callable[[], Awaitable[str]], stop: asyncio.Event) -> None:

@@ -88,8 +88,10 @@ def demonstration_parts(settings: Settings, scenario: str, start: datetime, seed
         raise ValueError("--demo sends a citizen report through Open311 and needs a key in AMUR_OPEN311_API_KEYS")
     host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
     demonstration = plan(start, seed, data_dir_for(settings.gis_manifest))
+    feed110 = [k.strip() for k in settings.feed110_api_keys.get_secret_value().split(",") if k.strip()]
     endpoints = Endpoints(fleet=f"http://127.0.0.1:{settings.sim_cameras_port}",
-                          open311=f"http://{host}:{settings.ingest_http_port}", api_key=keys[0])
+                          open311=f"http://{host}:{settings.ingest_http_port}", api_key=keys[0],
+                          feed110_key=feed110[0] if feed110 else None)
     return demonstration, DemonstrationScenario(demonstration, since), endpoints
 
 

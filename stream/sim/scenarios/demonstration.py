@@ -51,6 +51,11 @@ FAST_UNTIL = timedelta(minutes=30)
 SPARSE_UNTIL, SPARSE_CADENCE = -timedelta(hours=12), timedelta(minutes=30)
 SMOKE_FROM, SMOKE_UNTIL = timedelta(seconds=20), timedelta(minutes=20)
 REPORT_AT = timedelta(seconds=90)
+CALLS_AT = (timedelta(seconds=45), timedelta(seconds=75))
+"""When the two 110 calls come in: a cold flat in the city (routed to the heating company) and a call no
+keyword matches (it waits in the dispatcher queue)."""
+CITY_CENTRE = (127.4990, 50.2450)
+"""Heihe city, where the cold flat is (lon, lat)."""
 NOISE_M = 0.005
 
 
@@ -93,12 +98,31 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Call110:
+    """A call of the 110 non-emergency feed, as its JSON says it (docs/dispatch.md)."""
+
+    at: datetime
+    call_id: str
+    category: str
+    text: str
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = None
+
+    def body(self) -> dict[str, object]:
+        located = {"lon": self.lon, "lat": self.lat} if self.lon is not None else {}
+        return {"call_id": self.call_id, "time": self.at.isoformat(), "category": self.category, "text": self.text,
+                **located, **({"address": self.address} if self.address else {})}
+
+
+@dataclass(frozen=True)
 class Demonstration:
     start: datetime
     seed: int
     wave: GaugeWave
     smoke: Smoke
     report: Report
+    calls: tuple[Call110, ...] = ()
 
     def report_times(self, after: datetime, until: datetime) -> Iterator[datetime]:
         """When the gauge reports in ``(after, until]``: every 30 s for the first 30 min, else every 15 min
@@ -140,11 +164,27 @@ def plan(start: datetime, seed: int = 7, data_dir: Path | None = None) -> Demons
         raise ValueError(f"the layer set has no forestry camera in county {CAMERA_COUNTY} for the demonstration")
     camera = forest[int(np.random.default_rng([seed, 0xDE30]).integers(0, len(forest)))]
     seen = coverage.cells_seen_by(camera.camera_id)[0].cell_code
-    cell = next(c for c in R.load_cells(data_dir) if c.cell_code == seen)
+    cells = R.load_cells(data_dir)
+    cell = next(c for c in cells if c.cell_code == seen)
     return Demonstration(
         start=start, seed=seed, wave=GaugeWave(gauge.gauge_id, stage_knots(gauge.warning_m, gauge.guaranteed_m)),
         smoke=Smoke(camera.camera_id, start + SMOKE_FROM, start + SMOKE_UNTIL),
-        report=Report(start + REPORT_AT, SERVICE_CODE, cell.lon, cell.lat, REPORT_TEXT))
+        report=Report(start + REPORT_AT, SERVICE_CODE, cell.lon, cell.lat, REPORT_TEXT),
+        calls=calls_110(start, cells))
+
+
+def calls_110(start: datetime, cells: list[R.CellRecord]) -> tuple[Call110, ...]:
+    """The two 110 calls: a cold flat at the city cell nearest the centre, and one no keyword maps, known only by
+    its district; call ids carry the start, so a restarted demonstration does not repeat them."""
+    city = min((c for c in cells if c.cell_code.startswith(CAMERA_COUNTY)),
+               key=lambda c: (c.lon - CITY_CENTRE[0]) ** 2 + (c.lat - CITY_CENTRE[1]) ** 2)
+    stamp = f"{start:%Y%m%dT%H%M%S}"
+    return (Call110(start + CALLS_AT[0], f"demo-{stamp}-1", "暖气不热",
+                    "家里暖气不热，室温只有十二度（演示）/ The flat is 12 °C, the heating is not warm (demonstration)",
+                    lon=city.lon, lat=city.lat),
+            Call110(start + CALLS_AT[1], f"demo-{stamp}-2", "其他",
+                    "邻居家的鹦鹉一早就叫个不停，想问问谁能管（演示）/ A neighbour's parrot squawks from dawn, who can "
+                    "help (demonstration)", address="黑龙江省黑河市爱辉区"))
 
 
 class DemonstrationScenario(Scenario):

@@ -18,6 +18,7 @@ from stream.ingest.registry import load_registry
 from stream.runtime.admin import bootstrap_servers, prepare_topics_async
 from stream.runtime.app import kafka_url
 from stream.runtime.metrics import Metrics
+from stream.dispatch.calls import UNMAPPED_SERVICE
 from stream.schemas import GridEvent, decode
 from stream.sim.demo import Endpoints, play
 from stream.sim.scenarios.demonstration import plan
@@ -35,9 +36,10 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 
 async def test_the_fleet_gets_the_smoke_and_the_report_goes_through_open311_at_its_time(make_settings) -> None:
-    settings = make_settings(partitions=1, open311_api_keys="demo-key")
+    settings = make_settings(partitions=1, open311_api_keys="demo-key", feed110_api_keys="key-110")
     await prepare_topics_async(settings, agent_modules=[])
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=89)  # the report is due in 1 s
+    # (the 110 calls, due 45 s and 75 s in, were due before it: they go at once, in their order)
     demo = plan(start, 7)
     bootstrap = bootstrap_servers(kafka_url(settings))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
@@ -51,7 +53,7 @@ async def test_the_fleet_gets_the_smoke_and_the_report_goes_through_open311_at_i
     loop = asyncio.get_running_loop()
     t0 = loop.time() - (datetime.now(timezone.utc) - start).total_seconds()
     try:
-        await asyncio.wait_for(play(demo, Endpoints(fleet_url, ingest_url, "demo-key"),
+        await asyncio.wait_for(play(demo, Endpoints(fleet_url, ingest_url, "demo-key", "key-110"),
                                     lambda at: t0 + (at - start).total_seconds(), asyncio.Event()), 60)
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{fleet_url}/control/events") as response:
@@ -61,13 +63,19 @@ async def test_the_fleet_gets_the_smoke_and_the_report_goes_through_open311_at_i
         records = []
         for _ in range(20):
             records += [r for batch in (await consumer.getmany(timeout_ms=2000)).values() for r in batch]
-            if records:
+            if len(records) >= 3:
                 break
-        [report] = [decode(GridEvent, r.value) for r in records]
+        cold_flat, unmapped, report = sorted((decode(GridEvent, r.value) for r in records), key=lambda e: e.event_time)
         assert report.service_code == "smoke_report" and report.source == "open311"
         assert report.event_time >= demo.report.at
+        # the 110 calls at their own times: a cold flat in the city for the heating item, then one no keyword maps
+        assert (cold_flat.source, cold_flat.event_time) == ("110", demo.calls[0].at)
+        assert cold_flat.cell_code is not None and cold_flat.cell_code.startswith("231102")
+        assert (cold_flat.item_code, cold_flat.department) == ("HEA-001", "heating")  # Aihui's heating company
+        assert unmapped.service_code == UNMAPPED_SERVICE and unmapped.department is None
+        assert unmapped.event_time == demo.calls[1].at
         # restarted: nothing is sent twice (the smoke is there, the report's time has passed)
-        await asyncio.wait_for(play(demo, Endpoints(fleet_url, ingest_url, "demo-key"),
+        await asyncio.wait_for(play(demo, Endpoints(fleet_url, ingest_url, "demo-key", "key-110"),
                                     lambda at: t0 + (at - start).total_seconds(), asyncio.Event(), resumed=True), 10)
         assert [r for batch in (await consumer.getmany(timeout_ms=2000)).values() for r in batch] == []
     finally:
