@@ -27,6 +27,10 @@ class RateLimit:
     def full(self, now: float) -> Bucket:
         return Bucket(float(self.burst), now)
 
+    def available(self, bucket: Bucket, now: float) -> float:
+        """Tokens in ``bucket`` at ``now`` (refilled since it was last used)."""
+        return min(float(self.burst), bucket.tokens + max(0.0, now - bucket.at) * self.per_second)
+
     def take(self, bucket: Bucket, now: float) -> tuple[bool, Bucket]:
         """Whether one command may pass at ``now``, and the bucket after it."""
         elapsed = max(0.0, now - bucket.at)

@@ -30,6 +30,7 @@ from command_ui.ws import WebsocketGateway
 from gis.registry import load_cameras
 from stream import schemas, topics
 from stream.incidents.places import load_places
+from stream.incidents.signature import sign_command
 from stream.ingest.registry import load_registry
 from stream.runtime.admin import bootstrap_servers
 from stream.runtime.app import kafka_url
@@ -102,10 +103,12 @@ async def start_gateway(settings: Settings) -> Gateway:
     await producer.start()
     command_topic = topics.topic_name(topics.COMMANDS, settings.drill_id)
 
-    async def produce(command: schemas.OperatorCommand) -> None:
-        await producer.send_and_wait(command_topic, schemas.encode(command), key=command.incident_id.encode())
-
     secret = settings.jwt_secret.get_secret_value()
+
+    async def produce(command: schemas.OperatorCommand) -> None:  # signed: the stream applies only signed ones
+        await producer.send_and_wait(command_topic, schemas.encode(sign_command(command, secret)),
+                                     key=command.incident_id.encode())
+
     limit = RateLimit(settings.gateway_commands_per_minute / 60.0, settings.gateway_command_burst)
     gateway = WebsocketGateway(hub, secret, limit, produce)
     ws_port = ws_port_of(settings)

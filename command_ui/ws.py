@@ -34,6 +34,9 @@ SEND_BUFFER_BYTES = 256 * 1024
 CLOSE_TOO_SLOW = 4008
 CLOSE_AUTH = 4001
 CLOSE_WAIT_S = 1.0
+#: Failed logins per client address: a burst, then one more try every 6 s; addresses remembered, oldest out first.
+LOGIN_FAILURES = RateLimit(per_second=10 / 60, burst=10)
+MAX_LOGIN_ADDRESSES = 10_000
 
 Producer = Callable[[schemas.OperatorCommand], Awaitable[None]]
 
@@ -47,6 +50,7 @@ class WebsocketGateway:
         self.produce = produce
         self.clock = clock
         self.buckets: dict[str, Bucket] = {}
+        self.login_failures: dict[str, Bucket] = {}
 
     async def handle(self, connection: ServerConnection) -> None:
         sock = connection.transport.get_extra_info("socket")
@@ -57,8 +61,12 @@ class WebsocketGateway:
             hello = protocol.parse_client_message(first)
             if not isinstance(hello, protocol.Hello):
                 raise ProtocolError("the first message must be hello")
+            address = str((connection.remote_address or ("unknown",))[0])
+            if self._login_blocked(address):
+                raise AuthError(f"too many failed logins from {address}; retry in a minute")
             claims = verify(self.secret, hello.token, now=self.clock())
         except (AuthError, ProtocolError) as exc:
+            self._login_failed(connection, exc)
             await connection.send(protocol.error_message("auth", str(exc)).decode())
             await connection.close(CLOSE_AUTH, "unauthorized")
             return
@@ -78,6 +86,19 @@ class WebsocketGateway:
             self.hub.leave(session)
             writer.cancel()
             guard.cancel()
+
+    def _login_blocked(self, address: str) -> bool:
+        bucket = self.login_failures.get(address)
+        return bucket is not None and LOGIN_FAILURES.available(bucket, self.clock().timestamp()) < 1.0
+
+    def _login_failed(self, connection: ServerConnection, exc: Exception) -> None:
+        """Count a failed login against its address and log it (the reason, never the token)."""
+        address, now = str((connection.remote_address or ("unknown",))[0]), self.clock().timestamp()
+        _, bucket = LOGIN_FAILURES.take(self.login_failures.pop(address, None) or LOGIN_FAILURES.full(now), now)
+        if len(self.login_failures) >= MAX_LOGIN_ADDRESSES:
+            self.login_failures.pop(next(iter(self.login_failures)))
+        self.login_failures[address] = bucket
+        log.warning("login refused client=%s reason=%s", address, exc)
 
     async def _write(self, connection: ServerConnection, session: Session) -> None:
         """Drain the outbox in batches (one JSON array per frame)."""

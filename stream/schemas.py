@@ -471,6 +471,8 @@ class OperatorCommand(Event, tag="operator_command", kw_only=True):
     """Grid code subtree the operator may act on (231100 = whole city)."""
     assignee: str | None = None
     comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    signature: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    """HMAC-SHA256 by the gateway over the other fields (stream/incidents/signature.py); unsigned = refused."""
 
 
 class EscalationStep(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import click
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_JWT_SECRET = "amur-development-secret-change-me"
+"""The repository's operator-token key: anyone can read it, so production refuses it (`amur run` makes its own)."""
 
 
 class Settings(BaseSettings):
@@ -64,6 +66,8 @@ class Settings(BaseSettings):
     ingest_health_interval_s: float = Field(5.0, gt=0, description="how often source health is evaluated")
     ingest_http_port: int = Field(8070, ge=1, le=65535, description="port of `amur ingest` (HTTP batch ingest)")
     ingest_http_max_items: int = Field(10_000, ge=1, description="most readings accepted in one HTTP call")
+    ingest_api_keys: SecretStr = Field(
+        SecretStr(""), description="comma-separated API keys for POST /ingest (header X-Api-Key); empty = refuse all")
     open311_api_keys: SecretStr = Field(
         SecretStr(""), description="comma-separated API keys for Open311 POST requests; empty = refuse all posts"
     )
@@ -146,8 +150,12 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="gateway bind address")
     http_port: int = Field(8080, ge=1, le=65535, description="gateway port (page, websocket, REST)")
     jwt_secret: SecretStr = Field(
-        SecretStr("amur-development-secret-change-me"), description="HMAC key for operator tokens"
+        SecretStr(DEVELOPMENT_JWT_SECRET), description="HMAC key for operator tokens and the commands the gateway "
+                                                       "signs; `amur run` makes its own, production refuses this one"
     )
+    production: bool = Field(
+        False, description="production mode: refuse to start while AMUR_JWT_SECRET is the development value or "
+                           "shorter than 32 characters")
     allowed_origins: str = Field("", description="comma-separated extra allowed websocket origins")
     ws_port: int | None = Field(None, ge=1, le=65535, description="websocket port; unset = http_port + 1")
     gateway_client_queue: int = Field(10000, ge=100, description="updates queued per client before coalescing")
@@ -188,6 +196,14 @@ class Settings(BaseSettings):
     notify_attempts: int = Field(3, ge=1, le=20, description="delivery attempts per notification")
     notify_backoff_s: float = Field(1.0, ge=0, description="wait before the 2nd attempt; doubles each time")
     notify_timeout_s: float = Field(5.0, gt=0, description="per-request timeout of a notifier")
+
+    @model_validator(mode="after")
+    def _no_development_secret_in_production(self) -> Settings:
+        secret = self.jwt_secret.get_secret_value()
+        if self.production and (secret == DEVELOPMENT_JWT_SECRET or len(secret) < 32):
+            raise ValueError("AMUR_JWT_SECRET is the development value or shorter than 32 characters, and "
+                             "AMUR_PRODUCTION is on: set it to a long random string (openssl rand -hex 32)")
+        return self
 
     @property
     def effective_app_id(self) -> str:

@@ -39,6 +39,7 @@ from stream.incidents.linkage import camera_priorities
 from stream.incidents.notify.contacts import load_directory
 from stream.incidents.notify.delivery import RetryPolicy, deliver
 from stream.incidents.places import load_places
+from stream.incidents.signature import check_signature
 from stream.incidents.state import (
     Area,
     decode_area,
@@ -117,7 +118,8 @@ def register(rt: Any) -> None:
     route(topics.FINDINGS, schemas.VisionFinding, lambda e: evidence.from_finding(e, places))
     route(topics.GRID_EVENTS, schemas.GridEvent, lambda e: evidence.from_grid_event(e, places))
     route(topics.SOURCE_HEALTH, schemas.SourceHealth, evidence.from_source_health)
-    route(topics.COMMANDS, schemas.OperatorCommand, lambda e: [e])
+    command_key = settings.jwt_secret.get_secret_value()  # commands are applied only if a gateway signed them
+    route(topics.COMMANDS, schemas.OperatorCommand, lambda e: [check_signature(e, command_key)])
 
     @app.agent(inputs, name="fuse_incidents")
     async def fuse_incidents(stream: Any) -> None:

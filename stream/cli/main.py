@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Union
 
 import click
+from pydantic import ValidationError
 
 Tree = Mapping[str, Union[tuple[str, str], "Group"]]
 
@@ -171,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"amur: error: {exc.format_message()}", err=True)
         return exc.exit_code
+    except ValidationError as exc:  # settings refused (AMUR_* variables): one line per field, no traceback
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        click.echo(f"amur: error: configuration refused: {problems}", err=True)
+        return 2
     except click.Abort:
         click.echo("amur: aborted", err=True)
         return 130

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
 import signal
 import subprocess
@@ -35,7 +36,7 @@ from stream.embedded.services import (
     start_redis,
 )
 from stream.errors import ConfigError
-from stream.settings import Settings, load_settings
+from stream.settings import DEVELOPMENT_JWT_SECRET, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,6 @@ def start_embedded_services(settings: Settings, run_dir: Path, say: Callable[[st
     Returns the started services and the environment for child processes, in
     which ``AMUR_BROKER_URL`` and ``AMUR_REDIS_URL`` always point at what runs.
     """
-    import os
 
     services: list[RunningService] = []
     broker_url = settings.broker_url
@@ -240,7 +240,25 @@ def start_embedded_services(settings: Settings, run_dir: Path, say: Callable[[st
         raise
     env = dict(os.environ)
     env.update(AMUR_BROKER_URL=broker_url, AMUR_REDIS_URL=redis_url, AMUR_RUN_DIR=str(run_dir))
+    if settings.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET:
+        env["AMUR_JWT_SECRET"] = own_secret(settings.run_dir / "jwt-secret")
+        say(f"secret    operator tokens signed with this installation's own key ({settings.run_dir / 'jwt-secret'})")
     return services, env
+
+
+def own_secret(path: Path) -> str:
+    """This installation's operator-token key: made on first start (owner-only file), the same on every start after.
+
+    The repository's development value would let anyone who read it forge a city-wide token.
+    """
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    return secret
 
 
 def login_url(settings: Settings, env: dict[str, str], python: str = sys.executable) -> str:

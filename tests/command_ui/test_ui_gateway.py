@@ -237,6 +237,52 @@ async def test_token_is_required_and_checked(stack: Stack) -> None:
     assert "expired" in orjson.loads(await ws.recv())["reason"]
 
 
+def tampered_tokens(settings) -> dict[str, str]:
+    """A valid viewer token altered each way an attacker would try."""
+    import base64
+
+    import jwt
+
+    good = token(settings, role="viewer", scope="231102")
+    header, payload, signature = good.split(".")
+    claims = jwt.decode(good, options={"verify_signature": False})
+    b64 = lambda doc: base64.urlsafe_b64encode(orjson.dumps(doc)).rstrip(b"=").decode()  # noqa: E731
+    return {
+        "payload changed": ".".join([header, b64({**claims, "role": "admin", "scope": "231100"}), signature]),
+        "alg none": ".".join([b64({"alg": "none", "typ": "JWT"}), b64({**claims, "role": "admin"}), ""]),
+        "wrong key": jwt.encode({**claims, "role": "admin"}, "an-attacker-key-of-32-characters!", algorithm="HS256"),
+        "unknown role": jwt.encode({**claims, "role": "mayor"}, settings.jwt_secret.get_secret_value(),
+                                   algorithm="HS256"),
+        "expired": issue(settings.jwt_secret.get_secret_value(), subject="x", role=schemas.Role.ADMIN,
+                         scope="231100", now=datetime.now(timezone.utc) - timedelta(hours=2), ttl_s=60),
+    }
+
+
+async def refused_login(url: str, raw_token: str) -> str:
+    ws = await connect(url)
+    await ws.send(orjson.dumps({"type": "hello", "token": raw_token}).decode())
+    got = orjson.loads(await ws.recv())
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.recv()
+    assert got["type"] == "error" and got["code"] == "auth" and closed.value.rcvd.code == 4001
+    return got["reason"]
+
+
+async def test_tampered_tokens_are_refused_and_failed_logins_are_limited(stack: Stack, caplog) -> None:
+    tampered = tampered_tokens(stack.settings)
+    reasons = {name: await refused_login(stack.ws_url, raw) for name, raw in tampered.items()}
+    assert "Signature verification failed" in reasons["payload changed"]
+    assert "alg" in reasons["alg none"] or "algorithm" in reasons["alg none"]
+    assert "Signature verification failed" in reasons["wrong key"]
+    assert "'mayor'" in reasons["unknown role"] and "expired" in reasons["expired"]
+    # the address has used its tries: now even a good token is refused, without being checked
+    while "too many failed logins" not in (reason := await refused_login(stack.ws_url, "x.y.z")):
+        pass
+    assert "too many failed logins" in await refused_login(stack.ws_url, token(stack.settings))
+    assert "login refused client=127.0.0.1" in caplog.text
+    assert not any(raw in caplog.text for raw in tampered.values())
+
+
 async def test_foreign_origin_is_refused(stack: Stack) -> None:
     with pytest.raises(InvalidStatus) as refused:
         await connect(stack.ws_url, origin="http://evil.example")
@@ -301,6 +347,10 @@ async def test_an_accepted_command_is_produced_to_the_command_topic(stack: Stack
     assert (produced.command_id, produced.action, produced.operator, produced.role, produced.scope) == (
         result["command_id"], schemas.CommandAction.ACKNOWLEDGE, "duty_officer-231102", schemas.Role.DUTY_OFFICER,
         "231102")
+    # signed with the gateway's key: the stream applies it (and would dead-letter it unsigned)
+    from stream.incidents.signature import check_signature
+
+    assert check_signature(produced, stack.settings.jwt_secret.get_secret_value()) == produced
 
 
 async def test_two_gateways_read_redis_independently(stack: Stack) -> None:

@@ -13,6 +13,7 @@ grid-events topic before the answer. The feed has its own API keys
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
@@ -29,7 +30,8 @@ from stream.dispatch.responsibility import ResponsibilityList
 from stream.dispatch.routing import Place, Routing, route
 from stream.errors import InvalidEvent
 from stream.incidents.grid import CITY_CODE
-from stream.ingest.http.open311 import LazyCells, LazyLoaded, check_api_key, parse_api_keys
+from stream.ingest.http.keys import given_key, guard_keys, key_refusal
+from stream.ingest.http.open311 import LazyCells, LazyLoaded, parse_api_keys
 from stream.ingest.intake import Rejection, dead_letter, raw_text
 from stream.ingest.outcome import Outcome
 from stream.runtime.metrics import Metrics
@@ -72,6 +74,7 @@ def add_110_routes(app: web.Application, settings: Settings, producer: AIOKafkaP
                    responsibilities: ResponsibilityList, keywords: KeywordTable, cells: LazyCells,
                    counties: Mapping[str, tuple[str, ...]], places: LazyLoaded[Gazetteer] | None = None) -> None:
     keys = parse_api_keys(settings.feed110_api_keys.get_secret_value())
+    guard_keys(app)
     grid_topic = topics.topic_name(topics.GRID_EVENTS, settings.drill_id)
     dlq_topic = topics.topic_name(topics.DEAD_LETTER, settings.drill_id)
     max_future = timedelta(seconds=settings.ingest_max_future_s)
@@ -80,14 +83,11 @@ def add_110_routes(app: web.Application, settings: Settings, producer: AIOKafkaP
         return {"index": index, "field": exc.field, "value": exc.value, "reason": exc.reason}
 
     async def post_calls(request: web.Request) -> web.Response:
-        given = request.headers.get("X-Api-Key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
-        try:
-            check_api_key(given or None, keys)
-        except InvalidEvent as exc:
+        refusal = key_refusal(request, given_key(request), keys, "AMUR_FEED110_API_KEYS", time.monotonic())
+        if refusal is not None:
             metrics.count(SOURCE, Outcome.REJECTED)
-            reason = exc.reason.replace("AMUR_OPEN311_API_KEYS", "AMUR_FEED110_API_KEYS")
-            return web.json_response({"accepted": 0, "errors": [{**refused_doc(None, exc), "reason": reason}]},
-                                     status=403)
+            return web.json_response({"accepted": 0, "errors": [{"index": None, "field": "api_key", "value": None,
+                                                                  "reason": refusal[1]}]}, status=refusal[0])
         body = await request.read()
         now = datetime.now(timezone.utc)
         try:

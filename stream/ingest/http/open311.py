@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -51,6 +52,7 @@ from stream.dispatch.routing import (
 )
 from stream.errors import InvalidEvent
 from stream.ingest.http.georeport import FORMATS, render
+from stream.ingest.http.keys import guard_keys, key_refusal
 from stream.ingest.intake import Rejection, dead_letter, raw_text
 from stream.ingest.outcome import Outcome
 from stream.runtime.metrics import Metrics
@@ -455,6 +457,7 @@ def add_open311_routes(app: web.Application, settings: Settings, producer: AIOKa
     counties = counties if counties is not None else load_county_names(settings.gis_manifest)
     cells = cells or LazyCells(settings.gis_manifest)
     keys = parse_api_keys(settings.open311_api_keys.get_secret_value())
+    guard_keys(app)
     grid_topic = topics.topic_name(topics.GRID_EVENTS, settings.drill_id)
     dlq_topic = topics.topic_name(topics.DEAD_LETTER, settings.drill_id)
     prefix = settings.redis_prefix + "open311:"
@@ -500,7 +503,10 @@ def add_open311_routes(app: web.Application, settings: Settings, producer: AIOKa
         try:
             fmt = check_format(request.match_info["format"])
             fields, media = await _fields(request, settings.open311_max_media_bytes)
-            check_api_key(fields.get("api_key") or request.query.get("api_key"), keys)
+            refusal = key_refusal(request, fields.get("api_key") or request.query.get("api_key"), keys,
+                                  "AMUR_OPEN311_API_KEYS", time.monotonic())
+            if refusal is not None:
+                raise Open311Error(refusal[1], field="api_key", value=None, status=refusal[0])
         except Open311Error as exc:
             return await refuse(request, exc)
         try:

@@ -42,6 +42,7 @@ from stream.ingest.http.open311 import (
     load_county_names,
     load_gazetteer,
 )
+from stream.ingest.http.keys import given_key, guard_keys, key_refusal, parse_keys
 from stream.ingest.intake import (
     UNREGISTERED,
     Rejection,
@@ -103,9 +104,15 @@ def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventor
     raw_topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
     dlq_topic = topics.topic_name(topics.DEAD_LETTER, settings.drill_id)
     limits = TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s)
+    keys = parse_keys(settings.ingest_api_keys.get_secret_value())
 
     async def ingest(request: web.Request) -> web.Response:
         now = time.time()
+        refusal = key_refusal(request, given_key(request), keys, "AMUR_INGEST_API_KEYS", time.monotonic())
+        if refusal is not None:
+            status, reason = refusal
+            return _json({"accepted": 0, "rejected": 0, "errors": [
+                {"index": None, "field": "api_key", "value": None, "reason": reason}]}, status)
         body = await request.read()
         try:
             checked = check_body(body, registry, inventory, limits, now, settings.ingest_http_max_items)
@@ -133,6 +140,7 @@ def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventor
         return web.Response(text="ok")
 
     app = web.Application(client_max_size=32 * 1024 * 1024)
+    guard_keys(app)
     app.add_routes([web.post("/ingest", ingest), web.get("/metrics", metrics_page), web.get("/healthz", healthz)])
     # grid events: Open311, the 110 feed, departments' actions (a broken responsibility list stops start-up here)
     responsibilities = load_list(settings.dispatch_list, manifest=settings.gis_manifest)

@@ -26,6 +26,7 @@ from stream.cli.main import main as amur
 from stream.embedded.services import free_port
 from stream.incidents.audit import read_lines, verify_lines
 from stream.incidents.cap import validate_cap
+from stream.incidents.signature import sign_command
 from stream.runtime.admin import bootstrap_servers, prepare_topics_async
 from stream.runtime.app import build_app, kafka_url
 from stream.schemas import (
@@ -148,21 +149,39 @@ async def test_three_sources_become_one_incident_each_and_operators_act(make_set
         [note] = delivered.notifications
         assert note.attempts == 2 and note.contact == "aihui-emergency/drill-desk"  # errcode 1 first, then ok
 
+        key = settings.jwt_secret.get_secret_value()
         base = dict(source="gateway", event_time=datetime.now(timezone.utc), incident_id=flood.incident_id,
                     operator="wang.li", scope="231102")
-        await send(topics.COMMANDS, flood.incident_id, OperatorCommand(
-            command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE, role=Role.VIEWER, **base))
+        # the stream itself refuses what the gateway would: a viewer, and an officer of another county
+        await send(topics.COMMANDS, flood.incident_id, sign_command(OperatorCommand(
+            command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE, role=Role.VIEWER, **base), key))
         refused = await wait_for(lambda e: e.change == "command_refused")
         assert "viewer" in (refused.refusal or "")
-        await send(topics.COMMANDS, flood.incident_id, OperatorCommand(
-            command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE, role=Role.DUTY_OFFICER, **base))
+        await send(topics.COMMANDS, flood.incident_id, sign_command(OperatorCommand(
+            command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE, role=Role.DUTY_OFFICER,
+            **{**base, "scope": "231123"}), key))
+        refused = await wait_for(lambda e: e.change == "command_refused")
+        assert "outside operator wang.li's scope 231123" in (refused.refusal or "")
+        # forged on the topic: unsigned, signed with another key, or a viewer's signed command raised to officer
+        viewer = sign_command(OperatorCommand(command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE,
+                                              role=Role.VIEWER, **base), key)
+        for forged in (OperatorCommand(command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE,
+                                       role=Role.ADMIN, **{**base, "scope": "231100"}),
+                       sign_command(OperatorCommand(command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE,
+                                                    role=Role.ADMIN, **base), "not-the-key"),
+                       msgspec.structs.replace(viewer, role=Role.DUTY_OFFICER)):
+            await send(topics.COMMANDS, flood.incident_id, forged)
+        forged_letters = [await asyncio.wait_for(letters.get(), 30) for _ in range(3)]
+        assert [letter.field for letter in forged_letters] == ["signature"] * 3
+        await send(topics.COMMANDS, flood.incident_id, sign_command(OperatorCommand(
+            command_id=uuid.uuid4().hex, action=CommandAction.ACKNOWLEDGE, role=Role.DUTY_OFFICER, **base), key))
         acked = await wait_for(lambda e: e.change == "acknowledged")
         assert acked.state is schemas.IncidentState.ACKNOWLEDGED and acked.incident_id == flood.incident_id
 
         # what cannot be placed is dead-lettered with the value, and the agents keep running
-        await send(topics.COMMANDS, "bogus", OperatorCommand(
+        await send(topics.COMMANDS, "bogus", sign_command(OperatorCommand(
             command_id=uuid.uuid4().hex, action=CommandAction.RESOLVE, role=Role.DUTY_OFFICER,
-            **{**base, "incident_id": "bogus"}))
+            **{**base, "incident_id": "bogus"}), key))
         await send(topics.GRID_EVENTS, "x", GridEvent(
             source="open311", event_time=now, report_id="r-harbin", service_code="fire_report", lon=126.6,
             lat=45.7, cell_code="230102001001001"))

@@ -53,8 +53,8 @@ INVENTORY = Inventory.from_sites([Site("temperature-00001", 127.5, 50.2, SensorK
 
 
 @pytest.mark.integration
-async def test_post_returns_per_item_errors_and_produces_valid_items(make_settings) -> None:
-    settings = make_settings(partitions=2)
+async def test_post_returns_per_item_errors_and_produces_valid_items(make_settings, caplog) -> None:
+    settings = make_settings(partitions=2, ingest_api_keys="gauge-office-key")
     await prepare_topics_async(settings, agent_modules=[])
     bootstrap = bootstrap_servers(kafka_url(settings))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
@@ -78,7 +78,13 @@ async def test_post_returns_per_item_errors_and_produces_valid_items(make_settin
                  {**orjson.loads(encode(good)), "event_time": (now + timedelta(days=2)).isoformat()},
                  {**orjson.loads(encode(level)), "gauge_id": "hlj-atlantis"}]
         url = f"http://127.0.0.1:{port}"
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers={"X-Api-Key": "gauge-office-key"}) as http:
+            # no key, or a wrong one: 403 naming the field, nothing produced, the key never logged
+            for headers in ({"X-Api-Key": ""}, {"X-Api-Key": "guessed-key"}):
+                async with http.post(f"{url}/ingest", data=orjson.dumps(items), headers=headers) as response:
+                    assert response.status == 403
+                    assert (await response.json())["errors"][0]["field"] == "api_key"
+            assert "api key refused path=/ingest" in caplog.text and "guessed-key" not in caplog.text
             async with http.post(f"{url}/ingest", data=orjson.dumps(items)) as response:
                 assert response.status == 200
                 answer = await response.json()
