@@ -54,3 +54,20 @@ def test_an_unknown_option_is_a_one_line_usage_error(capsys) -> None:
     assert amur(["config", "--markdwn"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "--markdwn" in lines[0] and lines[0].startswith("amur config: error:")
+
+
+def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from stream.settings import DEVELOPMENT_JWT_SECRET
+
+    for secret in (DEVELOPMENT_JWT_SECRET, "short"):
+        with pytest.raises(ValueError, match="AMUR_JWT_SECRET is the development value"):
+            load_settings(production=True, jwt_secret=secret)
+    assert load_settings(production=True, jwt_secret="x" * 32).production
+    assert load_settings().jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET  # development: allowed
+    monkeypatch.setenv("AMUR_PRODUCTION", "true")
+    monkeypatch.delenv("AMUR_JWT_SECRET", raising=False)
+    for argv in (["gateway"], ["worker"], ["ingest"], ["token", "issue", "--role", "admin", "--scope", "231100"]):
+        assert amur(argv) == 2
+        err = capsys.readouterr().err
+        assert "configuration refused" in err and "AMUR_PRODUCTION is on" in err and "Traceback" not in err

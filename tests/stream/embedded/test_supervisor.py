@@ -92,6 +92,47 @@ def _state(run_dir: Path) -> dict[str, dict]:
         return {}
 
 
+def _descendants(root: int) -> set[int]:
+    """``root`` and every process under it, read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in found} - found
+        found |= more
+        grew = bool(more)
+    return found
+
+
+def _listening(pids: set[int]) -> list[tuple[str, int]]:
+    """(address, port) of every TCP socket in LISTEN state owned by ``pids`` (from /proc/net/tcp and tcp6)."""
+    inodes: set[str] = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = []
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            cols = line.split()
+            address, port = cols[1].split(":")
+            if cols[3] != "0A" or cols[9] not in inodes:  # 0A = LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # each 32-bit word is host order
+            found.append((socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, words), int(port, 16)))
+    return found
+
+
 @pytest.mark.integration
 def test_amur_run_serves_the_page_restarts_a_killed_worker_and_stops_cleanly(tmp_path: Path) -> None:
     import urllib.request
@@ -116,12 +157,29 @@ def test_amur_run_serves_the_page_restarts_a_killed_worker_and_stops_cleanly(tmp
                               and s["status"] == "running" and s, 30, "the worker to be restarted")
         assert restarted["pid"] != worker["pid"]
         pids = [row["pid"] for row in _state(tmp_path).values()]
+        # every listener of the embedded shape (broker, Redis, workers, ingest, gateway) is on loopback
+        listening = _listening(_descendants(run.pid))
+        assert {http_port, int(env["AMUR_WS_PORT"]), int(env["AMUR_INGEST_HTTP_PORT"]),
+                int(env["AMUR_EMBEDDED_BROKER_PORT"]), int(env["AMUR_EMBEDDED_REDIS_PORT"])} <= {
+            port for _, port in listening}, listening
+        assert all(address in ("127.0.0.1", "::1") for address, _ in listening), listening
     finally:
         run.send_signal(signal.SIGTERM)
         output, _ = run.communicate(timeout=60)
     assert run.returncode == 0, output
     assert "exited with -9" in output and "stopped" in output
     assert f"http://127.0.0.1:{http_port}/#token=" in output
+    # tokens are signed with this installation's own key, made on first start, not the repository's
+    import jwt
+
+    from stream.settings import DEVELOPMENT_JWT_SECRET
+
+    secret_file = tmp_path / "jwt-secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    printed = output.split("#token=", 1)[1].split()[0]
+    jwt.decode(printed, secret_file.read_text().strip(), algorithms=["HS256"], options={"verify_exp": False})
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(printed, DEVELOPMENT_JWT_SECRET, algorithms=["HS256"], options={"verify_exp": False})
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids), "a part outlived amur run"
     assert not page_answers()
 
