@@ -13,6 +13,8 @@ latest change the worker published (from Redis).
 from __future__ import annotations
 
 import hmac
+import logging
+import time
 import uuid
 from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
@@ -24,10 +26,13 @@ from aiokafka import AIOKafkaProducer
 
 from stream import topics
 from stream.errors import ConfigError, InvalidEvent
+from stream.ingest.http.keys import KEY_FAILURES, guard_keys
 from stream.ingest.outcome import Outcome
 from stream.runtime.metrics import Metrics
 from stream.schemas import RequestActed, decode, encode
 from stream.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SOURCE = "dispatch-actions"
 FIELDS = ("action", "assignee", "item_code", "department", "reason", "action_id")
@@ -76,6 +81,7 @@ def action_event(request_id: str, body: bytes, actor: str, now: datetime) -> Req
 def add_dispatch_routes(app: web.Application, settings: Settings, producer: AIOKafkaProducer, metrics: Metrics,
                         departments: Collection[str]) -> None:
     keys = parse_actor_keys(settings.dispatch_api_keys.get_secret_value(), departments)
+    guard_keys(app)
     inputs = topics.topic_name(topics.DISPATCH_INPUTS, settings.drill_id)
     redis = aioredis.from_url(settings.redis_url or f"redis://127.0.0.1:{settings.embedded_redis_port}/0")
     latest = settings.redis_prefix + "dispatch:requests"
@@ -87,9 +93,16 @@ def add_dispatch_routes(app: web.Application, settings: Settings, producer: AIOK
 
     async def post_action(request: web.Request) -> web.Response:
         request_id = request.match_info["request_id"]
+        failures, client, now = request.app[KEY_FAILURES], request.remote or "unknown", time.monotonic()
+        if failures.blocked(client, now):
+            log.warning("api key refused path=%s client=%s reason=too_many_failures", request.path, client)
+            return refused(InvalidEvent(f"too many wrong API keys from {client}; retry in a minute",
+                                        field="api_key", value=None), 429)
         try:
             actor = actor_of(request.headers.get("X-Api-Key"), keys)
         except InvalidEvent as exc:
+            failures.failed(client, now)
+            log.warning("api key refused path=%s client=%s reason=%s", request.path, client, exc.reason)
             return refused(exc, 403)
         try:
             acted = action_event(request_id, await request.read(), actor, datetime.now(timezone.utc))
