@@ -7,6 +7,7 @@ plain number of hours (textbook tables); the second is the value, in any unit.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -53,6 +54,8 @@ def read_series(path: Path, value_column: str | None = None) -> list[Row]:
             value = float(row[1])
         except (IndexError, ValueError):
             raise InvalidSeries(f"{path}:{number}: {header[1]!r} is not a number: {row[1:2]!r}") from None
+        if not math.isfinite(value):  # nan/inf parse as floats but no crest, route or fit means anything on them
+            raise InvalidSeries(f"{path}:{number}: {header[1]!r} is not a finite number: {row[1]!r}")
         out.append(Row(label, parse_time(label, where=f"{path}:{number}"), value, number))
     if len({r.time.tzinfo is None for r in out}) > 1:
         raise InvalidSeries(f"{path}: mixes times with and without a UTC offset")
@@ -62,6 +65,8 @@ def read_series(path: Path, value_column: str | None = None) -> list[Row]:
 def parse_time(text: str, where: str = "time") -> datetime:
     try:
         return HOURS_EPOCH + timedelta(hours=float(text))
+    except OverflowError:  # inf, or more hours than a datetime holds
+        raise InvalidSeries(f"{where}: time in hours is out of range: {text!r}") from None
     except ValueError:
         pass
     try:

@@ -433,9 +433,15 @@ async def _fields(request: web.Request, max_media: int) -> tuple[dict[str, str],
             raise Open311Error("JSON body must be an object of GeoReport fields", field="body",
                                value=type(doc).__name__)
         return {k: "" if v is None else str(v) for k, v in doc.items()}, None
-    if request.content_type == "multipart/form-data":
-        return await _multipart(request, max_media)
-    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}, None
+    try:
+        if request.content_type == "multipart/form-data":
+            return await _multipart(request, max_media)
+        return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}, None
+    except Open311Error:
+        raise
+    except ValueError as exc:  # aiohttp's parsers: no boundary, a broken part, undecodable text
+        raise Open311Error(f"body is not valid {request.content_type}: {exc}", field="body",
+                           value=request.content_type) from None
 
 
 def _answer(kind: str, docs: list[Mapping[str, object]], fmt: str, status: int = 200) -> web.Response:
