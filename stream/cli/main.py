@@ -53,6 +53,11 @@ COMMANDS: Tree = {
         "list": ("stream.cli.alerts:list_command", "print incidents (a table, or JSON lines)"),
         "cap": ("stream.cli.alerts:cap_command", "print an incident's latest CAP 1.2 message"),
     }),
+    "deadletter": Group("refused input: read it, correct it, send it back", {
+        "tail": ("stream.cli.deadletter:tail_command",
+                 "print dead letters (time, source, reason, raw), optionally following and filtered by reason"),
+        "replay": ("stream.cli.deadletter:replay_command", "send corrected dead letters back to the raw-ingest topic"),
+    }),
     "audit": Group("the hash-chained audit log", {
         "verify": ("stream.cli.audit:verify_command", "verify the hash chain of the audit log"),
     }),
