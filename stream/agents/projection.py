@@ -8,11 +8,14 @@ matches the state it reads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stream import schemas, topics
 from stream.errors import InvalidEvent
@@ -53,6 +56,10 @@ PROJECTED: tuple[tuple[topics.TopicSpec, type], ...] = (
 
 BATCH = 500
 BATCH_WITHIN_S = 0.02
+RETRY_FIRST_S = 0.5
+RETRY_CAP_S = 10.0
+"""While Redis is unreachable a batch is retried, 0.5 s, 1 s, 2 s ... 10 s apart: the partition waits, nothing is
+skipped, and the worker stays up (a crashed agent would stop projecting until the worker restarts)."""
 
 
 class RedisProjector:
@@ -84,6 +91,26 @@ class RedisProjector:
             for hash_field in projection.fields:
                 pipe.hset(hash_field.key, hash_field.field, hash_field.value)
         await pipe.execute()
+
+
+async def apply_until_done(projector: RedisProjector, projections: list[Projection], name: str) -> int:
+    """Apply ``projections``, retrying while Redis is unreachable; returns the number of failed tries.
+
+    A retried batch may repeat part of its writes: state upserts are idempotent, a series point or a
+    counter can count twice (at least once, like the stream itself).
+    """
+    delay, failures = RETRY_FIRST_S, 0
+    while True:
+        try:
+            await projector.apply(projections)
+            if failures:
+                log.info("projection resumed topic=%s after_failures=%s", name, failures)
+            return failures
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            failures += 1
+            log.warning("projection paused: redis unreachable topic=%s error=%s retry_in_s=%.1f", name, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(RETRY_CAP_S, delay * 2)
 
 
 def decode_all(kind: type, payloads: Iterable[bytes]) -> tuple[list[Any], int]:
@@ -121,7 +148,7 @@ def _register_one(rt: Any, spec: topics.TopicSpec, kind: type, keys: Keys, proje
             events, refused = decode_all(kind, batch)
             if refused:
                 rt.metrics.dropped.labels(queue=f"projection:{spec.name}").inc(refused)
-            await projector().apply(project(event, keys) for event in events)
+            await apply_until_done(projector(), [project(event, keys) for event in events], spec.name)
 
     project_topic.__name__ = f"project_{spec.name.replace('.', '_')}"
     project_topic.__qualname__ = project_topic.__name__
