@@ -71,10 +71,17 @@ class RedisProjector:
         self.stream_maxlen = stream_maxlen
         self.series_maxlen = series_maxlen
         self._upsert = client.register_script(UPSERT_LUA)
+        self.written = False
+        """Whether this projector has written before: the epoch key missing after that means Redis was reset."""
 
-    async def apply(self, projections: Iterable[Projection]) -> None:
-        """Write every change, point and count, in order, in one round trip."""
+    async def apply(self, projections: Iterable[Projection]) -> bool:
+        """Write every change, point and count, in order, in one round trip.
+
+        Returns True when Redis turned out to have lost the projection since this projector's last write
+        (restarted without persistence): the caller re-projects the topics (:func:`rebuild`).
+        """
         pipe = self.client.pipeline(transaction=False)
+        pipe.set(self.keys.epoch, "1", nx=True)
         for projection in projections:
             for change in projection.changes:
                 await self._upsert(
@@ -90,11 +97,13 @@ class RedisProjector:
                 pipe.hincrby(self.keys.counters, field, 1)
             for hash_field in projection.fields:
                 pipe.hset(hash_field.key, hash_field.field, hash_field.value)
-        await pipe.execute()
+        created = bool((await pipe.execute())[0])
+        reset, self.written = created and self.written, True
+        return reset
 
 
-async def apply_until_done(projector: RedisProjector, projections: list[Projection], name: str) -> int:
-    """Apply ``projections``, retrying while Redis is unreachable; returns the number of failed tries.
+async def apply_until_done(projector: RedisProjector, projections: list[Projection], name: str) -> bool:
+    """Apply ``projections``, retrying while Redis is unreachable; True if Redis was found reset.
 
     A retried batch may repeat part of its writes: state upserts are idempotent, a series point or a
     counter can count twice (at least once, like the stream itself).
@@ -102,15 +111,54 @@ async def apply_until_done(projector: RedisProjector, projections: list[Projecti
     delay, failures = RETRY_FIRST_S, 0
     while True:
         try:
-            await projector.apply(projections)
+            reset = await projector.apply(projections)
             if failures:
                 log.info("projection resumed topic=%s after_failures=%s", name, failures)
-            return failures
+            return reset
         except (RedisConnectionError, RedisTimeoutError) as exc:
             failures += 1
             log.warning("projection paused: redis unreachable topic=%s error=%s retry_in_s=%.1f", name, exc, delay)
             await asyncio.sleep(delay)
             delay = min(RETRY_CAP_S, delay * 2)
+
+
+async def rebuild(rt: Any, projector: RedisProjector, keys: Keys) -> int:
+    """Re-project every projected topic from its beginning to its end, following the end until caught up.
+
+    Run when Redis lost the projection while workers ran. The agents go on writing meanwhile: the rebuild
+    applies every message up to an end that no longer moves, so its last write of each key is at least as
+    new as theirs, and what they write after it is newer still. Returns the number of events re-projected.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from stream.runtime.admin import bootstrap_servers
+    from stream.runtime.app import kafka_url
+    from stream.runtime.offsets import true_end_offsets
+
+    kinds = {rt.topic_name(spec): kind for spec, kind in PROJECTED}
+    bootstrap = bootstrap_servers(kafka_url(rt.settings))
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                fetch_max_wait_ms=50)
+    await consumer.start()
+    try:
+        known = await consumer.topics()
+        assigned = [TopicPartition(name, p) for name in kinds if name in known
+                    for p in sorted(consumer.partitions_for_topic(name) or ())]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        applied, end = 0, None
+        while True:
+            latest = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned))
+            if latest == end and all([await consumer.position(tp) >= end[tp] for tp in assigned]):
+                return applied
+            end = latest
+            while [tp for tp in assigned if await consumer.position(tp) < end[tp]]:
+                for tp, messages in (await consumer.getmany(timeout_ms=200, max_records=BATCH)).items():
+                    events, _ = decode_all(kinds[tp.topic], [m.value for m in messages])
+                    await apply_until_done(projector, [project(e, keys) for e in events], tp.topic)
+                    applied += len(events)
+    finally:
+        await consumer.stop()
 
 
 def decode_all(kind: type, payloads: Iterable[bytes]) -> tuple[list[Any], int]:
@@ -129,6 +177,7 @@ def register(rt: Any) -> None:
     """One agent per projected topic, sharing one Redis client and projector."""
     keys = Keys(rt.settings.redis_prefix)
     holder: dict[str, RedisProjector] = {}
+    rebuilding: dict[str, asyncio.Task[None]] = {}
 
     def projector() -> RedisProjector:
         found = holder.get("p")
@@ -138,17 +187,32 @@ def register(rt: Any) -> None:
                                                  rt.settings.projection_series_maxlen)
         return found
 
+    def on_reset() -> None:
+        """Redis lost the projection: re-project the topics in the background (one rebuild at a time)."""
+        running = rebuilding.get("task")
+        if running is not None and not running.done():
+            return
+
+        async def run() -> None:
+            log.warning("projection lost (Redis reset); re-projecting every projected topic")
+            count = await rebuild(rt, projector(), keys)
+            log.info("projection rebuilt events=%s", count)
+
+        rebuilding["task"] = asyncio.create_task(run(), name="projection-rebuild")
+
     for spec, kind in PROJECTED:
-        _register_one(rt, spec, kind, keys, projector)
+        _register_one(rt, spec, kind, keys, projector, on_reset)
 
 
-def _register_one(rt: Any, spec: topics.TopicSpec, kind: type, keys: Keys, projector: Any) -> None:
+def _register_one(rt: Any, spec: topics.TopicSpec, kind: type, keys: Keys, projector: Any,
+                  on_reset: Any) -> None:
     async def project_topic(stream: Any) -> None:
         async for batch in stream.take(BATCH, within=BATCH_WITHIN_S):
             events, refused = decode_all(kind, batch)
             if refused:
                 rt.metrics.dropped.labels(queue=f"projection:{spec.name}").inc(refused)
-            await apply_until_done(projector(), [project(event, keys) for event in events], spec.name)
+            if await apply_until_done(projector(), [project(event, keys) for event in events], spec.name):
+                on_reset()
 
     project_topic.__name__ = f"project_{spec.name.replace('.', '_')}"
     project_topic.__qualname__ = project_topic.__name__

@@ -85,6 +85,11 @@ class Keys:
         return f"{self.prefix}thumb:{camera_id}"
 
     @property
+    def epoch(self) -> str:
+        """Written with every projection batch if absent: gone while a worker runs = Redis lost its data."""
+        return f"{self.prefix}projection:epoch"
+
+    @property
     def counters(self) -> str:
         return f"{self.prefix}counters"
 
