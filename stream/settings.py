@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     ingest_health_interval_s: float = Field(5.0, gt=0, description="how often source health is evaluated")
     ingest_http_port: int = Field(8070, ge=1, le=65535, description="port of `amur ingest` (HTTP batch ingest)")
     ingest_http_max_items: int = Field(10_000, ge=1, description="most readings accepted in one HTTP call")
+    ingest_http_write_timeout_s: float = Field(
+        10.0, gt=0, description="a call whose writes the broker has not taken in this time is answered 503")
     ingest_api_keys: SecretStr = Field(
         SecretStr(""), description="comma-separated API keys for POST /ingest (header X-Api-Key); empty = refuse all")
     open311_api_keys: SecretStr = Field(

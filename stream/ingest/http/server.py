@@ -33,6 +33,7 @@ from stream import topics
 from stream.dispatch.keywords import load_keywords
 from stream.dispatch.responsibility import load_list
 from stream.errors import ConfigError, InvalidEvent
+from stream.ingest.http.broker import BoundedProducer, broker_unavailable
 from stream.ingest.http.dispatch_actions import add_dispatch_routes
 from stream.ingest.http.feed110 import add_110_routes
 from stream.ingest.http.open311 import (
@@ -101,6 +102,7 @@ def check_body(body: bytes, registry: Registry, inventory: Inventory, limits: Ti
 
 def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventory, producer: AIOKafkaProducer,
                      metrics: Metrics) -> web.Application:
+    producer = BoundedProducer(producer, settings.ingest_http_write_timeout_s)  # type: ignore[assignment]
     raw_topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
     dlq_topic = topics.topic_name(topics.DEAD_LETTER, settings.drill_id)
     limits = TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s)
@@ -139,7 +141,7 @@ def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventor
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    app = web.Application(client_max_size=32 * 1024 * 1024)
+    app = web.Application(client_max_size=32 * 1024 * 1024, middlewares=[broker_unavailable])
     guard_keys(app)
     app.add_routes([web.post("/ingest", ingest), web.get("/metrics", metrics_page), web.get("/healthz", healthz)])
     # grid events: Open311, the 110 feed, departments' actions (a broken responsibility list stops start-up here)
