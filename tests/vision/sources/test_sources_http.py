@@ -147,3 +147,51 @@ async def test_breaker_stops_calling_a_dead_camera_then_tries_again() -> None:
     # 3 failures open it at t=2 (until 12); the trial at 12 fails (open until 32); the trial at 32 succeeds
     assert calls == 3 + 1 + 1 + 7
     assert breaker.phase is BreakerPhase.CLOSED
+
+
+async def test_a_50_mb_body_and_a_one_byte_a_second_trickle_each_fault_only_their_camera() -> None:
+    """A camera answering 50 MB is read no further than the limit (corrupt, bounded memory); one trickling a byte
+    a second times out; a healthy camera fetched beside them at the same time is unaffected."""
+    from vision.sources.http import MAX_SNAPSHOT_BYTES
+
+    good = cv2.imencode(".jpg", np.zeros((48, 64, 3), dtype=np.uint8))[1].tobytes()
+
+    async def huge(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+        response.content_length = 50 * 1024 * 1024
+        await response.prepare(request)
+        block = b"\xff\xd8" + b"\0" * (1024 * 1024 - 2)
+        try:
+            for _ in range(50):
+                await response.write(block)
+        except (ConnectionResetError, RuntimeError):  # the client stopped reading at its limit
+            pass
+        return response
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+        await response.prepare(request)
+        for byte in good:
+            await response.write(bytes([byte]))
+            await asyncio.sleep(1.0)
+        return response
+
+    async def healthy(_: web.Request) -> web.Response:
+        return web.Response(body=good, content_type="image/jpeg")
+
+    app = web.Application()
+    app.add_routes([web.get("/huge.jpg", huge), web.get("/trickle.jpg", trickle), web.get("/ok.jpg", healthy)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    client = SnapshotClient(concurrency=3, timeout_s=5.0)  # the trickle needs 600+ s; 5 s is its whole budget
+    try:
+        big, slow, ok = await asyncio.gather(*(client.fetch(name, f"http://127.0.0.1:{port}/{name}.jpg")
+                                               for name in ("huge", "trickle", "ok")))
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert big.outcome is FetchOutcome.CORRUPT and big.data is not None and len(big.data) <= MAX_SNAPSHOT_BYTES
+    assert slow.outcome is FetchOutcome.TIMEOUT
+    assert ok.outcome is FetchOutcome.OK and ok.data == good
