@@ -415,3 +415,57 @@ async def test_a_reset_projection_is_noticed_and_resent(stack: Stack) -> None:
     got = await messages(ws, lambda s: of_type(s, "snapshot"))
     snapshot = of_type(got, "snapshot")[0]
     assert list(snapshot["channels"]["incidents"]) == ["231102-flood-new"] and snapshot["seq"]["incidents"] == 1
+
+
+def opened(port: int, count: int, hello: bytes | None) -> list[socket.socket]:
+    """``count`` websocket connections that never read; each says ``hello`` first, or nothing at all."""
+    socks = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/"))
+        protocol.send_request(protocol.connect())
+        sock.sendall(b"".join(protocol.data_to_send()))
+        while protocol.state is State.CONNECTING:
+            protocol.receive_data(sock.recv(4096))
+        if hello is not None:
+            protocol.send_text(hello)
+            sock.sendall(b"".join(protocol.data_to_send()))
+        socks.append(sock)
+    return socks
+
+
+async def test_a_thousand_idle_connections_leave_memory_bounded_and_others_served(stack: Stack) -> None:
+    """500 clients that log in and never read, 500 that never even say hello: the silent ones are closed after the
+    hello timeout, every session's outbox stays within its bound, and a fast client gets every update."""
+    port, hub = stack.gateway.ws_port, stack.gateway.hub
+    hello = orjson.dumps({"type": "hello", "token": token(stack.settings, subject="idle")})
+    idle = await asyncio.to_thread(opened, port, 500, hello)
+    silent = await asyncio.to_thread(opened, port, 500, None)
+    try:
+        await until(lambda: len(hub.sessions) == 500, timeout=120)
+        fast = await stack.client()
+        await messages(fast, lambda s: of_type(s, "snapshot"))
+        for round_ in range(5):
+            await stack.publish(*(incident(f"inc-{i}", cells=["231102001001001"], revision=round_ + 1)
+                                  for i in range(50)))
+            got = await messages(fast, lambda s: any(u.get("seq") == 50 * (round_ + 1) for u in s), timeout=120)
+            assert [u["seq"] for u in of_type(got, "update")][-50:] == list(range(50 * round_ + 1, 50 * round_ + 51))
+        capacity = stack.settings.gateway_client_queue
+        assert all(len(s.outbox) <= capacity for s in hub.sessions)
+
+        def closed_by_server(sock: socket.socket) -> bool:  # the close frame, then end of stream
+            sock.settimeout(60)
+            try:
+                while sock.recv(65536):
+                    pass
+            except (ConnectionResetError, TimeoutError):
+                return False
+            return True
+
+        assert all(await asyncio.gather(*(asyncio.to_thread(closed_by_server, s) for s in silent[:20])))
+        await fast.close()
+    finally:
+        for sock in idle + silent:
+            sock.close()
