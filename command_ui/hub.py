@@ -117,6 +117,8 @@ class Hub:
         self.mirror = Mirror({}, {})
         self.sessions: set[Session] = set()
         self.events_per_s = 0.0
+        self.redis_fault: str | None = None
+        """Why Redis cannot be read now (None = it can): the wall shows it as a fault, not as an empty city."""
 
     async def start(self) -> None:
         self.mirror = await store.read_mirror(self.client, self.keys)
@@ -163,6 +165,8 @@ class Hub:
               "scope": session.claims.scope, "fault_hold_s": self.fault_hold_s, "drill": self.drill,
               "demo": self.demo}
         session.push(snapshot_message(self.mirror.state, self.mirror.head, session.claims.scope, me), None)
+        if self.redis_fault is not None:  # the snapshot is the last known state, not the current one
+            session.push(self._backend_message(), ("backend", ""))
 
     def _push_update(self, session: Session, update: Update, scoped: ScopedEntry | None = None) -> None:
         """Queue ``update`` for ``session`` unless its scope hides it (``scoped``: the entry, already decoded)."""
@@ -212,10 +216,25 @@ class Hub:
             except TRANSIENT as exc:
                 await self._redis_failed("reading the update streams", exc)
                 continue
+            self._redis_ok()
             await asyncio.sleep(0)
+
+    def _backend_message(self) -> bytes:
+        return protocol.encode_message("backend", ok=self.redis_fault is None, reason=self.redis_fault or "")
+
+    def _redis_ok(self) -> None:
+        if self.redis_fault is not None:
+            log.info("redis readable again after: %s", self.redis_fault)
+            self.redis_fault = None
+            for session in tuple(self.sessions):
+                session.push(self._backend_message(), ("backend", ""))
 
     async def _redis_failed(self, doing: str, exc: Exception) -> None:
         self.metrics.redis_errors.inc()
+        if self.redis_fault is None:  # every wall is told once, at the start of the outage
+            self.redis_fault = f"{doing} failed: Redis unreachable ({type(exc).__name__})"
+            for session in tuple(self.sessions):
+                session.push(self._backend_message(), ("backend", ""))
         log.warning("%s failed (%s: %s); retrying in %.1f s", doing, type(exc).__name__, exc, REDIS_RETRY_S)
         await asyncio.sleep(REDIS_RETRY_S)
 
@@ -233,6 +252,7 @@ class Hub:
             except TRANSIENT as exc:
                 await self._redis_failed("reading the counters", exc)
                 continue
+            self._redis_ok()
             at, events = loop.time(), counters.get("events", 0)
             if previous is not None and at > previous[0]:
                 self.events_per_s = max(0.0, (events - previous[1]) / (at - previous[0]))

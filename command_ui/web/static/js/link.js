@@ -92,6 +92,8 @@ export class Link {
       case "position": store.position(message); break;
       case "coalesced": store.seq = null; break;  // positions no longer exact: resume with a snapshot
       case "kpi": store.kpi = message; store.dirty.add("kpi"); break;
+      // the gateway cannot read Redis: what the wall shows is the last known state, so the link shows a fault
+      case "backend": this.handlers.status(message.ok, message.reason); break;
       case "command_result":
         if (!message.ok) this.pending.delete(message.command_id);
         this.handlers.commandResult(message);

@@ -64,7 +64,10 @@ async function boot() {
   const video = new VideoWall($("video-wall"), $("video-title"), jwt, (id) => cameraFault(id));
   const hydro = new Hydrograph($("hydrograph"), $("hydro-title"), gauges);
   const link = new Link(store, jwt, config.ws_port, {
-    status: (up) => { $("link").className = `link ${up ? "up" : "down"}`; },
+    status: (up, why) => {
+      $("link").className = `link ${up ? "up" : "down"}`;
+      $("link").title = !up && typeof why === "string" ? why : "";
+    },
     unauthorized: (reason) => { sessionStorage.removeItem("amur-token"); askForToken(reason); },
     commandResult: (m) => toast(m.ok ? `${t("accepted")}` : `${t("refused")}: ${m.reason}`, !m.ok),
     crestRevised: (c) => toast(crestRevised(c, gauges.find((g) => g.gauge_id === c.gauge_id))),
