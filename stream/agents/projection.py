@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -195,7 +195,11 @@ def register(rt: Any) -> None:
 
         async def run() -> None:
             log.warning("projection lost (Redis reset); re-projecting every projected topic")
-            count = await rebuild(rt, projector(), keys)
+            try:
+                count = await rebuild(rt, projector(), keys)
+            except Exception:  # noqa: BLE001 - logged; it must not take the worker down
+                log.exception("projection rebuild failed; the wall shows only what changed since the reset")
+                return
             log.info("projection rebuilt events=%s", count)
 
         rebuilding["task"] = asyncio.create_task(run(), name="projection-rebuild")
@@ -204,8 +208,8 @@ def register(rt: Any) -> None:
         _register_one(rt, spec, kind, keys, projector, on_reset)
 
 
-def _register_one(rt: Any, spec: topics.TopicSpec, kind: type, keys: Keys, projector: Any,
-                  on_reset: Any) -> None:
+def _register_one(rt: Any, spec: topics.TopicSpec, kind: type, keys: Keys,
+                  projector: Callable[[], RedisProjector], on_reset: Callable[[], None]) -> None:
     async def project_topic(stream: Any) -> None:
         async for batch in stream.take(BATCH, within=BATCH_WITHIN_S):
             events, refused = decode_all(kind, batch)
