@@ -83,7 +83,7 @@ class RestApi:
     def __init__(self, hub: Hub, maps: PageData, secret: str, registry: CollectorRegistry, ws_port: int,
                  camera_ids: frozenset[str], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  cap_sender: str = CAP_SENDER, cap_zone: ZoneInfo = CAP_ZONE,
-                 cap_places: Callable[[], PlaceIndex] | None = None):
+                 cap_places: Callable[[], PlaceIndex] | None = None, ws_url: str = ""):
         self.cap_sender, self.cap_zone = cap_sender, cap_zone
         self._load_places = cap_places
         """Loads the cell outlines and place names of the CAP ``<area>`` (as `amur alerts cap` does)."""
@@ -93,6 +93,8 @@ class RestApi:
         self.secret = secret
         self.registry = registry
         self.ws_port = ws_port
+        self.ws_url = ws_url
+        """Where the page opens the websocket behind a proxy; empty = the page's host at ``ws_port``."""
         self.camera_ids = camera_ids
         self.clock = clock
 
@@ -124,7 +126,7 @@ class RestApi:
         return web.FileResponse(STATIC_DIR / "index.html")
 
     async def config(self, request: web.Request) -> web.Response:
-        return json_response({"ws_port": self.ws_port})
+        return json_response({"ws_port": self.ws_port, "ws_url": self.ws_url or None})
 
     async def vendor(self, request: web.Request) -> web.StreamResponse:
         path = VENDOR_FILES.get(request.match_info["name"])

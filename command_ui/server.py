@@ -116,7 +116,8 @@ async def start_gateway(settings: Settings) -> Gateway:
                             max_size=settings.gateway_max_message_bytes, write_limit=64 * 1024)
     rest = RestApi(hub, build_page_data(), secret, registry, ws_port, catalogue.camera_ids,
                    cap_sender=settings.cap_sender, cap_zone=ZoneInfo(settings.cap_timezone),
-                   cap_places=lambda: load_places(settings.incident_places, settings.gis_manifest))
+                   cap_places=lambda: load_places(settings.incident_places, settings.gis_manifest),
+                   ws_url=settings.public_ws_url)
     runner = web.AppRunner(rest.app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()

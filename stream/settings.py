@@ -160,6 +160,8 @@ class Settings(BaseSettings):
                            "shorter than 32 characters")
     allowed_origins: str = Field("", description="comma-separated extra allowed websocket origins")
     ws_port: int | None = Field(None, ge=1, le=65535, description="websocket port; unset = http_port + 1")
+    public_ws_url: str = Field("", description="websocket URL the page opens behind a TLS proxy "
+                                                "(wss://host/ws); empty = ws://<page host>:<websocket port>/")
     gateway_client_queue: int = Field(10000, ge=100, description="updates queued per client before coalescing")
     gateway_max_message_bytes: int = Field(16384, ge=256, description="largest message a client may send")
     gateway_commands_per_minute: float = Field(30.0, gt=0, description="sustained command rate per operator")

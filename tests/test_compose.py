@@ -73,3 +73,18 @@ def test_every_amur_variable_is_a_setting() -> None:
         for variable in service.get("environment", {}):
             if variable.startswith("AMUR_"):
                 assert variable in fields, f"service {name}: {variable} is not an Amur setting"
+
+
+def test_only_the_tls_proxy_is_published_and_redis_needs_a_password() -> None:
+    compose = load_compose()
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}, f"services reachable from outside the host: {published}"
+    caddyfile = [v.split(":")[0] for v in services["proxy"]["volumes"] if "Caddyfile" in v][0]
+    rules = (COMPOSE.parent / caddyfile).read_text()
+    assert "{$PUBLIC_HOST}" in rules and "reverse_proxy gateway:8081" in rules and "reverse_proxy ingest:8070" in rules
+    gateway = services["gateway"]["environment"]
+    assert gateway["AMUR_PUBLIC_WS_URL"].startswith("wss://") and gateway["AMUR_WS_PORT"] == "8081"
+    assert "--requirepass" in services["redis"]["command"]
+    assert compose["x-amur-env"]["AMUR_REDIS_URL"].startswith("redis://:${AMUR_REDIS_PASSWORD")
+    assert compose["x-amur-env"]["AMUR_PRODUCTION"] == "true"

@@ -46,10 +46,11 @@ export class Store {
 }
 
 export class Link {
-  constructor(store, token, port, handlers) {
+  constructor(store, token, endpoint, handlers) {
     this.store = store;
     this.token = token;
-    this.url = `ws://${location.hostname}:${port}/`;
+    // behind a TLS proxy the gateway names the URL (wss://host/ws); else the page's host at the websocket port
+    this.url = typeof endpoint === "string" ? endpoint : `ws://${location.hostname}:${endpoint}/`;
     this.handlers = handlers;
     this.pending = new Set();
     this.socket = null;

@@ -63,7 +63,7 @@ async function boot() {
   requests.setDepartments(departments);
   const video = new VideoWall($("video-wall"), $("video-title"), jwt, (id) => cameraFault(id));
   const hydro = new Hydrograph($("hydrograph"), $("hydro-title"), gauges);
-  const link = new Link(store, jwt, config.ws_port, {
+  const link = new Link(store, jwt, config.ws_url || config.ws_port, {
     status: (up, why) => {
       $("link").className = `link ${up ? "up" : "down"}`;
       $("link").title = !up && typeof why === "string" ? why : "";
