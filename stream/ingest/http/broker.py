@@ -30,11 +30,17 @@ class BrokerUnavailable(AmurError):
 class BoundedProducer:
     """The calls of :class:`AIOKafkaProducer` the adapter uses, each bounded in time."""
 
-    def __init__(self, producer: AIOKafkaProducer, timeout_s: float) -> None:
+    def __init__(self, producer: AIOKafkaProducer, timeout_s: float, *, started: bool = True) -> None:
         self.producer = producer
         self.timeout_s = timeout_s
+        self.started = started
+        """False until the producer has reached the broker (:func:`start_until_reached`)."""
 
     async def _bounded(self, pending: Awaitable[Any], topic: str) -> Any:
+        if not self.started:
+            if asyncio.iscoroutine(pending):
+                pending.close()
+            raise BrokerUnavailable(f"the adapter has not reached the broker yet (writing to {topic})")
         try:
             return await asyncio.wait_for(pending, self.timeout_s)
         except (KafkaError, TimeoutError) as exc:
@@ -48,6 +54,31 @@ class BoundedProducer:
 
     async def send_and_wait(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Any:
         return await self._bounded(self.producer.send_and_wait(topic, value=value, key=key), topic)
+
+
+async def start_until_reached(bounded: BoundedProducer, stop: asyncio.Event, *, first_s: float = 1.0,
+                              cap_s: float = 30.0) -> bool:
+    """Start the producer, retrying with back-off while the broker is unreachable; False if stopped first.
+
+    The adapter listens meanwhile and answers writes with 503, so a broker that is down at start-up
+    needs no manual step: the first write after it comes up is accepted.
+    """
+    delay = first_s
+    while not stop.is_set():
+        try:
+            await bounded.producer.start()
+        except KafkaError as exc:
+            log.warning("broker unreachable at start-up error=%s retry_in_s=%.0f", exc, delay)
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except TimeoutError:
+                pass
+            delay = min(cap_s, delay * 2)
+            continue
+        bounded.started = True
+        log.info("broker reached; writes accepted")
+        return True
+    return False
 
 
 @web.middleware

@@ -33,7 +33,7 @@ from stream import topics
 from stream.dispatch.keywords import load_keywords
 from stream.dispatch.responsibility import load_list
 from stream.errors import ConfigError, InvalidEvent
-from stream.ingest.http.broker import BoundedProducer, broker_unavailable
+from stream.ingest.http.broker import BoundedProducer, broker_unavailable, start_until_reached
 from stream.ingest.http.dispatch_actions import add_dispatch_routes
 from stream.ingest.http.feed110 import add_110_routes
 from stream.ingest.http.open311 import (
@@ -100,9 +100,10 @@ def check_body(body: bytes, registry: Registry, inventory: Inventory, limits: Ti
     return checked
 
 
-def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventory, producer: AIOKafkaProducer,
-                     metrics: Metrics) -> web.Application:
-    producer = BoundedProducer(producer, settings.ingest_http_write_timeout_s)  # type: ignore[assignment]
+def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventory,
+                     producer: AIOKafkaProducer | BoundedProducer, metrics: Metrics) -> web.Application:
+    if not isinstance(producer, BoundedProducer):  # a started producer (tests); `serve` passes its own
+        producer = BoundedProducer(producer, settings.ingest_http_write_timeout_s)
     raw_topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
     dlq_topic = topics.topic_name(topics.DEAD_LETTER, settings.drill_id)
     limits = TimeLimits(settings.ingest_max_future_s, settings.ingest_max_past_s)
@@ -157,7 +158,7 @@ def build_ingest_app(settings: Settings, registry: Registry, inventory: Inventor
     return app
 
 
-async def _send_and_count(producer: AIOKafkaProducer, dlq_topic: str, rejected: list[Rejection], metrics: Metrics,
+async def _send_and_count(producer: BoundedProducer, dlq_topic: str, rejected: list[Rejection], metrics: Metrics,
                           now: float) -> None:
     sends = [await producer.send(dlq_topic, key=r.source.encode(), value=encode(dead_letter(r, HTTP_TOPIC, now)))
              for r in rejected]
@@ -177,18 +178,19 @@ async def serve(settings: Settings, host: str, port: int, inventory: Inventory, 
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=5,
                                 max_request_size=32 * 1024 * 1024)
+    bounded = BoundedProducer(producer, settings.ingest_http_write_timeout_s, started=False)
     try:  # built first: a broken responsibility list or keyword table is refused before anything connects
         runner = web.AppRunner(build_ingest_app(settings, load_registry(settings.ingest_registry), inventory,
-                                                producer, Metrics()))
+                                                bounded, Metrics()))
     except ConfigError:
         await producer.stop()
         raise
-    await producer.start()
     try:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         log.info("ingest adapter listening host=%s port=%s", host, port)
-        await stop.wait()
+        if await start_until_reached(bounded, stop):  # writes are 503 until the broker is reached
+            await stop.wait()
     finally:
         await runner.cleanup()
         await producer.stop()

@@ -66,3 +66,49 @@ async def test_broker_down_mid_run_is_a_503_then_writes_resume(make_settings) ->
         await runner.cleanup()
         await producer.stop()
         broker.stop()
+
+
+@pytest.mark.timeout(300)
+async def test_broker_unreachable_at_start_up_then_writes_accepted_with_no_manual_step(make_settings) -> None:
+    """`amur ingest` started before its broker: it listens, answers writes with 503, logs its retries, and accepts
+    writes once the broker is up."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT, settings_env
+
+    port, http_port = free_port(), free_port()
+    settings = make_settings(partitions=1, broker_url=f"kafka://127.0.0.1:{port}", ingest_api_keys="k",
+                             ingest_http_port=http_port)
+    adapter = subprocess.Popen([sys.executable, "-m", "stream.cli.main", "ingest"], env=settings_env(settings),
+                               cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    broker = None
+    reading = {"type": "water_level", "source": "hydrology.river-gauges", "gauge_id": "hlj-heihe", "stage_m": 7.1}
+
+    async def post(http: aiohttp.ClientSession) -> int:
+        doc = [{**reading, "event_time": datetime.now(timezone.utc).isoformat()}]
+        try:
+            async with http.post(f"http://127.0.0.1:{http_port}/ingest", data=orjson.dumps(doc),
+                                 headers={"X-Api-Key": "k"}, timeout=aiohttp.ClientTimeout(total=60)) as response:
+                return response.status
+        except aiohttp.ClientConnectionError:
+            return 0  # not listening yet
+
+    async def until_status(http: aiohttp.ClientSession, wanted: int) -> None:
+        while await post(http) != wanted:
+            await asyncio.sleep(0.5)
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            await asyncio.wait_for(until_status(http, 503), 120)  # listening, refusing, not hanging
+            broker = await asyncio.to_thread(start_broker, port)
+            await prepare_topics_async(settings, agent_modules=[])
+            await asyncio.wait_for(until_status(http, 200), 120)
+    finally:
+        adapter.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.to_thread(adapter.communicate, timeout=60)
+        if broker is not None:
+            broker.stop()
+    assert adapter.returncode == 0, output
+    assert "broker unreachable at start-up" in output and "broker reached; writes accepted" in output
