@@ -19,9 +19,11 @@ import click
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 from websockets.asyncio.server import Server, serve
 
+from command_ui.errors import CommandRefused
 from command_ui.hub import Catalogue, Hub, HubMetrics
 from command_ui.mapdata import build_page_data
 from command_ui.ratelimit import RateLimit
@@ -54,6 +56,27 @@ def allowed_origins(settings: Settings) -> list[str | None]:
 
 def redis_url_of(settings: Settings) -> str:
     return settings.redis_url or f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
+
+
+COMMAND_SEND_TIMEOUT_S = 10.0
+"""A command the broker has not taken in this time is refused (``unavailable``), never left hanging."""
+
+
+async def reach_broker(producer: AIOKafkaProducer, reached: asyncio.Event, *, first_s: float = 1.0,
+                       cap_s: float = 30.0) -> None:
+    """Start ``producer``, retrying with back-off (one log line per try), then set ``reached``."""
+    delay = first_s
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            await producer.start()
+        except KafkaError as exc:
+            delay = min(cap_s, delay * 2)
+            log.warning("broker still unreachable error=%s retry_in_s=%.0f", exc, delay)
+            continue
+        reached.set()
+        log.info("broker reached; commands accepted")
+        return
 
 
 def build_catalogue() -> Catalogue:
@@ -100,14 +123,24 @@ async def start_gateway(settings: Settings) -> Gateway:
               drill=settings.drill_id is not None, demo=settings.demonstration)
     await hub.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=0)
-    await producer.start()
+    reached = asyncio.Event()
+    try:
+        await producer.start()
+        reached.set()
+    except KafkaError as exc:  # the page and the wall work without the broker; commands wait for it
+        log.warning("broker unreachable at start-up error=%s; commands are refused until it answers", exc)
     command_topic = topics.topic_name(topics.COMMANDS, settings.drill_id)
-
     secret = settings.jwt_secret.get_secret_value()
 
     async def produce(command: schemas.OperatorCommand) -> None:  # signed: the stream applies only signed ones
-        await producer.send_and_wait(command_topic, schemas.encode(sign_command(command, secret)),
-                                     key=command.incident_id.encode())
+        if not reached.is_set():
+            raise CommandRefused("unavailable", "the command topic cannot be reached now; send it again later")
+        try:
+            await asyncio.wait_for(producer.send_and_wait(command_topic, schemas.encode(sign_command(command, secret)),
+                                                          key=command.incident_id.encode()), COMMAND_SEND_TIMEOUT_S)
+        except (KafkaError, TimeoutError):
+            raise CommandRefused("unavailable", f"the broker did not take the command within "
+                                                f"{COMMAND_SEND_TIMEOUT_S:.0f} s; send it again") from None
 
     limit = RateLimit(settings.gateway_commands_per_minute / 60.0, settings.gateway_command_burst)
     gateway = WebsocketGateway(hub, secret, limit, produce)
@@ -122,7 +155,8 @@ async def start_gateway(settings: Settings) -> Gateway:
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     tasks = (asyncio.create_task(hub.run_tail(), name="hub-tail"),
-             asyncio.create_task(hub.run_kpis(), name="hub-kpis"))
+             asyncio.create_task(hub.run_kpis(), name="hub-kpis"),
+             *(() if reached.is_set() else (asyncio.create_task(reach_broker(producer, reached), name="broker"),)))
     log.info("gateway page=http://%s:%s/ ws_port=%s", settings.http_host, settings.http_port, ws_port)
     return Gateway(hub, ws_server, runner, producer, tasks, settings.http_port, ws_port)
 

@@ -142,9 +142,9 @@ class WebsocketGateway:
                 raise CommandRefused("rate_limited", f"more than the allowed command rate for {claims.subject}")
             incident = protocol.incident_of(self.hub.mirror.state[Channel.INCIDENTS].get(message.incident_id))
             command = authorize_command(message, claims, incident, now=now)
+            await self.produce(command)  # refuses (unavailable) when the broker does not take it in time
         except CommandRefused as exc:
             self.hub.metrics.commands.labels(outcome=exc.code).inc()
             return protocol.command_result(message.command_id, False, exc.code, str(exc))
-        await self.produce(command)
         self.hub.metrics.commands.labels(outcome="accepted").inc()
         return protocol.command_result(message.command_id, True)

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
+import orjson
 import pytest
+import redis.asyncio as aioredis
+from websockets.asyncio.client import connect
 
 from command_ui import server
 from command_ui.server import allowed_origins, ws_port_of
+from command_ui.tokens import issue
+from stream import schemas
+from stream.agents.projection import RedisProjector
 from stream.cli.main import main as amur
-from stream.embedded.services import free_port
-from stream.runtime.admin import prepare_topics
+from stream.embedded.services import free_port, start_broker
+from stream.runtime.admin import prepare_topics, prepare_topics_async
+from stream.screens.projection import Keys, project
 from stream.settings import load_settings
 from tests.conftest import settings_env
 
@@ -77,3 +87,53 @@ def test_a_bad_port_is_a_one_line_usage_error(port: str, capsys: pytest.CaptureF
     assert amur(["gateway", "--port", port]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("amur gateway: error:") and "'--port'" in lines[0]
+
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+async def test_without_its_broker_the_gateway_serves_the_wall_and_refuses_commands_as_unavailable(
+        make_settings) -> None:
+    """Started before its broker, and with the broker stopped mid-run: the wall works, a command is answered
+    `unavailable` (never a hang or a dropped connection), and commands pass once the broker is up."""
+    port = free_port()
+    settings = make_settings(broker_url=f"kafka://127.0.0.1:{port}", ws_port=free_port())
+    keys = Keys(settings.redis_prefix)
+    client = aioredis.from_url(settings.redis_url)
+    now = datetime.now(timezone.utc)
+    await RedisProjector(client, keys, 1000, 100).apply([project(schemas.IncidentChanged(
+        source="t", event_time=now, incident_id="231102-flood-1", hazard=schemas.Hazard.FLOOD,
+        colour=schemas.Colour.ORANGE, state=schemas.IncidentState.RAISED, title="t", cells=["231102001001001"],
+        revision=1), keys)])
+    gateway = await server.start_gateway(settings)  # no broker yet
+    broker = None
+    token = issue(settings.jwt_secret.get_secret_value(), subject="o", role=schemas.Role.DUTY_OFFICER,
+                  scope="231100", now=now, ttl_s=3600)
+    try:
+        ws = await connect(f"ws://127.0.0.1:{gateway.ws_port}/")
+        await ws.send(orjson.dumps({"type": "hello", "token": token}).decode())
+
+        async def command() -> dict:
+            await ws.send(orjson.dumps({"type": "command", "command_id": uuid.uuid4().hex,
+                                        "incident_id": "231102-flood-1", "action": "comment",
+                                        "comment": "x"}).decode())
+            while True:
+                for message in orjson.loads(await asyncio.wait_for(ws.recv(), 60)):
+                    if message["type"] == "command_result":
+                        return message
+
+        first = await command()
+        assert (first["ok"], first["code"]) == (False, "unavailable")
+        broker = await asyncio.to_thread(start_broker, port)
+        await prepare_topics_async(settings, agent_modules=[])
+        while not (await command())["ok"]:  # the gateway retries the broker with back-off, on its own
+            await asyncio.sleep(0.5)
+        broker.stop()
+        stopped = await command()  # bounded by COMMAND_SEND_TIMEOUT_S; the connection stays open
+        assert (stopped["ok"], stopped["code"]) == (False, "unavailable")
+        await ws.close()
+    finally:
+        await gateway.stop()
+        await client.aclose()
+        if broker is not None:
+            broker.stop()
