@@ -1,0 +1,1 @@
+"""Tests of vision.gb28181."""

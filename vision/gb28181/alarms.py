@@ -1,0 +1,55 @@
+"""Device alarms and lost devices -> camera-health and hazard findings (the stream's ``VisionFinding``).
+
+GB/T 28181-2016 (A.2.5) names an alarm by method and type. Only these mean a
+camera fault Amur already knows; the rest (motion, tripwire, storage full …)
+are counted and logged, not evidence:
+
+| method / type | meaning | finding |
+| --- | --- | --- |
+| 2 / 1 | device alarm: video loss | ``offline`` |
+| 2 / 2 | device alarm: tamper (防拆) | ``moved`` |
+| 5 / 11 | video alarm: video anomaly | ``covered`` |
+
+The 2016 standard has no fire or smoke type: fire-detection cameras report it
+with a vendor type of their own, added with ``extra`` (setting
+``AMUR_GB28181_ALARM_KINDS``, e.g. ``{"5/101": "fire"}``). A device alarm is the
+device's own verdict, so the finding is confirmed; its score follows the alarm
+priority (1 = most urgent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from stream.schemas import FindingKind
+from vision.gb28181.errors import Gb28181Error
+from vision.gb28181.manscdp import AlarmNotify
+
+STANDARD: Mapping[str, FindingKind] = {
+    "2/1": FindingKind.OFFLINE,
+    "2/2": FindingKind.MOVED,
+    "5/11": FindingKind.COVERED,
+}
+SCORE_BY_PRIORITY = {1: 0.95, 2: 0.85, 3: 0.75, 4: 0.65}
+
+
+def alarm_kinds(extra: Mapping[str, str]) -> dict[str, FindingKind]:
+    """The standard table plus configured ``"method/type": kind`` entries; unknown kinds refused by name."""
+    table = dict(STANDARD)
+    for key, kind in extra.items():
+        method, _, type_ = key.partition("/")
+        if not (method.isdigit() and (type_.isdigit() or type_ == "*")):
+            raise Gb28181Error(f"gb28181_alarm_kinds: key must be 'method/type', got {key!r}")
+        try:
+            table[key] = FindingKind(kind)
+        except ValueError as exc:
+            raise Gb28181Error(f"gb28181_alarm_kinds[{key!r}]: unknown finding kind {kind!r}") from exc
+    return table
+
+
+def finding_of(alarm: AlarmNotify, table: Mapping[str, FindingKind]) -> tuple[FindingKind, float] | None:
+    """The finding an alarm is, and its score; None when it is not one Amur acts on."""
+    kind = table.get(f"{alarm.method}/{alarm.alarm_type}") or table.get(f"{alarm.method}/*")
+    if kind is None:
+        return None
+    return kind, SCORE_BY_PRIORITY.get(alarm.priority, 0.65)
