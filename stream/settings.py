@@ -148,6 +148,33 @@ class Settings(BaseSettings):
     vision_analysis_threads: int = Field(2, ge=1, le=32, description="threads decoding and analysing frames")
     vision_rtsp_threads: int = Field(4, ge=1, le=64, description="threads grabbing RTSP/file keyframes")
 
+    # --- real cameras: GB/T 28181 and ONVIF (docs/cameras.md) --------------------
+    gb28181_host: str = Field("127.0.0.1", description="address the GB/T 28181 SIP server listens on (UDP and TCP)")
+    gb28181_port: int = Field(5060, ge=0, le=65535, description="SIP port of the GB/T 28181 upper platform")
+    gb28181_platform_id: str = Field("23110000002000000001", pattern=r"^[0-9]{20}$",
+                                     description="Amur's own 20-digit SIP id (centre code of Heihe, type 200)")
+    gb28181_realm: str = Field("2311000000", min_length=1, max_length=64, description="SIP domain (digest realm)")
+    gb28181_password: SecretStr = Field(SecretStr("amur-gb28181-change-me"),
+                                        description="digest password devices register with (one for the domain)")
+    gb28181_device_passwords: SecretStr = Field(
+        SecretStr(""), description="comma-separated device_id:password pairs overriding the domain password")
+    gb28181_keepalive_interval_s: float = Field(60.0, gt=0, description="devices' keepalive interval (§9.6: 60 s)")
+    gb28181_keepalive_missed: int = Field(3, ge=1, le=10, description="keepalives missed in a row -> device offline")
+    gb28181_guard: bool = Field(True, description="send the guard (SetGuard) command after a device registers")
+    gb28181_departments: dict[str, str] = Field(
+        default_factory=dict, description="device_id -> department of its channels (JSON); others: the default")
+    gb28181_default_department: str = Field("police", description="department of a device's channels by default")
+    gb28181_snapshot_url: str = Field(
+        "http://{host}/snapshot/{channel_id}.jpg",
+        description="snapshot URL template of a channel: {host} = the device's address, {channel_id}")
+    gb28181_snapshot_urls: dict[str, str] = Field(
+        default_factory=dict, description="device_id -> snapshot URL template overriding the default (JSON)")
+    gb28181_alarm_kinds: dict[str, str] = Field(
+        default_factory=dict, description='extra "method/type" -> finding kind for device alarms (JSON)')
+    onvif_timeout_s: float = Field(5.0, gt=0, description="per-request timeout of ONVIF SOAP calls")
+    onvif_max_clock_offset_s: float = Field(
+        5.0, gt=0, description="an ONVIF device whose clock is off by more than this is a camera fault")
+
     # --- gateway --------------------------------------------------------------
     http_host: str = Field("127.0.0.1", description="gateway bind address")
     http_port: int = Field(8080, ge=1, le=65535, description="gateway port (page, websocket, REST)")

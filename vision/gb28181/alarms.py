@@ -19,9 +19,10 @@ priority (1 = most urgent).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 
-from stream.schemas import FindingKind
+from stream.schemas import FindingKind, VisionFinding
 from vision.gb28181.errors import Gb28181Error
 from vision.gb28181.manscdp import AlarmNotify
 
@@ -31,6 +32,7 @@ STANDARD: Mapping[str, FindingKind] = {
     "5/11": FindingKind.COVERED,
 }
 SCORE_BY_PRIORITY = {1: 0.95, 2: 0.85, 3: 0.75, 4: 0.65}
+SOURCE = "gb28181"
 
 
 def alarm_kinds(extra: Mapping[str, str]) -> dict[str, FindingKind]:
@@ -53,3 +55,21 @@ def finding_of(alarm: AlarmNotify, table: Mapping[str, FindingKind]) -> tuple[Fi
     if kind is None:
         return None
     return kind, SCORE_BY_PRIORITY.get(alarm.priority, 0.65)
+
+
+def alarm_finding(alarm: AlarmNotify, table: Mapping[str, FindingKind], cells: Sequence[str], at: datetime,
+                  source: str = SOURCE) -> VisionFinding | None:
+    """The finding of a device alarm on its channel (``alarm.device_id``), or None when Amur does not act on it."""
+    found = finding_of(alarm, table)
+    if found is None:
+        return None
+    kind, score = found
+    return VisionFinding(source=source, event_time=at, camera_id=alarm.device_id, kind=kind, score=score,
+                         confirmed=True, cells=list(cells))
+
+
+def offline_findings(channels: Iterable[str], cells_of: Callable[[str], Sequence[str]], at: datetime,
+                     source: str = SOURCE) -> list[VisionFinding]:
+    """A device gone offline (keepalive window missed, expired, unregistered): every channel of it is offline."""
+    return [VisionFinding(source=source, event_time=at, camera_id=channel, kind=FindingKind.OFFLINE, score=1.0,
+                          confirmed=True, cells=list(cells_of(channel))) for channel in channels]

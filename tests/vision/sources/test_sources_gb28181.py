@@ -37,12 +37,23 @@ async def until(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+class VirtualClock:
+    """The server's clock: a keepalive window passes when a test moves it, however slow the machine."""
+
+    def __init__(self) -> None:
+        self.now = 1_782_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[SipServer, list[ServerEvent]]]:
     events: list[ServerEvent] = []
-    config = ServerConfig(PLATFORM, PLATFORM[:10], port=0, keepalive=KeepalivePolicy(interval_s=0.5, missed=2),
-                          sweep_every_s=0.1)
-    sip = SipServer(config, lambda device_id: PASSWORD if device_id == DEVICE else None, events.append)
+    config = ServerConfig(PLATFORM, PLATFORM[:10], port=0, keepalive=KeepalivePolicy(interval_s=60, missed=3),
+                          sweep_every_s=0.05)
+    sip = SipServer(config, lambda device_id: PASSWORD if device_id == DEVICE else None, events.append,
+                    clock=VirtualClock())
     await sip.start()
     yield sip, events
     await sip.stop()
@@ -100,8 +111,15 @@ async def test_missed_keepalive_window_makes_the_device_and_its_channels_offline
         assert await sim.register() == 200
         await sip.query_catalog(DEVICE)
         await until(lambda: any(isinstance(e, CatalogueReceived) for e in events), "the catalogue")
+        clock = sip.clock
+        assert isinstance(clock, VirtualClock)
+        clock.now += 170
         sim.keepalive()
         await until(lambda: sip.handled["Keepalive"] == 1, "the keepalive")
+        clock.now += 180  # 180 s after the keepalive: still within the 3 × 60 s window
+        await asyncio.sleep(0.2)  # several sweeps
+        assert not any(isinstance(e, WentOffline) for e in events)
+        clock.now += 1
         await until(lambda: any(isinstance(e, WentOffline) for e in events), "offline after the window")
         gone = next(e for e in events if isinstance(e, WentOffline))
         assert gone.reason == "keepalive" and set(gone.channels) == set(channel_ids("23110200", 5))
@@ -195,12 +213,14 @@ async def test_tcp_framing_refuses_a_hostile_content_length_and_serves_the_next_
     await writer.drain()
     assert await asyncio.wait_for(reader.read(), BOUND_S) == b""  # the server hangs up
     writer.close()
+    await writer.wait_closed()
     assert sip.refused["too_large"] == 1
     reader, writer = await asyncio.open_connection("127.0.0.1", sip.port)
     writer.write(request("OPTIONS"))
     await writer.drain()
     assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), BOUND_S)).startswith(b"SIP/2.0 200")
     writer.close()
+    await writer.wait_closed()
 
 
 def test_the_server_listens_on_loopback_by_default() -> None:

@@ -1,0 +1,59 @@
+"""The camera inventory of real sources in Redis: channels placed in their grid cells, and those to place.
+
+``{prefix}cameras:channels`` holds every placed channel, ``{prefix}cameras:unplaced``
+the channels an operator must place (no position in the catalogue, or outside
+every cell), each a JSON :class:`vision.gb28181.placement.Channel` keyed by
+channel id. A newer catalogue of a device replaces its channels' entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+
+import redis.asyncio as aioredis
+
+from vision.gb28181.placement import Channel, Placement
+
+
+class ChannelStore:
+    def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
+        self.redis = redis
+        self.placed_key = f"{prefix}cameras:channels"
+        self.unplaced_key = f"{prefix}cameras:unplaced"
+
+    async def save(self, placement: Placement) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        for channel in placement.placed:
+            pipe.hset(self.placed_key, channel.channel_id, _dump(channel))
+            pipe.hdel(self.unplaced_key, channel.channel_id)
+        for channel in placement.unplaced:
+            pipe.hset(self.unplaced_key, channel.channel_id, _dump(channel))
+            pipe.hdel(self.placed_key, channel.channel_id)
+        await pipe.execute()
+
+    async def set_online(self, channel_ids: Iterable[str], online: bool) -> None:
+        for key in (self.placed_key, self.unplaced_key):
+            ids = list(channel_ids)
+            if not ids:
+                return
+            stored = await self.redis.hmget(key, ids)
+            updates = {cid: _dump(dataclasses.replace(_load(raw), online=online))
+                       for cid, raw in zip(ids, stored) if raw is not None}
+            if updates:
+                await self.redis.hset(key, mapping=updates)
+
+    async def placed(self) -> list[Channel]:
+        return [_load(raw) for raw in (await self.redis.hgetall(self.placed_key)).values()]
+
+    async def unplaced(self) -> list[Channel]:
+        return [_load(raw) for raw in (await self.redis.hgetall(self.unplaced_key)).values()]
+
+
+def _dump(channel: Channel) -> str:
+    return json.dumps(dataclasses.asdict(channel), ensure_ascii=False)
+
+
+def _load(raw: bytes | str) -> Channel:
+    return Channel(**json.loads(raw))
