@@ -43,6 +43,10 @@ COMMANDS: Tree = {
     "topics": ("stream.runtime.admin:command", "create and verify every topic"),
     "ingest": ("stream.ingest.http.server:command", "run the HTTP batch-ingest adapter (and Open311)"),
     "sampler": ("stream.cameras.sampler:command", "sample camera frames under the risk-driven budget"),
+    "cameras": Group("real cameras: GB/T 28181 platform, ONVIF devices", {
+        "gb28181": ("stream.cameras.gb28181_command:command",
+                    "run the GB/T 28181 upper platform (SIP server) for devices and lower platforms"),
+    }),
     "gateway": ("command_ui.server:command", "run the websocket/REST gateway and the page"),
     "drill": ("stream.drills.drill:command", "replay a recorded day or a scenario as an exercise, and report"),
     "sim": Group("simulators of the bundled Heihe sample", {
