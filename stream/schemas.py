@@ -101,6 +101,10 @@ class FindingKind(enum.StrEnum):
     COVERED = "covered"
     MOVED = "moved"
     CORRUPT = "corrupt"
+    AUTH_FAILED = "auth_failed"
+    """The camera refuses Amur's credentials (ONVIF, GB/T 28181)."""
+    CLOCK_OFFSET = "clock_offset"
+    """The camera's clock is off by more than the allowed offset (ONVIF)."""
 
 
 class IncidentState(enum.StrEnum):

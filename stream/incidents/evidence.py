@@ -41,7 +41,8 @@ FINDING_HAZARD: dict[FindingKind, tuple[Hazard, Colour]] = {
     FindingKind.WATER_RISE: (Hazard.FLOOD, Colour.YELLOW),
     **{kind: (Hazard.CAMERA_FAULT, Colour.BLUE) for kind in (
         FindingKind.OFFLINE, FindingKind.FROZEN, FindingKind.DARK, FindingKind.OVEREXPOSED,
-        FindingKind.BLURRED, FindingKind.COVERED, FindingKind.MOVED, FindingKind.CORRUPT)},
+        FindingKind.BLURRED, FindingKind.COVERED, FindingKind.MOVED, FindingKind.CORRUPT,
+        FindingKind.AUTH_FAILED, FindingKind.CLOCK_OFFSET)},
 }
 
 #: Words in an Open311 service code -> hazard (first match wins; otherwise public safety).

@@ -55,7 +55,8 @@ class Channel(enum.StrEnum):
 CAMERA_HEALTH_KINDS = frozenset({
     schemas.FindingKind.OFFLINE, schemas.FindingKind.FROZEN, schemas.FindingKind.DARK,
     schemas.FindingKind.OVEREXPOSED, schemas.FindingKind.BLURRED, schemas.FindingKind.COVERED,
-    schemas.FindingKind.MOVED, schemas.FindingKind.CORRUPT,
+    schemas.FindingKind.MOVED, schemas.FindingKind.CORRUPT, schemas.FindingKind.AUTH_FAILED,
+    schemas.FindingKind.CLOCK_OFFSET,
 })
 
 

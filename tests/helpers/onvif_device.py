@@ -1,0 +1,143 @@
+"""An ONVIF Profile S device: a small aiohttp SOAP responder written from the ONVIF Core and Media specs.
+
+Answers, over SOAP 1.2 on ``/onvif/device_service`` and ``/onvif/media_service``:
+``GetSystemDateAndTime`` (without credentials, as the spec allows), ``GetServices``,
+``GetCapabilities``, ``GetProfiles``, ``GetSnapshotUri`` and ``GetStreamUri`` — each
+after checking the WS-Security UsernameToken (PasswordDigest =
+Base64(SHA-1(nonce + created + password)), ``Created`` within 5 minutes of the
+device's own clock, which may be set ``clock_offset_s`` off). A wrong token is a
+``ter:NotAuthorized`` fault, HTTP 400. ``GET /snapshot.jpg`` serves a JPEG.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import cv2
+import numpy as np
+from aiohttp import web
+
+ENV = "http://www.w3.org/2003/05/soap-envelope"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+TDS = "http://www.onvif.org/ver10/device/wsdl"
+TRT = "http://www.onvif.org/ver10/media/wsdl"
+TT = "http://www.onvif.org/ver10/schema"
+HEAD = (f'<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="{ENV}" xmlns:tds="{TDS}" '
+        f'xmlns:trt="{TRT}" xmlns:tt="{TT}" xmlns:ter="http://www.onvif.org/ver10/error"><env:Body>')
+TAIL = "</env:Body></env:Envelope>"
+
+
+@dataclass
+class OnvifDevice:
+    username: str
+    password: str
+    clock_offset_s: float = 0.0
+    port: int = 0
+    calls: list[str] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/onvif/device_service", self._soap)
+        app.router.add_post("/onvif/media_service", self._soap)
+        app.router.add_get("/snapshot.jpg", self._snapshot)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset_s)
+
+    async def _soap(self, request: web.Request) -> web.Response:
+        envelope = ET.fromstring(await request.read())
+        body = envelope.find(f"{{{ENV}}}Body")
+        operation = body[0].tag.rsplit("}", 1)[-1] if body is not None and len(body) else ""
+        self.calls.append(operation)
+        if operation != "GetSystemDateAndTime" and not self._authorised(envelope):
+            return web.Response(status=400, content_type="application/soap+xml", text=(
+                HEAD + "<env:Fault><env:Code><env:Value>env:Sender</env:Value><env:Subcode>"
+                "<env:Value>ter:NotAuthorized</env:Value></env:Subcode></env:Code><env:Reason>"
+                '<env:Text xml:lang="en">Sender not Authorized</env:Text></env:Reason></env:Fault>' + TAIL))
+        answer = getattr(self, f"_{operation}", None)
+        if answer is None:
+            return web.Response(status=400, content_type="application/soap+xml", text=(
+                HEAD + "<env:Fault><env:Code><env:Value>env:Receiver</env:Value><env:Subcode>"
+                "<env:Value>ter:ActionNotSupported</env:Value></env:Subcode></env:Code><env:Reason>"
+                f'<env:Text xml:lang="en">{operation} not supported</env:Text></env:Reason></env:Fault>' + TAIL))
+        return web.Response(content_type="application/soap+xml", text=HEAD + answer() + TAIL)
+
+    def _authorised(self, envelope: ET.Element) -> bool:
+        token = envelope.find(f".//{{{WSSE}}}UsernameToken")
+        if token is None:
+            return False
+        user = token.findtext(f"{{{WSSE}}}Username")
+        password = token.findtext(f"{{{WSSE}}}Password") or ""
+        nonce = token.findtext(f"{{{WSSE}}}Nonce") or ""
+        created = token.findtext(f"{{{WSU}}}Created") or ""
+        try:
+            expected = base64.b64encode(hashlib.sha1(base64.b64decode(nonce) + created.encode()
+                                                     + self.password.encode()).digest()).decode()
+            when = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        return user == self.username and password == expected and abs((when - self.now()).total_seconds()) < 300
+
+    def _GetSystemDateAndTime(self) -> str:
+        t = self.now()
+        return ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType>"
+                "<tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>CST-8</tt:TZ></tt:TimeZone>"
+                f"<tt:UTCDateTime><tt:Time><tt:Hour>{t.hour}</tt:Hour><tt:Minute>{t.minute}</tt:Minute>"
+                f"<tt:Second>{t.second}</tt:Second></tt:Time><tt:Date><tt:Year>{t.year}</tt:Year>"
+                f"<tt:Month>{t.month}</tt:Month><tt:Day>{t.day}</tt:Day></tt:Date></tt:UTCDateTime>"
+                "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
+
+    def _GetServices(self) -> str:
+        def service(namespace: str, path: str) -> str:
+            return (f"<tds:Service><tds:Namespace>{namespace}</tds:Namespace><tds:XAddr>{self.base}{path}</tds:XAddr>"
+                    "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>")
+        return ("<tds:GetServicesResponse>" + service(TDS, "/onvif/device_service")
+                + service(TRT, "/onvif/media_service") + "</tds:GetServicesResponse>")
+
+    def _GetCapabilities(self) -> str:
+        return (f"<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Media><tt:XAddr>{self.base}/onvif/media_service"
+                "</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true"
+                "</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
+                "</tds:Capabilities></tds:GetCapabilitiesResponse>")
+
+    def _GetProfiles(self) -> str:
+        return ('<trt:GetProfilesResponse><trt:Profiles token="main" fixed="true"><tt:Name>mainStream</tt:Name>'
+                '</trt:Profiles><trt:Profiles token="sub" fixed="true"><tt:Name>subStream</tt:Name></trt:Profiles>'
+                "</trt:GetProfilesResponse>")
+
+    @staticmethod
+    def _media_uri(uri: str) -> str:
+        return (f"<trt:MediaUri><tt:Uri>{uri}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>"
+                "<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>")
+
+    def _GetSnapshotUri(self) -> str:
+        return f"<trt:GetSnapshotUriResponse>{self._media_uri(self.base + '/snapshot.jpg')}</trt:GetSnapshotUriResponse>"
+
+    def _GetStreamUri(self) -> str:
+        return ("<trt:GetStreamUriResponse>" + self._media_uri(f"rtsp://127.0.0.1:{self.port + 1}/main")
+                + "</trt:GetStreamUriResponse>")
+
+    async def _snapshot(self, request: web.Request) -> web.Response:
+        image = np.full((360, 640, 3), (70, 110, 90), np.uint8)
+        image = cv2.add(image, np.random.default_rng().integers(0, 20, image.shape, dtype=np.uint8))
+        ok, jpeg = cv2.imencode(".jpg", image)
+        return web.Response(body=jpeg.tobytes(), content_type="image/jpeg")
