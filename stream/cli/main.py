@@ -46,6 +46,10 @@ COMMANDS: Tree = {
     "cameras": Group("real cameras: GB/T 28181 platform, ONVIF devices", {
         "gb28181": ("stream.cameras.gb28181_command:command",
                     "run the GB/T 28181 upper platform (SIP server) for devices and lower platforms"),
+        "discover": ("stream.cameras.onvif_command:discover_command",
+                     "WS-Discovery of ONVIF devices on a named subnet (lists only)"),
+        "onvif": ("stream.cameras.onvif_command:onvif_command",
+                  "read an ONVIF device's profiles, snapshot/stream URIs and faults"),
     }),
     "gateway": ("command_ui.server:command", "run the websocket/REST gateway and the page"),
     "drill": ("stream.drills.drill:command", "replay a recorded day or a scenario as an exercise, and report"),

@@ -141,3 +141,45 @@ class OnvifDevice:
         image = cv2.add(image, np.random.default_rng().integers(0, 20, image.shape, dtype=np.uint8))
         ok, jpeg = cv2.imencode(".jpg", image)
         return web.Response(body=jpeg.tobytes(), content_type="image/jpeg")
+
+
+class DiscoveryResponder:
+    """Answers a WS-Discovery Probe with a ProbeMatch naming the device's service (UDP, loopback)."""
+
+    def __init__(self, xaddr: str, scopes: str = "onvif://www.onvif.org/name/SimIPC") -> None:
+        self.xaddr, self.scopes = xaddr, scopes
+        self.transport: object | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        import asyncio
+        import re
+
+        responder = self
+
+        class Protocol(asyncio.DatagramProtocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport = transport
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                found = re.search(rb"<[\w:]*MessageID>([^<]+)<", data)
+                if b"Probe" not in data or found is None:
+                    return
+                self.transport.sendto(responder.match(found.group(1).decode()), addr)  # type: ignore[attr-defined]
+
+        loop = asyncio.get_running_loop()
+        self.transport, _ = await loop.create_datagram_endpoint(Protocol, local_addr=("127.0.0.1", 0))
+        self.port = self.transport.get_extra_info("sockname")[1]  # type: ignore[attr-defined]
+
+    def match(self, relates_to: str) -> bytes:
+        wsa, wsd = "http://schemas.xmlsoap.org/ws/2004/08/addressing", "http://schemas.xmlsoap.org/ws/2005/04/discovery"
+        return (f'<?xml version="1.0"?><e:Envelope xmlns:e="{ENV}" xmlns:w="{wsa}" xmlns:d="{wsd}"><e:Header>'
+                f"<w:RelatesTo>{relates_to}</w:RelatesTo><w:Action>{wsd}/ProbeMatches</w:Action></e:Header><e:Body>"
+                "<d:ProbeMatches><d:ProbeMatch><w:EndpointReference><w:Address>urn:uuid:5f5a69c2-0001</w:Address>"
+                f"</w:EndpointReference><d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>{self.scopes}"
+                f"</d:Scopes><d:XAddrs>{self.xaddr}</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion>"
+                "</d:ProbeMatch></d:ProbeMatches></e:Body></e:Envelope>").encode()
+
+    def stop(self) -> None:
+        if self.transport is not None:
+            self.transport.close()  # type: ignore[attr-defined]
