@@ -56,6 +56,13 @@ OPENAPI: dict[str, Any] = {
                         content="application/atom+xml"),
         "/api/cameras/{camera_id}/thumbnail": _op(
             "latest JPEG of a known camera (204: no recent frame; 409: the camera is faulty, detail = fault)",
-            auth=True, params=(("camera_id", "path", "camera id"),), content="image/jpeg", errors=(204, 404, 409)),
+            auth=True, params=(("camera_id", "path", "camera id"),), content="image/jpeg",
+            errors=(204, 403, 404, 409)),
+        "/api/cameras/{camera_id}/live": _op(
+            "live view: the camera's sampled JPEGs as MJPEG (multipart/x-mixed-replace), at most gateway_live_fps; "
+            "a fault ends the stream with an application/json part {\"fault\": kind}; 403 outside the scope, "
+            "503 when gateway_live_max_streams are open",
+            auth=True, params=(("camera_id", "path", "camera id"),), content="multipart/x-mixed-replace",
+            errors=(403, 404, 503)),
     },
 }

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from command_ui.errors import AuthError
 from command_ui.hub import Hub
+from command_ui.live import CLAIM_S, CONTENT_TYPE, LivePolicy, LiveStreams, camera_in_scope, pump
 from command_ui.mapdata import PageData
 from command_ui.openapi import OPENAPI
 from command_ui.scope import incident_in_scope, request_in_scope
@@ -83,7 +84,15 @@ class RestApi:
     def __init__(self, hub: Hub, maps: PageData, secret: str, registry: CollectorRegistry, ws_port: int,
                  camera_ids: frozenset[str], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  cap_sender: str = CAP_SENDER, cap_zone: ZoneInfo = CAP_ZONE,
-                 cap_places: Callable[[], PlaceIndex] | None = None, ws_url: str = ""):
+                 cap_places: Callable[[], PlaceIndex] | None = None, ws_url: str = "",
+                 camera_cells: Mapping[str, str] | None = None,
+                 live: LivePolicy = LivePolicy(fps=2.0, max_streams=16),
+                 claim: Callable[[str, float, datetime | None], Awaitable[None]] | None = None):
+        self.camera_cells = camera_cells
+        """Camera -> its grid cell, for the scope rule of pictures (None: every camera is in every scope)."""
+        self.live = LiveStreams(live)
+        self.claim = claim
+        """Claims a camera at the sampler: (camera id, priority, until); priority 0 withdraws."""
         self.cap_sender, self.cap_zone = cap_sender, cap_zone
         self._load_places = cap_places
         """Loads the cell outlines and place names of the CAP ``<area>`` (as `amur alerts cap` does)."""
@@ -116,6 +125,7 @@ class RestApi:
             web.get("/api/requests", self.requests),
             web.get("/api/cap", self.cap_feed),
             web.get("/api/cameras/{camera_id}/thumbnail", self.thumbnail),
+            web.get("/api/cameras/{camera_id}/live", self.live_view),
         ])
         app.router.add_static("/static/", STATIC_DIR)
         return app
@@ -251,18 +261,73 @@ class RestApi:
             self._places = asyncio.ensure_future(asyncio.to_thread(self._load_places))
         return await asyncio.shield(self._places)
 
-    async def thumbnail(self, request: web.Request) -> web.Response:
-        """The latest JPEG of a known camera; 409 with the fault when faulty; 204 when no recent frame."""
+    def _camera(self, request: web.Request) -> tuple[str, web.Response | None]:
+        """The requested camera if the token may see it; else the problem to answer."""
         try:
-            self.claims(request)
+            claims = self.claims(request)
         except AuthError as exc:
-            return problem(401, "unauthorized", str(exc))
+            return "", problem(401, "unauthorized", str(exc))
         camera_id = request.match_info["camera_id"]
         if not CAMERA_ID.match(camera_id) or camera_id not in self.camera_ids:
-            return problem(404, "unknown_camera", f"no camera {camera_id[:64]!r}")
+            return camera_id, problem(404, "unknown_camera", f"no camera {camera_id[:64]!r}")
+        if self.camera_cells is not None and not camera_in_scope(claims.scope, self.camera_cells.get(camera_id)):
+            return camera_id, problem(403, "out_of_scope", f"camera {camera_id!r} is outside scope {claims.scope!r}")
+        return camera_id, None
+
+    def _fault(self, camera_id: str) -> str | None:
         state = self.hub.mirror.state
-        fault = camera_fault(state[Channel.CAMERAS].get(camera_id), state[Channel.CAMERA_FAULTS].get(camera_id),
-                             now=self.clock(), hold_s=self.hub.fault_hold_s)
+        return camera_fault(state[Channel.CAMERAS].get(camera_id), state[Channel.CAMERA_FAULTS].get(camera_id),
+                            now=self.clock(), hold_s=self.hub.fault_hold_s)
+
+    async def live_view(self, request: web.Request) -> web.StreamResponse:
+        """The camera's sampled frames as MJPEG while watched (:mod:`command_ui.live`); its fault ends the stream."""
+        camera_id, refused = self._camera(request)
+        if refused is not None:
+            return refused
+        if not self.live.acquire(camera_id):
+            return problem(503, "live_view_full",
+                           f"{self.live.policy.max_streams} live views are open (gateway_live_max_streams)")
+        response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
+        renew: asyncio.Task[None] | None = None
+        try:
+            await response.prepare(request)
+            if self.claim is not None:
+                renew = asyncio.create_task(self._keep_claimed(camera_id))
+
+            async def read() -> bytes | None:
+                return await self.hub.client.get(self.hub.keys.thumbnail(camera_id))
+
+            await pump(response.write, read, lambda: self._fault(camera_id), self.live.policy.fps,
+                       closed=lambda: request.transport is None or request.transport.is_closing())
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the page stopped watching
+        finally:
+            self.live.release(camera_id)
+            if renew is not None:
+                renew.cancel()
+            if self.claim is not None and not self.live.watched(camera_id):
+                await asyncio.shield(self._claim_safely(camera_id, 0.0, None))
+        return response
+
+    async def _keep_claimed(self, camera_id: str) -> None:
+        while True:
+            until = self.clock() + timedelta(seconds=CLAIM_S)
+            await self._claim_safely(camera_id, 100.0, until)
+            await asyncio.sleep(CLAIM_S / 3)
+
+    async def _claim_safely(self, camera_id: str, priority: float, until: datetime | None) -> None:
+        try:
+            assert self.claim is not None
+            await self.claim(camera_id, priority, until)
+        except Exception as exc:  # noqa: BLE001 - a live view without a raised priority is still a view
+            log.warning("live view claim not sent camera=%s priority=%s error=%r", camera_id, priority, exc)
+
+    async def thumbnail(self, request: web.Request) -> web.Response:
+        """The latest JPEG of a camera in scope; 409 with the fault when faulty; 204 when no recent frame."""
+        camera_id, refused = self._camera(request)
+        if refused is not None:
+            return refused
+        fault = self._fault(camera_id)
         if fault is not None:
             return problem(409, "camera_fault", fault)
         jpeg = await self.hub.client.get(self.hub.keys.thumbnail(camera_id))

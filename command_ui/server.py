@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import click
@@ -25,6 +26,7 @@ from websockets.asyncio.server import Server, serve
 
 from command_ui.errors import CommandRefused
 from command_ui.hub import Catalogue, Hub, HubMetrics
+from command_ui.live import LIVE_REASON, LivePolicy
 from command_ui.mapdata import build_page_data
 from command_ui.ratelimit import RateLimit
 from command_ui.rest import RestApi
@@ -99,6 +101,7 @@ class Gateway:
     tasks: tuple[asyncio.Task[None], ...]
     http_port: int
     ws_port: int
+    settings: Settings | None = None
 
     async def stop(self) -> None:
         pending = set(self.tasks)
@@ -147,10 +150,20 @@ async def start_gateway(settings: Settings) -> Gateway:
     ws_port = ws_port_of(settings)
     ws_server = await serve(gateway.handle, settings.http_host, ws_port, origins=allowed_origins(settings),
                             max_size=settings.gateway_max_message_bytes, write_limit=64 * 1024)
+    priority_topic = topics.topic_name(topics.CAMERA_PRIORITY, settings.drill_id)
+
+    async def claim(camera_id: str, priority: float, until: datetime | None) -> None:
+        """A live view's claim on the sampler (reason ``live view``; priority 0 withdraws it)."""
+        event = schemas.CameraPriority(source="gateway", event_time=datetime.now(timezone.utc), camera_id=camera_id,
+                                       priority=priority, reason=LIVE_REASON, until=until)
+        await producer.send_and_wait(priority_topic, schemas.encode(event), key=camera_id.encode())
+
     rest = RestApi(hub, build_page_data(), secret, registry, ws_port, catalogue.camera_ids,
                    cap_sender=settings.cap_sender, cap_zone=ZoneInfo(settings.cap_timezone),
                    cap_places=lambda: load_places(settings.incident_places, settings.gis_manifest),
-                   ws_url=settings.public_ws_url)
+                   ws_url=settings.public_ws_url,
+                   camera_cells={c.camera_id: c.cell_code for c in load_cameras()},
+                   live=LivePolicy(settings.gateway_live_fps, settings.gateway_live_max_streams), claim=claim)
     runner = web.AppRunner(rest.app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
@@ -158,7 +171,7 @@ async def start_gateway(settings: Settings) -> Gateway:
              asyncio.create_task(hub.run_kpis(), name="hub-kpis"),
              *(() if reached.is_set() else (asyncio.create_task(reach_broker(producer, reached), name="broker"),)))
     log.info("gateway page=http://%s:%s/ ws_port=%s", settings.http_host, settings.http_port, ws_port)
-    return Gateway(hub, ws_server, runner, producer, tasks, settings.http_port, ws_port)
+    return Gateway(hub, ws_server, runner, producer, tasks, settings.http_port, ws_port, settings)
 
 
 async def _serve(settings: Settings) -> None:

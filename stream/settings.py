@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     gateway_max_message_bytes: int = Field(16384, ge=256, description="largest message a client may send")
     gateway_commands_per_minute: float = Field(30.0, gt=0, description="sustained command rate per operator")
     gateway_command_burst: int = Field(10, ge=1, description="commands an operator may send at once")
+    gateway_live_fps: float = Field(2.0, gt=0, le=10, description="frames/s of a camera's live view on the wall")
+    gateway_live_max_streams: int = Field(
+        16, ge=1, le=256, description="live views open at once (each claims its camera at the sampler's top priority)")
     gateway_token_ttl_s: int = Field(12 * 3600, ge=60, description="default lifetime of an issued token")
     projection_stream_maxlen: int = Field(10000, ge=100, description="updates kept per stream for resume")
     projection_series_maxlen: int = Field(2000, ge=10, description="stage readings kept per gauge")

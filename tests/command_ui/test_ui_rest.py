@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer
 
 from command_ui.server import Gateway, start_gateway
 from command_ui.tokens import issue
@@ -28,7 +29,9 @@ from tests.helpers.dispatch_scenario import morning
 
 pytestmark = pytest.mark.integration
 
-CAMERAS = [c.camera_id for c in load_cameras()[:3]]
+CAMERAS = [c.camera_id for c in load_cameras() if c.county_code == "231102"][:3]
+"""Aihui cameras: the tokens below are scoped to Aihui (231102)."""
+OUTSIDE = next(c.camera_id for c in load_cameras() if c.county_code == "231182")
 
 
 def incident(incident_id: str, cell: str, state: schemas.IncidentState, minutes: int,
@@ -226,6 +229,39 @@ async def test_thumbnails_only_for_known_healthy_cameras(api) -> None:
                 assert response.status == 404
         async with http.get(f"{base}/api/cameras/{CAMERAS[0]}/thumbnail") as response:
             assert response.status == 401
+        async with http.get(f"{base}/api/cameras/{OUTSIDE}/thumbnail", headers=headers) as response:
+            assert response.status == 403 and OUTSIDE in (await response.json())["detail"]  # another county's
+
+
+async def test_live_view_streams_frames_then_the_fault_and_claims_the_camera(api) -> None:
+    base, headers, gateway = api
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/api/cameras/{CAMERAS[0]}/live", headers=headers) as response:
+            assert response.status == 200 and response.content_type == "multipart/x-mixed-replace"
+            first = await asyncio.wait_for(response.content.readuntil(b"\xff\xd8jpeg\r\n"), 30)
+            assert b"Content-Type: image/jpeg" in first and b"Content-Length: 6" in first
+        async with http.get(f"{base}/api/cameras/{CAMERAS[1]}/live", headers=headers) as response:
+            body = await asyncio.wait_for(response.read(), 30)  # faulty: one fault part, and the stream ends
+            assert b'{"fault": "covered"}' in body and b"image/jpeg" not in body
+        async with http.get(f"{base}/api/cameras/{OUTSIDE}/live", headers=headers) as response:
+            assert response.status == 403
+    # while watched the camera was claimed at the sampler's top priority, and withdrawn when the view closed
+    settings = gateway.settings
+    assert settings is not None
+    consumer = AIOKafkaConsumer(topics.topic_name(topics.CAMERA_PRIORITY, settings.drill_id),
+                                bootstrap_servers=bootstrap_servers(kafka_url(settings)), auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        claims: list[schemas.CameraPriority] = []
+        deadline = asyncio.get_running_loop().time() + 60  # a bound; ends as soon as the withdrawal arrives
+        while not any(c.priority == 0 and c.camera_id == CAMERAS[0] for c in claims):
+            assert asyncio.get_running_loop().time() < deadline, f"no withdrawal among {claims}"
+            batch = await consumer.getmany(timeout_ms=500)
+            claims += [schemas.decode(schemas.CameraPriority, m.value) for ms in batch.values() for m in ms]
+    finally:
+        await consumer.stop()
+    mine = [(c.priority, c.reason) for c in claims if c.camera_id == CAMERAS[0]]
+    assert mine[0] == (100.0, "live view") and mine[-1] == (0.0, "live view")
 
 
 async def test_page_and_its_assets_are_served_locally(api) -> None:
