@@ -54,7 +54,8 @@ async function boot() {
   let selectedIncident = null;
   let selectedGauge = null;
 
-  const map = new CityMap($("map"), layers, cameras, gauges, (id) => selectGauge(id), (id) => selectIncident(id));
+  const map = new CityMap($("map"), layers, cameras, gauges, (id) => selectGauge(id), (id) => selectIncident(id),
+    (id) => video.showCamera(id));
   const list = new IncidentList($("incident-list"), $("incident-count"), (code) => map.place(code),
     (id) => selectIncident(id), (id, action, extra) => link.command(id, action, extra));
   list.departments = departments;

@@ -21,7 +21,7 @@ function centre(geometry) {
 }
 
 export class CityMap {
-  constructor(element, layers, cameras, gauges, onSelectGauge, onSelectIncident) {
+  constructor(element, layers, cameras, gauges, onSelectGauge, onSelectIncident, onSelectCamera = () => {}) {
     this.chart = echarts.init(element, null, { renderer: "canvas" });
     this.layers = layers;
     this.cameras = cameras;                       // [id, scene, county, lon, lat]
@@ -42,6 +42,7 @@ export class CityMap {
     this.chart.on("georoam", () => this.onRoam());
     this.chart.on("click", (event) => {
       if (event.seriesId === "gauges") onSelectGauge(event.data.id);
+      if (event.seriesId === "cameras" && event.data.id) onSelectCamera(event.data.id);
       if (event.seriesId === "incidents" || event.seriesId === "incidents-acked") onSelectIncident(event.data.id);
     });
     this.chart.setOption(this.baseOption());
@@ -156,7 +157,7 @@ export class CityMap {
       }));
     } else {
       data = this.cameras.map(([id, scene, , lon, lat]) => ({
-        value: [lon, lat], symbol: "circle", symbolSize: this.fontSize(0.4),
+        id, value: [lon, lat], symbol: "circle", symbolSize: this.fontSize(0.4),
         itemStyle: { color: faulty.has(id) ? "#ff3b3b" : "#35d0ff" }, tip: `${id}<br>${scene}`,
       }));
     }
