@@ -169,6 +169,8 @@ class Settings(BaseSettings):
         description="snapshot URL template of a channel: {host} = the device's address, {channel_id}")
     gb28181_snapshot_urls: dict[str, str] = Field(
         default_factory=dict, description="device_id -> snapshot URL template overriding the default (JSON)")
+    gb28181_metrics_port: int = Field(0, ge=0, le=65535,
+                                      description="Prometheus /metrics of `amur cameras gb28181` (0 = not served)")
     gb28181_alarm_kinds: dict[str, str] = Field(
         default_factory=dict, description='extra "method/type" -> finding kind for device alarms (JSON)')
     onvif_timeout_s: float = Field(5.0, gt=0, description="per-request timeout of ONVIF SOAP calls")

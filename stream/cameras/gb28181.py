@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 
 from stream.cameras.channels import ChannelStore
 from stream.cameras.sampler import CameraTarget, Outputs
+from stream.runtime.metrics import Metrics
 from stream.settings import Settings
 from vision.gb28181.alarms import alarm_finding, alarm_kinds, offline_findings
 from vision.gb28181.devices import KeepalivePolicy, WentOffline
@@ -53,7 +54,7 @@ class Gb28181Service:
     def __init__(self, settings: Settings, outputs: Outputs, store: ChannelStore | None,
                  cell_of: Callable[[float, float], str | None],
                  on_targets: Callable[[dict[str, CameraTarget]], None] = lambda targets: None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.outputs = outputs
         self.store = store
@@ -66,7 +67,9 @@ class Gb28181Service:
                               settings.gb28181_port, KeepalivePolicy(settings.gb28181_keepalive_interval_s,
                                                                      settings.gb28181_keepalive_missed),
                               sweep_every_s=min(1.0, settings.gb28181_keepalive_interval_s / 4))
-        self.server = SipServer(config, passwords(settings), self._on_event, clock)
+        self.metrics = metrics or Metrics()
+        self.server = SipServer(config, passwords(settings), self._on_event, clock,
+                                on_refused=lambda reason: self.metrics.sip_refused.labels(reason=reason).inc())
         self._tasks: set[asyncio.Task[None]] = set()
         self.unhandled_alarms = 0
 

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 import click
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
+from prometheus_client import start_http_server
 
 from stream import topics
+from stream.runtime.metrics import Metrics
 from stream.schemas import FrameSample, SamplingHealth, VisionFinding, encode
 from stream.settings import Settings, load_settings
 
@@ -53,8 +55,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=5)
     redis = aioredis.from_url(settings.redis_url)
     await producer.start()
+    metrics = Metrics()
+    if settings.gb28181_metrics_port:  # amur_gb28181_refused_total{reason} and the rest of the worker metrics
+        start_http_server(settings.gb28181_metrics_port, addr=settings.gb28181_host, registry=metrics.registry)
     service = Gb28181Service(settings, TopicOutputs(producer, settings), ChannelStore(redis, settings.redis_prefix),
-                             cell_of)
+                             cell_of, metrics=metrics)
     try:
         await service.start()
         click.echo(f"GB/T 28181 upper platform {settings.gb28181_platform_id} on "

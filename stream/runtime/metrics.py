@@ -26,6 +26,9 @@ class Metrics:
         self.sampling_fps = Gauge("amur_vision_sampling_fps", "Camera frames/s the sampling plan asks for "
                                   "(planned) and the sampler dispatched over the last 10 s (served)",
                                   ["rate"], registry=self.registry)
+        self.sip_refused = Counter("amur_gb28181_refused_total", "SIP messages the GB/T 28181 server refused, "
+                                   "by reason (malformed, hostile, failed authentication ...)", ["reason"],
+                                   registry=self.registry)
         self.cameras_late = Gauge("amur_vision_cameras_late", "Cameras waiting too long: claimed ones past "
                                   "1.5 x their planned interval (claimed_behind), any past the max interval "
                                   "(past_max_interval)", ["kind"], registry=self.registry)

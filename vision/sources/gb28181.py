@@ -86,13 +86,16 @@ class SipServer:
     """Build, ``await start()``, ``await stop()``. ``password_for(device_id)`` -> its password, None = unknown."""
 
     def __init__(self, config: ServerConfig, password_for: Callable[[str], str | None],
-                 on_event: Callable[[ServerEvent], None], clock: Callable[[], float] = time.time) -> None:
+                 on_event: Callable[[ServerEvent], None], clock: Callable[[], float] = time.time,
+                 on_refused: Callable[[str], None] = lambda reason: None) -> None:
         self.config = config
         self.password_for = password_for
         self.on_event = on_event
         self.clock = clock
         self.devices = Devices(config.keepalive)
         self.refused: Counter[str] = Counter()
+        self.on_refused = on_refused
+        """Told the reason of every refusal (the service counts them in Prometheus)."""
         self.handled: Counter[str] = Counter()
         self._nonces: OrderedDict[str, float] = OrderedDict()
         self._udp: asyncio.DatagramTransport | None = None
@@ -144,17 +147,21 @@ class SipServer:
         """布防 (arm) or 撤防: some devices send alarms only once armed."""
         return await self._request(device_id, "MESSAGE", manscdp.guard_command(self._next_sn(), device_id, arm=arm))
 
+    def _count(self, reason: str) -> None:
+        self.refused[reason] += 1
+        self.on_refused(reason)
+
     # ------------------------------------------------------------------ receiving
     def receive(self, data: bytes, address: tuple[str, int], transport: str) -> bytes | None:
         """Handle one message; the reply to send back (None for none). Never raises on what a peer sent."""
         try:
             return self._receive(data, address, transport)
         except SipRefused as exc:
-            self.refused[exc.reason] += 1
+            self._count(exc.reason)
             log.info("gb28181 refused peer=%s:%s reason=%s", address[0], address[1], exc)
             return None
         except Exception:  # a bug of ours must not end the server either; counted and logged
-            self.refused["internal"] += 1
+            self._count("internal")
             log.exception("gb28181 message failed peer=%s:%s", address[0], address[1])
             return None
 
@@ -204,7 +211,7 @@ class SipServer:
         now = self.clock()
         issued = self._nonces.get(credentials.nonce)
         if issued is None or now - issued > NONCE_TTL_S:
-            self.refused["stale_nonce"] += 1
+            self._count("stale_nonce")
             return self._challenge(request)
         password = self.password_for(device_id)
         if credentials.username != device_id or password is None \
@@ -250,7 +257,7 @@ class SipServer:
                            {"WWW-Authenticate": digest.challenge(self.config.realm, nonce)})
 
     def _refuse(self, request: SipRequest, status: int, reason_phrase: str, reason: str, detail: str) -> bytes:
-        self.refused[reason] += 1
+        self._count(reason)
         log.info("gb28181 refused reason=%s status=%s %s", reason, status, detail)
         return self._reply(request, status, reason_phrase)
 
@@ -320,7 +327,7 @@ class SipServer:
                 if data is None:
                     break
                 if isinstance(data, SipRefused):
-                    self.refused[data.reason] += 1
+                    self._count(data.reason)
                     break  # a stream whose framing is broken cannot be resynchronised
                 reply = self.receive(data, address, "tcp")
                 if reply:

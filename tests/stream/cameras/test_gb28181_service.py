@@ -81,6 +81,8 @@ async def test_nvr_catalogue_inventory_sampling_alarm_and_offline(make_settings,
     try:
         # registration with the device's own password (not the domain's), then catalogue, subscription, guard
         assert await sim.register(password="domain-secret") == 403
+        refused = service.metrics.registry.get_sample_value("amur_gb28181_refused_total", {"reason": "auth_failed"})
+        assert refused == 1.0
         assert await sim.register() == 200
         await until(lambda: len(targets) == 100, "100 channels as sampler targets")
         store = ChannelStore(redis, settings.redis_prefix)
