@@ -32,6 +32,7 @@ from typing import Any
 
 import mode
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from stream import schemas, topics
 from stream.agents.deadletter import send_dead_letter
@@ -79,6 +80,13 @@ def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
     coverage = CameraCoverage.load()
     targets = targets_from_registry(settings, cameras,
                                     lambda camera_id: [v.cell_code for v in coverage.cells_seen_by(camera_id)])
+    if settings.redis_url and settings.vision_sampling:  # GB/T 28181 channels the platform placed (docs/cameras.md)
+        from stream.cameras.channels import stored_targets
+
+        try:
+            targets.update(stored_targets(rt.redis_url(), settings.redis_prefix))
+        except (OSError, RedisError) as exc:  # Redis not there: sample the registry's cameras only
+            log.warning("gb28181 channels not read error=%r", exc)
     by_cell: dict[str, list[str]] = {}
     for target in targets.values():
         for cell in target.cells:

@@ -3,17 +3,20 @@
 ``{prefix}cameras:channels`` holds every placed channel, ``{prefix}cameras:unplaced``
 the channels an operator must place (no position in the catalogue, or outside
 every cell), each a JSON :class:`vision.gb28181.placement.Channel` keyed by
-channel id. A newer catalogue of a device replaces its channels' entries.
+channel id, and ``{prefix}cameras:snapshot_urls`` where each is fetched. A newer
+catalogue of a device replaces its channels' entries. A worker's sampler adds the
+placed channels to its targets when it starts (:func:`stored_targets`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import redis.asyncio as aioredis
 
+from stream.cameras.sampler import CameraTarget
 from vision.gb28181.placement import Channel, Placement
 
 
@@ -22,9 +25,12 @@ class ChannelStore:
         self.redis = redis
         self.placed_key = f"{prefix}cameras:channels"
         self.unplaced_key = f"{prefix}cameras:unplaced"
+        self.urls_key = f"{prefix}cameras:snapshot_urls"
 
-    async def save(self, placement: Placement) -> None:
+    async def save(self, placement: Placement, urls: Mapping[str, str] | None = None) -> None:
         pipe = self.redis.pipeline(transaction=True)
+        if urls:
+            pipe.hset(self.urls_key, mapping=dict(urls))
         for channel in placement.placed:
             pipe.hset(self.placed_key, channel.channel_id, _dump(channel))
             pipe.hdel(self.unplaced_key, channel.channel_id)
@@ -49,6 +55,25 @@ class ChannelStore:
 
     async def unplaced(self) -> list[Channel]:
         return [_load(raw) for raw in (await self.redis.hgetall(self.unplaced_key)).values()]
+
+
+def stored_targets(redis_url: str, prefix: str) -> dict[str, CameraTarget]:
+    """The placed channels as sampler targets (HTTP snapshots), read once at a worker's start (sync client)."""
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(redis_url)
+    try:
+        placed = client.hgetall(f"{prefix}cameras:channels")
+        urls = client.hgetall(f"{prefix}cameras:snapshot_urls")
+    finally:
+        client.close()
+    out: dict[str, CameraTarget] = {}
+    for raw in placed.values():
+        channel = _load(raw)
+        url = urls.get(channel.channel_id.encode())
+        if url and channel.cell_code:
+            out[channel.channel_id] = CameraTarget(channel.channel_id, "http", url.decode(), (channel.cell_code,))
+    return out
 
 
 def _dump(channel: Channel) -> str:

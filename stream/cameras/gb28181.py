@@ -133,13 +133,13 @@ class Gb28181Service:
         placement = place(event.device_id, event.items, department, self.cell_of)
         for channel in (*placement.placed, *placement.unplaced):
             self.channels[channel.channel_id] = channel
-        if self.store is not None:
-            await self.store.save(placement)
         device = self.server.devices.devices[event.device_id]
-        self.on_targets({c.channel_id: CameraTarget(c.channel_id, "http", snapshot_url(self.settings, c,
-                                                                                       device.address[0]),
-                                                    (c.cell_code,) if c.cell_code else ())
-                         for c in (*placement.placed, *placement.unplaced)})
+        targets = {c.channel_id: CameraTarget(c.channel_id, "http", snapshot_url(self.settings, c, device.address[0]),
+                                              (c.cell_code,) if c.cell_code else ())
+                   for c in (*placement.placed, *placement.unplaced)}
+        if self.store is not None:
+            await self.store.save(placement, {c: t.address for c, t in targets.items()})
+        self.on_targets(targets)
         log.info("gb28181 catalogue device=%s placed=%s unplaced=%s skipped=%s", event.device_id,
                  len(placement.placed), len(placement.unplaced), len(placement.skipped))
 

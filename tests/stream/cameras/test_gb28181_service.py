@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from gis import registry
-from stream.cameras.channels import ChannelStore
+from stream.cameras.channels import ChannelStore, stored_targets
 from stream.cameras.gb28181 import Gb28181Service, grid_lookup
 from stream.cameras.sampler import CameraTarget, Sampler
 from stream.runtime.metrics import Metrics
@@ -96,6 +96,9 @@ async def test_nvr_catalogue_inventory_sampling_alarm_and_offline(make_settings,
         assert len(unplaced) == 10 and {c.unplaced_reason for c in unplaced} == {"no coordinates in the catalogue"}
         assert {c.county_code for c in unplaced} == {"231102"}
         await until(lambda: sim.guard_commands == ["SetGuard"] and sim.subscribed, "alarm subscription and guard")
+        # what a worker's sampler adds to its targets when it starts: the placed channels, with their snapshot URLs
+        stored = await asyncio.to_thread(stored_targets, settings.redis_url, settings.redis_prefix)
+        assert stored == {c: targets[c] for c in got}
 
         # the existing sampler samples the channels' snapshots
         sampler = Sampler(settings, targets, out, Metrics(), None, analyser=None)
