@@ -25,7 +25,7 @@ import secrets
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiosipua.message import SipMessage, SipRequest, SipResponse
 
@@ -411,5 +411,4 @@ def _expires(request: SipRequest, ceiling: int) -> int:
 
 
 def _with_port(config: ServerConfig, port: int) -> ServerConfig:
-    from dataclasses import replace
     return replace(config, port=port)

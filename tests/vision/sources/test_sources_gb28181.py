@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from stream.settings import load_settings
 from tests.helpers.gb28181_device import Device, SimChannel, channel_ids
 from vision.gb28181.devices import KeepalivePolicy, WentOffline
 from vision.sources.gb28181 import (
@@ -225,4 +225,4 @@ async def test_tcp_framing_refuses_a_hostile_content_length_and_serves_the_next_
 
 def test_the_server_listens_on_loopback_by_default() -> None:
     assert ServerConfig(PLATFORM, PLATFORM[:10]).host == "127.0.0.1"
-    assert socket.AF_INET  # the default is IPv4 loopback, never 0.0.0.0
+    assert load_settings().gb28181_host == "127.0.0.1"  # never every interface unless configured
