@@ -27,8 +27,11 @@ WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utilit
 TDS = "http://www.onvif.org/ver10/device/wsdl"
 TRT = "http://www.onvif.org/ver10/media/wsdl"
 TT = "http://www.onvif.org/ver10/schema"
+TEV = "http://www.onvif.org/ver10/events/wsdl"
 HEAD = (f'<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="{ENV}" xmlns:tds="{TDS}" '
-        f'xmlns:trt="{TRT}" xmlns:tt="{TT}" xmlns:ter="http://www.onvif.org/ver10/error"><env:Body>')
+        f'xmlns:trt="{TRT}" xmlns:tt="{TT}" xmlns:ter="http://www.onvif.org/ver10/error" xmlns:tev="{TEV}" '
+        'xmlns:wsa5="http://www.w3.org/2005/08/addressing" xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" '
+        'xmlns:tns1="http://www.onvif.org/ver10/topics"><env:Body>')
 TAIL = "</env:Body></env:Envelope>"
 
 
@@ -39,12 +42,16 @@ class OnvifDevice:
     clock_offset_s: float = 0.0
     port: int = 0
     calls: list[str] = field(default_factory=list)
+    events: list[tuple[str, bool]] = field(default_factory=list)
+    """(topic, state) waiting for the next PullMessages, e.g. ("tns1:VideoSource/SignalLoss", True)."""
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/onvif/device_service", self._soap)
         app.router.add_post("/onvif/media_service", self._soap)
+        app.router.add_post("/onvif/events_service", self._soap)
+        app.router.add_post("/onvif/pullpoint", self._soap)
         app.router.add_get("/snapshot.jpg", self._snapshot)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -111,7 +118,31 @@ class OnvifDevice:
             return (f"<tds:Service><tds:Namespace>{namespace}</tds:Namespace><tds:XAddr>{self.base}{path}</tds:XAddr>"
                     "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>")
         return ("<tds:GetServicesResponse>" + service(TDS, "/onvif/device_service")
-                + service(TRT, "/onvif/media_service") + "</tds:GetServicesResponse>")
+                + service(TRT, "/onvif/media_service") + service(TEV, "/onvif/events_service")
+                + "</tds:GetServicesResponse>")
+
+    def _times(self) -> tuple[str, str]:
+        now = self.now()
+        return (now.strftime("%Y-%m-%dT%H:%M:%SZ"), (now + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    def _CreatePullPointSubscription(self) -> str:
+        current, until = self._times()
+        return (f"<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference><wsa5:Address>{self.base}"
+                f"/onvif/pullpoint</wsa5:Address></tev:SubscriptionReference><wsnt:CurrentTime>{current}"
+                f"</wsnt:CurrentTime><wsnt:TerminationTime>{until}</wsnt:TerminationTime>"
+                "</tev:CreatePullPointSubscriptionResponse>")
+
+    def _PullMessages(self) -> str:
+        current, until = self._times()
+        messages = "".join(
+            '<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">'
+            f'{topic}</wsnt:Topic><wsnt:Message><tt:Message UtcTime="{current}" PropertyOperation="Changed">'
+            '<tt:Source><tt:SimpleItem Name="Source" Value="vs1"/></tt:Source><tt:Data>'
+            f'<tt:SimpleItem Name="State" Value="{"true" if state else "false"}"/></tt:Data></tt:Message></wsnt:Message>'
+            "</wsnt:NotificationMessage>" for topic, state in self.events)
+        self.events.clear()
+        return (f"<tev:PullMessagesResponse><tev:CurrentTime>{current}</tev:CurrentTime><tev:TerminationTime>{until}"
+                f"</tev:TerminationTime>{messages}</tev:PullMessagesResponse>")
 
     def _GetCapabilities(self) -> str:
         return (f"<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Media><tt:XAddr>{self.base}/onvif/media_service"

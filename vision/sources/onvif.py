@@ -8,6 +8,10 @@ without credentials, which gives the device's clock offset, then
 by the device's offset (``adjust_time``) so a device whose clock is off still
 answers, and the offset itself is judged (:func:`fault_of`).
 
+:func:`pull_events` polls the device's events once (PullPoint: subscribe for
+60 s, ``PullMessages``) and :func:`event_findings` turns tamper, signal loss and
+image-quality events into findings beside Amur's own analysis.
+
 Outcomes come back as :class:`OnvifProbe`, never as exceptions: a refused
 token is ``auth_failed``, a device that does not answer ``offline``, a clock
 beyond the allowed offset ``clock_offset`` (the URIs are still returned).
@@ -18,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from stream.schemas import FindingKind
+from stream.schemas import FindingKind, VisionFinding
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +98,74 @@ def _failed(device: OnvifDevice, kind: FindingKind, exc: BaseException) -> Onvif
     log.info("onvif probe failed camera=%s host=%s:%s fault=%s error=%s", device.camera_id, device.host,
              device.port, kind.value, type(exc).__name__)
     return OnvifProbe(device.camera_id, fault=kind, detail=f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+EVENT_KINDS: dict[str, FindingKind] = {
+    "VideoSource/SignalLoss": FindingKind.OFFLINE,
+    "VideoSource/GlobalSceneChange": FindingKind.MOVED,
+    "VideoSource/ImageTooBlurry": FindingKind.BLURRED,
+    "VideoSource/ImageTooDark": FindingKind.DARK,
+    "VideoSource/ImageTooBright": FindingKind.OVEREXPOSED,
+}
+"""ONVIF event topics (Core spec, VideoSource) that are camera-health evidence; motion and rules are not."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    topic: str
+    state: bool
+
+
+def event_kind(topic: str) -> FindingKind | None:
+    """``tns1:VideoSource/GlobalSceneChange/ImagingService`` -> ``moved``; None for topics that are no fault."""
+    path = topic.split(":", 1)[-1]
+    return next((kind for prefix, kind in EVENT_KINDS.items() if path.startswith(prefix)), None)
+
+
+async def pull_events(device: OnvifDevice, *, timeout_s: float, limit: int = 100) -> list[DeviceEvent]:
+    """One PullPoint round: subscribe, pull what the device holds, unsubscribe (a poll, not a kept subscription)."""
+    from onvif import ONVIFCamera
+
+    camera = ONVIFCamera(device.host, device.port, device.username, device.password, adjust_time=True)
+    try:
+        async with asyncio.timeout(timeout_s):
+            await camera.update_xaddrs()
+            events = await camera.create_events_service()
+            subscribed = await events.CreatePullPointSubscription({"InitialTerminationTime": "PT60S"})
+            camera.xaddrs["http://www.onvif.org/ver10/events/wsdl/PullPointSubscription"] = \
+                subscribed.SubscriptionReference.Address._value_1
+            pullpoint = await camera.create_pullpoint_service()
+            pulled = await pullpoint.PullMessages({"Timeout": "PT1S", "MessageLimit": limit})
+    finally:
+        await camera.close()
+    found = []
+    for message in pulled.NotificationMessage or []:
+        topic = str(message.Topic._value_1).strip()
+        found.append(DeviceEvent(topic, _state(message.Message._value_1)))
+    return found
+
+
+STATE_ITEMS = ("State", "IsTamper", "IsMotion", "IsSignalLoss", "IsTooBlurry", "IsTooDark", "IsTooBright")
+
+
+def _state(message: Any) -> bool:
+    """The boolean ``Data/SimpleItem`` of an event (zeep's object, or raw XML for a message it could not type)."""
+    if hasattr(message, "iter"):
+        items = [(e.get("Name"), e.get("Value")) for e in message.iter() if str(e.tag).endswith("SimpleItem")]
+    else:
+        data = getattr(message, "Data", None)
+        items = [(i.Name, i.Value) for i in (getattr(data, "SimpleItem", None) or [])]
+    return any(name in STATE_ITEMS and str(value).lower() == "true" for name, value in items)
+
+
+def event_findings(camera_id: str, events: list[DeviceEvent], cells: list[str], at: datetime,
+                   source: str = "onvif") -> list[VisionFinding]:
+    """Camera-health events as findings beside Amur's own analysis: a state that turns true is a confirmed
+    finding, one that turns false clears it (unconfirmed); motion and rule events are left out."""
+    found = []
+    for event in events:
+        kind = event_kind(event.topic)
+        if kind is not None:
+            found.append(VisionFinding(source=source, event_time=at, camera_id=camera_id, kind=kind,
+                                       score=0.9 if event.state else 0.0, confirmed=event.state, cells=list(cells)))
+    return found

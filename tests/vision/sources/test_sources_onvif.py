@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 
 import pytest
 
@@ -11,7 +12,7 @@ from stream.embedded.services import free_port
 from stream.schemas import FindingKind
 from tests.helpers.onvif_device import OnvifDevice as SimulatedDevice
 from vision.sources.http import SnapshotClient
-from vision.sources.onvif import OnvifDevice, fault_of, probe
+from vision.sources.onvif import OnvifDevice, event_findings, event_kind, fault_of, probe, pull_events
 from vision.sources.outcome import FetchOutcome
 
 pytestmark = pytest.mark.integration
@@ -67,3 +68,21 @@ def test_offset_judged_both_ways() -> None:
     assert fault_of(None, 5.0) is None and fault_of(4.9, 5.0) is None
     assert fault_of(-6.0, 5.0) is FindingKind.CLOCK_OFFSET
     assert asyncio.iscoroutinefunction(probe)
+
+
+async def test_device_events_become_camera_health_findings(device: SimulatedDevice) -> None:
+    device.events += [("tns1:VideoSource/GlobalSceneChange/ImagingService", True),
+                      ("tns1:VideoSource/MotionAlarm", True), ("tns1:VideoSource/SignalLoss", False)]
+    events = await pull_events(target(device), timeout_s=BOUND_S)
+    assert [(e.topic.rsplit("/", 1)[-1], e.state) for e in events] == [
+        ("ImagingService", True), ("MotionAlarm", True), ("SignalLoss", False)]
+    at = datetime.now(timezone.utc)
+    found = event_findings("cam-1", events, ["231102001001001"], at)
+    assert [(f.kind, f.confirmed, f.cells) for f in found] == [
+        (FindingKind.MOVED, True, ["231102001001001"]), (FindingKind.OFFLINE, False, ["231102001001001"])]
+    assert device.calls[-2:] == ["CreatePullPointSubscription", "PullMessages"]
+
+
+def test_event_topics() -> None:
+    assert event_kind("tns1:VideoSource/ImageTooBlurry/ImagingService") is FindingKind.BLURRED
+    assert event_kind("tns1:RuleEngine/CellMotionDetector/Motion") is None
