@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from stream.schemas import FindingKind, VisionFinding
+from vision.gb28181.placement import Channel, Placement
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +171,17 @@ def event_findings(camera_id: str, events: list[DeviceEvent], cells: list[str], 
             found.append(VisionFinding(source=source, event_time=at, camera_id=camera_id, kind=kind,
                                        score=0.9 if event.state else 0.0, confirmed=event.state, cells=list(cells)))
     return found
+
+
+def inventory_entry(found: OnvifProbe, device: OnvifDevice, department: str, lon: float | None, lat: float | None,
+                    cell_of: Callable[[float, float], str | None]) -> Placement:
+    """An ONVIF camera an operator adds, as an inventory row: in the cell of the position the operator gives, or
+    listed to place (ONVIF devices carry no position). A device that gave no snapshot URI is not added."""
+    if found.snapshot_uri is None:
+        return Placement((), (), (found.camera_id,))
+    county = found.camera_id[:6] if found.camera_id[:6].isdigit() else ""
+    cell = cell_of(lon, lat) if lon is not None and lat is not None else None
+    channel = Channel(found.camera_id, f"onvif:{device.host}:{device.port}", found.camera_id, department,
+                      cell[:6] if cell else county, lon, lat, cell, found.fault is None,
+                      "" if cell else ("position outside every grid cell" if lon is not None else "no position given"))
+    return Placement((channel,), (), ()) if cell else Placement((), (channel,), ())
