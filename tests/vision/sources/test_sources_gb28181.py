@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream.settings import load_settings
 from tests.helpers.gb28181_device import Device, SimChannel, channel_ids
@@ -226,3 +228,18 @@ async def test_tcp_framing_refuses_a_hostile_content_length_and_serves_the_next_
 def test_the_server_listens_on_loopback_by_default() -> None:
     assert ServerConfig(PLATFORM, PLATFORM[:10]).host == "127.0.0.1"
     assert load_settings().gb28181_host == "127.0.0.1"  # never every interface unless configured
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from([d for d, _ in MALFORMED] + [request("REGISTER"), request("MESSAGE", body=b"<Notify/>"),
+                                                    request("OPTIONS")]),
+       st.lists(st.tuples(st.integers(0, 70_000), st.integers(0, 255)), min_size=1, max_size=8))
+def test_mutated_messages_are_handled_or_refused_never_a_failure_of_ours(
+        message: bytes, flips: list[tuple[int, int]]) -> None:
+    sip = SipServer(ServerConfig(PLATFORM, PLATFORM[:10]), lambda device_id: PASSWORD, lambda event: None)
+    data = bytearray(message)
+    for at, value in flips:
+        if data:
+            data[at % len(data)] = value
+    sip.receive(bytes(data), ("127.0.0.1", 5999), "udp")
+    assert sip.refused["internal"] == 0
