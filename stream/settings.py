@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     vision_queue_size: int = Field(64, ge=1, description="fetched frames waiting for analysis (drops counted)")
     vision_analysis_threads: int = Field(2, ge=1, le=32, description="threads decoding and analysing frames")
     vision_rtsp_threads: int = Field(4, ge=1, le=64, description="threads grabbing RTSP/file keyframes")
+    vision_detector: Literal["classifier", "network"] = Field(
+        "classifier", description="fire/smoke detector of the live stream: `classifier` (85 colour/texture features, "
+        "about 1 ms a frame, fits the design frame budget) or `network` (the pretrained patch network: better fire "
+        "and smoke recall, about 18 ms an inference on the frames the cascade lets through; docs/vision-analysis.md)")
 
     # --- real cameras: GB/T 28181 and ONVIF (docs/cameras.md) --------------------
     gb28181_host: str = Field("127.0.0.1", description="address the GB/T 28181 SIP server listens on (UDP and TCP)")

@@ -10,7 +10,12 @@ photos of the labelled set re-encoded at each size (``--source photos``), at
   comparisons with the camera's state; features and classifier only when flicker or drift
   could make a finding), i.e. the whole per-sample cost;
 - ``decode + analysis, classifier always``: the same with ``classifier_cascade=False``, the
-  cost of a sample whose flicker or drift calls for the classifier (the upper bound).
+  cost of a sample whose flicker or drift calls for the detector (the upper bound);
+- ``network alone``: the patch network's own inferences/s on decoded frames (resize, blob,
+  ``cv2.dnn`` forward), without decode or analysis.
+
+The detector is the shipped one (the patch network, ``fire_smoke_net.onnx``). The share of the
+cascade's frames that reached the network is printed beside the rates.
 
 Each bench camera alternates between two frames (its scene 10 s apart, so sensor noise
 and light differ), as a live camera's samples do; the cascade's skips here are those of
@@ -43,15 +48,16 @@ from rich.table import Table
 from vision.analysis.camera import analyse_frame
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import decode_frame
-from vision.analysis.model import FireSmokeModel
+from vision.analysis.network import PatchNetwork
 from vision.analysis.state import CameraState
 
 SIZES = ((640, 360), (960, 540), (1280, 720))
 """The simulated fleet's frame sizes (70 %, 20 % and 10 % of its cameras)."""
-MODES = ("decode full", "decode reduced", "decode + analysis", "decode + analysis, classifier always")
+MODES = ("decode full", "decode reduced", "decode + analysis", "decode + analysis, classifier always", "network alone")
 COLUMNS = ("size", "processes", "decode full (f/s)", "decode reduced (f/s)", "decode + analysis (f/s)",
-           "same, classifier always (f/s)", "analysis ms/frame", "analysis ms/frame, classifier always",
-           "reduced decode ms/frame", "full decode ms/frame")
+           "same, classifier always (f/s)", "network alone (inferences/s)", "share reaching the network",
+           "analysis ms/frame", "analysis ms/frame, classifier always", "reduced decode ms/frame", "full decode ms/frame")
+SHARE = "share reaching the network"
 _START = datetime(2026, 6, 15, 4, 0, tzinfo=timezone.utc)
 
 
@@ -78,9 +84,9 @@ def photo_jpegs(width: int, height: int, count: int) -> list[bytes]:
 
     Real pictures carry more detail and noise than rendered scenes, so they decode slower.
     """
-    from vision.analysis.dataset import DEFAULT_DATASET_DIR, load_dataset
+    from vision.analysis.dataset import load_all
 
-    images = load_dataset(DEFAULT_DATASET_DIR)
+    images = load_all()
     cameras = max(1, count // 2)
     picked = images[:: max(1, len(images) // cameras)][:cameras]
     rng = np.random.default_rng(1)
@@ -94,12 +100,24 @@ def photo_jpegs(width: int, height: int, count: int) -> list[bytes]:
     return frames
 
 
-def _steps(jpegs: list[bytes]) -> dict[str, Callable[[int], None]]:
-    """One call per mode that processes frame ``i`` (cycling through ``jpegs``)."""
+class _CountedNetwork(PatchNetwork):
+    """The shipped network, counting its inferences (the cascade's share that reached it)."""
+
+    calls: int = 0
+
+    def cell_logits(self, pixels: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return super().cell_logits(pixels)
+
+
+def _steps(jpegs: list[bytes]) -> tuple[dict[str, Callable[[int], None]], _CountedNetwork, PatchNetwork]:
+    """One call per mode that processes frame ``i`` (cycling through ``jpegs``), the cascade's network."""
     config = AnalysisConfig()
     always = AnalysisConfig(classifier_cascade=False)
-    model = FireSmokeModel.load()
+    shipped = PatchNetwork.load()
+    counted = _CountedNetwork.load()
     states = {name: [CameraState() for _ in jpegs] for name in ("cascade", "always")}
+    decoded = [decode_frame(j, target_width=config.decode_width).pixels for j in jpegs]
 
     def full(i: int) -> None:
         cv2.imdecode(np.frombuffer(jpegs[i % len(jpegs)], np.uint8), cv2.IMREAD_COLOR)
@@ -111,12 +129,16 @@ def _steps(jpegs: list[bytes]) -> dict[str, Callable[[int], None]]:
         camera = (i % len(jpegs)) // 2  # frames 2c and 2c + 1 are camera c's two samples
         frame = decode_frame(jpegs[i % len(jpegs)], target_width=config.decode_width)
         now = _START + timedelta(seconds=10 * i)
+        model = counted if name == "cascade" else shipped
         _, states[name][camera] = analyse_frame(frame, states[name][camera], now, settings, model)
 
     def classified(i: int) -> None:
         analysed(i, "always", always)
 
-    return dict(zip(MODES, (full, reduced, analysed, classified)))
+    def network(i: int) -> None:
+        shipped.cell_logits(decoded[i % len(decoded)])
+
+    return dict(zip(MODES, (full, reduced, analysed, classified, network))), counted, shipped
 
 
 def _interleaved(jpegs: list[bytes], seconds: float) -> dict[str, float]:
@@ -126,10 +148,11 @@ def _interleaved(jpegs: list[bytes], seconds: float) -> dict[str, float]:
     ratios stay fair on a shared machine even when the absolute figures move.
     """
     cv2.setNumThreads(1)
-    steps = _steps(jpegs)
+    steps, counted, _ = _steps(jpegs)
     for step in steps.values():  # warm-up
         for i in range(len(jpegs)):
             step(i)
+    counted.calls = 0
     done = dict.fromkeys(MODES, 0)
     spent = dict.fromkeys(MODES, 0.0)
     while min(spent.values()) < seconds:
@@ -139,7 +162,9 @@ def _interleaved(jpegs: list[bytes], seconds: float) -> dict[str, float]:
                 step(done[mode])
                 done[mode] += 1
             spent[mode] += time.perf_counter() - begin
-    return {mode: done[mode] / spent[mode] for mode in MODES}
+    rates = {mode: done[mode] / spent[mode] for mode in MODES}
+    rates[SHARE] = counted.calls / max(1, done["decode + analysis"])
+    return rates
 
 
 def _worker(args: tuple[list[bytes], float]) -> dict[str, float]:
@@ -152,7 +177,9 @@ def measure(jpegs: list[bytes], seconds: float, processes: int) -> dict[str, flo
         return _interleaved(jpegs, seconds)
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         results = pool.map(_worker, [(jpegs, seconds)] * processes)
-    return {mode: sum(r[mode] for r in results) for mode in MODES}
+    total = {mode: sum(r[mode] for r in results) for mode in MODES}
+    total[SHARE] = sum(r[SHARE] for r in results) / len(results)
+    return total
 
 
 @dataclass(frozen=True)
@@ -179,7 +206,7 @@ class Figures:
         """The row's figures, in the order of :data:`COLUMNS`."""
         rates = [f"{self.rates[mode]:.0f}" for mode in MODES]
         costs = (self.analysis_ms, self.always_ms, self.ms("decode reduced"), self.ms("decode full"))
-        return [self.size, str(self.processes), *rates, *(f"{ms:.2f}" for ms in costs)]
+        return [self.size, str(self.processes), *rates, f"{self.rates[SHARE]:.3f}", *(f"{ms:.2f}" for ms in costs)]
 
     def verdict(self) -> str:
         analysis, always = self.analysis_ms, self.always_ms
@@ -188,7 +215,10 @@ class Figures:
             f"{self.size}: analysis {analysis:.2f} ms/frame ({always:.2f} with the classifier on every frame) "
             f"vs full decode {full:.2f} ms ({'within' if analysis <= full else 'OVER'} budget), "
             f"vs reduced decode {reduced:.2f} ms ({'within' if analysis <= reduced else 'over'}; "
-            f"classifier always: {'within' if always <= reduced else 'over'})"
+            f"classifier always: {'within' if always <= reduced else 'over'}); "
+            f"{self.rates['decode + analysis']:.0f} frames/s with the cascade (goal 1,000 on two cores), "
+            f"network alone {self.rates['network alone']:.0f} inferences/s (goal 200 on two cores), "
+            f"{100 * self.rates[SHARE]:.1f} % of frames reached the network"
         )
 
 
@@ -215,21 +245,32 @@ def table(rows: list[Figures]) -> Table:
 @click.option("--frames", type=click.IntRange(min=1), default=16, show_default=True, help="distinct frames per size")
 @click.option("--processes", type=click.IntRange(min=1), multiple=True, default=(1, 2), show_default=True,
               help="processes side by side, one measurement each (repeat the option: --processes 1 --processes 2)")
-@click.option("--source", type=click.Choice(("fleet", "photos")), default="fleet", show_default=True,
-              help="rendered fleet frames, or real photos of the labelled set (needs ../shared/datasets)")
-def command(seconds: float, frames: int, processes: tuple[int, ...], source: str) -> int:
-    make_jpegs = fleet_jpegs if source == "fleet" else photo_jpegs
+@click.option("--source", type=click.Choice(("fleet", "photos", "both")), default="fleet", show_default=True,
+              help="rendered fleet frames, real photos of the labelled sets (needs ../shared/datasets), or both in turn")
+@click.option("--sizes", type=click.Choice(("all", "640x360")), default="all", show_default=True,
+              help="the fleet's three frame sizes, or 640x360 only")
+def command(seconds: float, frames: int, processes: tuple[int, ...], source: str, sizes: str) -> int:
     out, err = Console(), Console(stderr=True)
     click.echo(f"amur bench vision: {source} frames, {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, "
                f"{seconds:g} s per figure")
+    measured = SIZES if sizes == "all" else SIZES[:1]
+    for kind in (("fleet", "photos") if source == "both" else (source,)):
+        _bench(kind, measured, seconds, frames, processes, out, err)
+    return 0
+
+
+def _bench(source: str, sizes: tuple[tuple[int, int], ...], seconds: float, frames: int, processes: tuple[int, ...],
+           out: Console, err: Console) -> None:
+    make_jpegs = fleet_jpegs if source == "fleet" else photo_jpegs
+    click.echo(f"\n{source} frames:")
     if not out.is_terminal:
         click.echo(markdown_row(list(COLUMNS)))
-        click.echo("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        click.echo("|---" + "|---:" * (len(COLUMNS) - 1) + "|")
     rows: list[Figures] = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, redirect_stdout=False, disable=not err.is_terminal) as progress:
-        task = progress.add_task("bench vision", total=len(SIZES) * (1 + len(processes)))
-        for width, height in SIZES:
+        task = progress.add_task("bench vision", total=len(sizes) * (1 + len(processes)))
+        for width, height in sizes:
             progress.update(task, description=f"{width}x{height}: {frames} {source} frames")
             jpegs = make_jpegs(width, height, frames)
             progress.advance(task)
@@ -243,6 +284,4 @@ def command(seconds: float, frames: int, processes: tuple[int, ...], source: str
         out.print(table(rows))
     click.echo()
     for row in rows:
-        if row.processes == 1:
-            click.echo(row.verdict())
-    return 0
+        click.echo(f"{source}, {row.processes} process(es), {row.verdict()}")

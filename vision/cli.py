@@ -15,11 +15,10 @@ import click
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import read_frame
 from vision.analysis.errors import AnalysisError
-from vision.analysis.image import ImageAnalysis, analyse_image
-from vision.analysis.model import DEFAULT_MODEL_PATH, FireSmokeModel
+from vision.analysis.image import DETECTORS, Detector, ImageAnalysis, analyse_image
 
 
-def report(path: str, result: ImageAnalysis, model: FireSmokeModel) -> dict[str, object]:
+def report(path: str, result: ImageAnalysis, model: Detector) -> dict[str, object]:
     """The printed record of one analysed image."""
     card = model.card
     return {
@@ -45,12 +44,14 @@ def report(path: str, result: ImageAnalysis, model: FireSmokeModel) -> dict[str,
     "Each image is judged on its own (no camera history, so no flicker or baseline). An image that cannot "
     "be read or decoded prints {\"path\": ..., \"error\": ...} and the command exits 1 after the others."))
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...", type=click.Path())
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_MODEL_PATH,
-              show_default="vision/models/fire_smoke.onnx", help="ONNX classifier (card JSON beside it)")
-def command(images: tuple[str, ...], model: Path) -> int:
+@click.option("--detector", type=click.Choice(sorted(DETECTORS)), default="network", show_default=True,
+              help="the patch network (pretrained backbone) or the 85-feature classifier")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="another ONNX file of the chosen detector (card JSON beside it)")
+def command(images: tuple[str, ...], detector: str, model: Path | None) -> int:
     config = AnalysisConfig()
     try:
-        classifier = FireSmokeModel.load(model)
+        classifier: Detector = DETECTORS[detector](*([model] if model else []))
     except AnalysisError as exc:
         click.echo(f"amur vision analyze: {exc}", err=True)
         return 2

@@ -22,7 +22,7 @@ from vision.analysis.camera import HAZARDS, Finding, analyse_frame, record_failu
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import decode_frame, jpeg_dimensions
 from vision.analysis.errors import UndecodableFrame
-from vision.analysis.model import FireSmokeModel
+from vision.analysis.image import Detector
 from vision.analysis.state import CameraState
 from vision.evidence import EvidenceStore, evidence_ref
 from vision.sources.outcome import Fetched, FetchOutcome
@@ -68,7 +68,7 @@ class FrameAnalyser:
     """Blocking frame processing for a thread pool: one classifier per thread (an OpenCV dnn
     network is not safe to run from two threads at once), one analysis state per camera."""
 
-    def __init__(self, load_model: Callable[[], FireSmokeModel], evidence: EvidenceStore,
+    def __init__(self, load_model: Callable[[], Detector], evidence: EvidenceStore,
                  config: AnalysisConfig = AnalysisConfig(), *, riverside: frozenset[str] = frozenset(),
                  water_roi: tuple[float, float, float, float] = RIVERSIDE_WATER_ROI) -> None:
         self.load_model = load_model
@@ -77,14 +77,20 @@ class FrameAnalyser:
         self.riverside = riverside
         self.water_config = replace(config, water_roi=water_roi)
         self.states: dict[str, CameraState] = {}
+        self._closer: set[str] = set()
         self._local = threading.local()
 
     @property
-    def model(self) -> FireSmokeModel:
+    def model(self) -> Detector:
         model = getattr(self._local, "model", None)
         if model is None:
             model = self._local.model = self.load_model()
         return model
+
+    def look_closer(self, camera_id: str) -> None:
+        """Send the camera's next sample through the network whatever the cascade says (its cell's fire
+        risk rose): see ``analyse_frame(..., look_closer=True)``."""
+        self._closer.add(camera_id)
 
     def forget(self, camera_id: str) -> None:
         """Drop a camera's state (it moved to another worker)."""
@@ -117,7 +123,10 @@ class FrameAnalyser:
             return self._failure(camera_id, FetchOutcome.CORRUPT, at)
         width, height = jpeg_dimensions(fetched.data) or frame.original_size
         config = self.water_config if camera_id in self.riverside else self.config
-        findings, state = analyse_frame(frame, self.states.get(camera_id, CameraState()), at, config, self.model)
+        closer = camera_id in self._closer
+        self._closer.discard(camera_id)
+        findings, state = analyse_frame(frame, self.states.get(camera_id, CameraState()), at, config, self.model,
+                                        look_closer=closer)
         self.states[camera_id] = state
         image_ref = None
         if keeps_evidence(findings):

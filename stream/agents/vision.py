@@ -71,7 +71,7 @@ class _Outputs:
 def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
     """The sampler of this worker (not started) and the cell -> cameras coverage."""
     from gis.registry import CameraCoverage, load_cameras
-    from vision.analysis.model import FireSmokeModel
+    from vision.analysis.image import DETECTORS
     from vision.evidence import EvidenceStore
     from vision.sampling import FrameAnalyser
 
@@ -91,8 +91,9 @@ def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
     for target in targets.values():
         for cell in target.cells:
             by_cell.setdefault(cell, []).append(target.camera_id)
-    FireSmokeModel.load()  # fail at start-up, not in the first frame, if the model is missing
-    analyser = FrameAnalyser(FireSmokeModel.load,
+    load_detector = DETECTORS[settings.vision_detector]
+    load_detector()  # fail at start-up, not in the first frame, if the model is missing
+    analyser = FrameAnalyser(load_detector,
                              EvidenceStore(settings.vision_evidence_dir, settings.vision_evidence_max_mb * 1024 * 1024),
                              riverside=frozenset(c.camera_id for c in cameras if c.scene == "river"))
     # a worker that does not sample neither writes thumbnails nor reads camera states

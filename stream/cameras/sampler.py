@@ -282,7 +282,11 @@ class Sampler:
         Cheap: the schedule re-plans once on the next tick whatever arrived meanwhile, and a claim
         re-sent unchanged changes nothing."""
         if camera_id in self.owned:
-            self.scheduler.set_claim(camera_id, claim_key(reason), Claim(priority, until) if priority > 0 else None)
+            key = claim_key(reason)
+            before = self.scheduler.claims.get(camera_id, {}).get(key)
+            self.scheduler.set_claim(camera_id, key, Claim(priority, until) if priority > 0 else None)
+            if self.analyser is not None and fire_risk_rose(key, before.priority if before else 0.0, priority):
+                self.analyser.look_closer(camera_id)
 
     # -- keeping up --------------------------------------------------------------------
     def health(self, now: float) -> ScheduleHealth:
@@ -440,6 +444,12 @@ class Sampler:
                 self.analyser.forget(camera_id)
         elif self.store is not None:
             self.store.offer(camera_id, result.state, self.clock())
+
+
+def fire_risk_rose(key: str, before: float, after: float) -> bool:
+    """Whether a claim is a cell's fire risk (``cell <code>/fire``) that just rose: the camera's next
+    sample then goes through the network whatever the cascade says."""
+    return key.startswith("cell ") and key.endswith("/fire") and after > before
 
 
 def claim_key(reason: str) -> str:

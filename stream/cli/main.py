@@ -85,6 +85,8 @@ COMMANDS: Tree = {
     "vision": Group("frame analysis", {
         "analyze": ("vision.cli:command", "analyse images for fire, smoke and camera health"),
         "train": ("vision.train:command", "train the fire/smoke classifier (training extras)"),
+        "train-network": ("vision.network_train:command", "train the patch network's head (training extras)"),
+        "evaluate": ("vision.evaluate:command", "leave-one-source-out figures: network, classifier, colour rules"),
     }),
     "bench": Group("the measured figures: each prints its own and the limit it compares with", {
         "ingest": ("stream.bench.ingest:command", "readings/s through validation and routing vs raw consume"),

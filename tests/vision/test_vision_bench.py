@@ -18,6 +18,18 @@ def test_bench_prints_a_row_per_size_and_a_verdict(capsys: pytest.CaptureFixture
         rates = [float(cell) for cell in row.strip("|").split("|")[2:5]]
         assert all(rate > 0 for rate in rates)
     assert all(f"{size}: analysis" in out for size in ("640x360", "960x540", "1280x720"))
+    assert "network alone" in out and "% of frames reached the network" in out
+    header = next(line for line in out.splitlines() if line.startswith("| size |"))
+    share = header.strip("|").split("|").index(" share reaching the network ")
+    assert all(0.0 <= float(row.strip("|").split("|")[share]) <= 1.0 for row in rows)
+
+
+def test_both_sources_at_640x360_in_one_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert amur(["bench", "vision", "--seconds", "0.05", "--frames", "2", "--processes", "1", "--source", "both",
+                 "--sizes", "640x360"]) == 0
+    out = capsys.readouterr().out
+    assert "fleet frames:" in out and "photos frames:" in out
+    assert sum(line.startswith("| 640x360 |") for line in out.splitlines()) == 2
 
 
 def test_repeated_processes_measure_each_count(capsys: pytest.CaptureFixture[str]) -> None:

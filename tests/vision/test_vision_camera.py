@@ -1,7 +1,7 @@
 """One camera over time (vision/analysis/camera.py), on frames of the simulated fleet with known truth.
 
 The fleet (vision/fleet) renders each scripted event into the pixels; the cameras
-here use panorama variant 2, which the classifier never saw in training
+here use panorama variant 2, which the detectors never saw in training
 (vision/analysis/synthetic.py: TRAIN_VARIANTS = (0, 1)).
 """
 
@@ -24,8 +24,7 @@ from vision.analysis.camera import (
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import decode_frame
 from vision.analysis.errors import AnalysisError
-from vision.analysis.image import look_at
-from vision.analysis.model import FireSmokeModel
+from vision.analysis.image import DETECTORS, Detector, look_at
 from vision.analysis.state import CameraState, state_from_json, state_to_json
 from vision.analysis.synthetic import EVAL_VARIANTS, HEIHE
 from vision.analysis.wire import to_vision_finding
@@ -42,9 +41,9 @@ RIVER_BANK = (0.0, 0.27, 1.0, 0.23)
 """The bank between the river's surface and the top of the gauge marker, as shares of the frame."""
 
 
-@pytest.fixture(scope="module")
-def model() -> FireSmokeModel:
-    return FireSmokeModel.load()
+@pytest.fixture(scope="module", params=sorted(DETECTORS))
+def model(request: pytest.FixtureRequest) -> Detector:
+    return DETECTORS[request.param]()  # each shipped detector, as the stream runs it (AMUR_VISION_DETECTOR)
 
 
 def _camera(scene: SceneKind, width: int = 640, height: int = 360) -> FleetCamera:
@@ -52,7 +51,7 @@ def _camera(scene: SceneKind, width: int = 640, height: int = 360) -> FleetCamer
 
 
 def _run(
-    model: FireSmokeModel,
+    model: Detector,
     camera: FleetCamera,
     kind: EventKind | None,
     samples: int,
@@ -78,12 +77,12 @@ def _kinds(findings: tuple[Finding, ...], confirmed_only: bool = False) -> set[F
 
 
 @pytest.mark.parametrize("scene", list(SceneKind))
-def test_quiet_day_raises_nothing(model: FireSmokeModel, scene: SceneKind) -> None:
+def test_quiet_day_raises_nothing(model: Detector, scene: SceneKind) -> None:
     assert all(not findings for findings in _run(model, _camera(scene), None, 16))
 
 
 @pytest.mark.parametrize("scene", [SceneKind.FOREST, SceneKind.SQUARE])
-def test_dusk_and_night_raise_no_storm(model: FireSmokeModel, scene: SceneKind) -> None:
+def test_dusk_and_night_raise_no_storm(model: Detector, scene: SceneKind) -> None:
     """From 18:30 to 23:30 Heihe time in June the view fades to night: no fault, no fire, no water."""
     config = replace(CONFIG, water_roi=RIVER_BANK)
     dusk = _run(model, _camera(scene), None, 100, step_s=180, start=datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc), config=config)
@@ -91,7 +90,7 @@ def test_dusk_and_night_raise_no_storm(model: FireSmokeModel, scene: SceneKind) 
 
 
 @pytest.mark.parametrize("scene", list(SceneKind))
-def test_flame_is_confirmed_where_it_burns(model: FireSmokeModel, scene: SceneKind) -> None:
+def test_flame_is_confirmed_where_it_burns(model: Detector, scene: SceneKind) -> None:
     camera = _camera(scene)
     history = _run(model, camera, EventKind.FLAME, ONSET + CONFIG.confirm_n)
     assert all(FindingKind.FIRE not in _kinds(f) for f in history[:ONSET])
@@ -110,13 +109,13 @@ def test_flame_is_confirmed_where_it_burns(model: FireSmokeModel, scene: SceneKi
 
 
 @pytest.mark.parametrize("scene", [SceneKind.FOREST, SceneKind.RIVER])
-def test_smoke_plume_is_confirmed(model: FireSmokeModel, scene: SceneKind) -> None:
+def test_smoke_plume_is_confirmed(model: Detector, scene: SceneKind) -> None:
     history = _run(model, _camera(scene), EventKind.SMOKE, ONSET + CONFIG.confirm_n)
     assert all(FindingKind.SMOKE not in _kinds(f) for f in history[:ONSET])
     assert FindingKind.SMOKE in _kinds(history[-1], confirmed_only=True)
 
 
-def test_classifier_is_needed_only_when_a_weight_can_reach_its_threshold(model: FireSmokeModel) -> None:
+def test_classifier_is_needed_only_when_a_weight_can_reach_its_threshold(model: Detector) -> None:
     card = model.card
     assert CONFIG.static_weight < min(card.fire_threshold, card.smoke_threshold)  # what the cascade relies on
     assert not needs_classifier((CONFIG.static_weight, CONFIG.static_weight), model, CONFIG)
@@ -126,7 +125,7 @@ def test_classifier_is_needed_only_when_a_weight_can_reach_its_threshold(model: 
 
 
 @pytest.mark.parametrize(("kind", "scene"), [(EventKind.FLAME, SceneKind.STREET), (EventKind.SMOKE, SceneKind.FOREST), (None, SceneKind.SQUARE)])
-def test_skipping_the_classifier_changes_no_finding(model: FireSmokeModel, kind: EventKind | None, scene: SceneKind) -> None:
+def test_skipping_the_classifier_changes_no_finding(model: Detector, kind: EventKind | None, scene: SceneKind) -> None:
     """The cascade is exact: every finding (kind, score, region, confirmed) is what the classifier-always path gives."""
     camera = _camera(scene)
     always = _run(model, camera, kind, ONSET + CONFIG.confirm_n, config=replace(CONFIG, classifier_cascade=False))
@@ -147,7 +146,7 @@ def test_skipping_the_classifier_changes_no_finding(model: FireSmokeModel, kind:
         (EventKind.TURNED_AWAY, FindingKind.MOVED, SceneKind.RIVER),
     ],
 )
-def test_camera_fault_is_confirmed_after_k_samples(model: FireSmokeModel, fault: EventKind, kind: FindingKind, scene: SceneKind) -> None:
+def test_camera_fault_is_confirmed_after_k_samples(model: Detector, fault: EventKind, kind: FindingKind, scene: SceneKind) -> None:
     history = _run(model, _camera(scene), fault, ONSET + CONFIG.fault_confirm_n)
     assert all(not findings for findings in history[:ONSET])
     first_confirmed = next(i for i, findings in enumerate(history) if kind in _kinds(findings, confirmed_only=True))
@@ -158,7 +157,7 @@ def test_camera_fault_is_confirmed_after_k_samples(model: FireSmokeModel, fault:
     assert not {FindingKind.FIRE, FindingKind.SMOKE} & _kinds(history[-1], confirmed_only=True)
 
 
-def test_frozen_image_is_confirmed_on_the_fourth_identical_sample(model: FireSmokeModel) -> None:
+def test_frozen_image_is_confirmed_on_the_fourth_identical_sample(model: Detector) -> None:
     jpeg = encode_jpeg(FrameRenderer(seed=2).render(_camera(SceneKind.STREET), NOON))
     state, confirmed_at = CameraState(), []
     for i in range(6):
@@ -171,7 +170,7 @@ def test_frozen_image_is_confirmed_on_the_fourth_identical_sample(model: FireSmo
 MIDNIGHT = datetime(2026, 6, 15, 16, 0, tzinfo=timezone.utc)  # 24:00 in Heihe
 
 
-def test_frozen_night_picture_is_confirmed_on_the_fourth_identical_sample(model: FireSmokeModel) -> None:
+def test_frozen_night_picture_is_confirmed_on_the_fourth_identical_sample(model: Detector) -> None:
     """A night scene is dark (not a fault), yet its sensor noise changes every sample: the same bytes again do not."""
     jpeg = encode_jpeg(FrameRenderer(seed=2).render(_camera(SceneKind.FOREST), MIDNIGHT))
     state, found = CameraState(), []
@@ -182,7 +181,7 @@ def test_frozen_night_picture_is_confirmed_on_the_fourth_identical_sample(model:
 
 
 @pytest.mark.parametrize("scene", list(SceneKind))
-def test_signal_lost_at_night_is_dark_not_night(model: FireSmokeModel, scene: SceneKind) -> None:
+def test_signal_lost_at_night_is_dark_not_night(model: Detector, scene: SceneKind) -> None:
     """Flat black without sensor noise is told from a dark night scene: confirmed at sample 8, frozen not reported."""
     history = _run(model, _camera(scene), EventKind.BLACK, ONSET + CONFIG.fault_confirm_n, start=MIDNIGHT)
     assert all(not findings for findings in history[:ONSET])  # night itself is not a fault
@@ -191,7 +190,7 @@ def test_signal_lost_at_night_is_dark_not_night(model: FireSmokeModel, scene: Sc
     assert all(FindingKind.FROZEN not in _kinds(findings) for findings in history)
 
 
-def test_a_soft_view_is_its_cameras_normal_and_defocus_is_still_found(model: FireSmokeModel) -> None:
+def test_a_soft_view_is_its_cameras_normal_and_defocus_is_still_found(model: Detector) -> None:
     """A forest under a bright sky measures below the single-image blur limit, as 69 of the fleet's 1,482
     forest cameras do by day; a running camera is judged against its own sharpness, so it raises nothing."""
     camera = FleetCamera("cam-soft-forest", SceneKind.FOREST, 960, 540, 0, 8, *HEIHE, None)
@@ -203,7 +202,7 @@ def test_a_soft_view_is_its_cameras_normal_and_defocus_is_still_found(model: Fir
     assert first == ONSET + CONFIG.fault_confirm_k - 1
 
 
-def test_samples_far_apart_are_not_compared(model: FireSmokeModel) -> None:
+def test_samples_far_apart_are_not_compared(model: Detector) -> None:
     jpeg = encode_jpeg(FrameRenderer(seed=2).render(_camera(SceneKind.STREET), NOON))
     state = CameraState()
     for i in range(4):
@@ -211,7 +210,7 @@ def test_samples_far_apart_are_not_compared(model: FireSmokeModel) -> None:
         assert FindingKind.FROZEN not in _kinds(findings)
 
 
-def test_water_rising_over_the_bank_is_confirmed(model: FireSmokeModel) -> None:
+def test_water_rising_over_the_bank_is_confirmed(model: Detector) -> None:
     config = replace(CONFIG, water_roi=RIVER_BANK)
     camera = _camera(SceneKind.RIVER)
     history = _run(model, camera, EventKind.WATER_RISE, 120, config=config)  # rises over 10 min from sample 6
@@ -222,7 +221,7 @@ def test_water_rising_over_the_bank_is_confirmed(model: FireSmokeModel) -> None:
     assert water[0].region == (0, 80, 640, 100)
 
 
-def test_camera_dark_from_its_first_sample_is_a_fault_only_after_max_dark(model: FireSmokeModel) -> None:
+def test_camera_dark_from_its_first_sample_is_a_fault_only_after_max_dark(model: Detector) -> None:
     """No lit sample before it, so it may be night: dark counts once it lasts longer than any night.
 
     (A camera that goes dark after a lit sample is a fault at once: the BLACK case above.)
@@ -246,7 +245,7 @@ def test_offline_samples_are_confirmed_k_of_n() -> None:
         record_failure(FindingKind.FIRE, state, NOON, CONFIG)
 
 
-def test_state_survives_serialisation_between_samples(model: FireSmokeModel) -> None:
+def test_state_survives_serialisation_between_samples(model: Detector) -> None:
     camera = _camera(SceneKind.FOREST)
     renderer = FrameRenderer(seed=5)
     flame = ScriptedEvent("e1", EventKind.FLAME, frozenset({camera.camera_id}), NOON, None)

@@ -74,3 +74,25 @@ def test_no_image_is_a_one_line_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert amur(["vision", "analyze"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("amur vision analyze: error:") and "IMAGE" in lines[0]
+
+
+@pytest.mark.parametrize("detector", ["network", "classifier"])
+def test_each_detector_gives_its_own_models_scores(detector: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from vision.analysis.config import AnalysisConfig
+    from vision.analysis.decode import read_frame
+    from vision.analysis.image import DETECTORS, analyse_image
+
+    rng = np.random.default_rng(5)
+    path = _write(tmp_path / "scene.jpg", rng.integers(0, 255, (360, 640, 3), dtype=np.uint8))
+    assert amur(["vision", "analyze", "--detector", detector, path]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    config = AnalysisConfig()
+    expected = analyse_image(read_frame(path, target_width=config.decode_width), DETECTORS[detector](), config)
+    assert printed["fire_score"] == round(expected.fire_probability, 4)
+    assert printed["smoke_score"] == round(expected.smoke_probability, 4)
+
+
+def test_an_unknown_detector_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert amur(["vision", "analyze", "--detector", "yolo", "x.jpg"]) == 2
+    assert "yolo" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import cv2
 import numpy as np
 import pytest
@@ -80,3 +82,34 @@ def test_any_bytes_decode_or_raise_the_documented_error(noise: bytes, cut: int, 
         except UndecodableFrame:
             continue
         assert frame.pixels.ndim == 3 and frame.pixels.shape[2] == 3 and frame.pixels.dtype == np.uint8
+
+
+def test_truncated_jpeg_is_refused_by_name() -> None:
+    jpeg = _jpeg(640, 360)
+    with pytest.raises(UndecodableFrame, match="truncated JPEG.*ref='cam-3'"):
+        decode_frame(jpeg[: len(jpeg) * 2 // 3], ref="cam-3")
+
+
+@pytest.mark.parametrize("fmt", [".jpg", ".png"])
+def test_a_header_claiming_30000_square_pixels_is_refused_before_decoding(fmt: str) -> None:
+    ok, data = cv2.imencode(fmt, np.full((48, 64, 3), 90, np.uint8))
+    raw = bytearray(data.tobytes())
+    if fmt == ".png":
+        struct.pack_into(">II", raw, 16, 30_000, 30_000)
+    else:
+        sof = next(i for i in range(len(raw) - 1) if raw[i] == 0xFF and raw[i + 1] in (0xC0, 0xC2))
+        struct.pack_into(">HH", raw, sof + 5, 30_000, 30_000)
+    with pytest.raises(UndecodableFrame, match="claims 30000 x 30000 pixels"):
+        decode_frame(bytes(raw), ref="bomb")
+
+
+def test_a_bad_frame_among_good_ones_fails_alone() -> None:
+    good = _jpeg(640, 360)
+    batch = [good, b"", good[:1000], good]
+    outcomes = []
+    for data in batch:
+        try:
+            outcomes.append(decode_frame(data).pixels.shape)
+        except UndecodableFrame as exc:
+            outcomes.append(str(exc).split(":")[0])
+    assert outcomes == [(180, 320, 3), "empty image data (ref=None)", "truncated JPEG", (180, 320, 3)]

@@ -22,8 +22,7 @@ from stream.schemas import FindingKind
 from vision.analysis.config import AnalysisConfig
 from vision.analysis.decode import Frame
 from vision.analysis.errors import AnalysisError
-from vision.analysis.image import Box, FrameLook, ImageAnalysis, classify, look_at
-from vision.analysis.model import FireSmokeModel
+from vision.analysis.image import Box, Detector, FrameLook, ImageAnalysis, classify, look_at
 from vision.analysis.scene import (
     BASELINE_SIZE,
     area_change,
@@ -135,7 +134,7 @@ def _hazards(
     weights: tuple[float, float],
     thumbs: _Thumbs,
     baseline: Baseline | None,
-    model: FireSmokeModel,
+    model: Detector,
     frame: Frame,
     config: AnalysisConfig,
     night: bool,
@@ -167,11 +166,11 @@ def _hazards(
     return out
 
 
-def needs_classifier(weights: tuple[float, float], model: FireSmokeModel, config: AnalysisConfig) -> bool:
+def needs_classifier(weights: tuple[float, float], model: Detector, config: AnalysisConfig) -> bool:
     """Whether P(fire) or P(smoke) could change this sample's findings.
 
     A finding's score is probability x weight with the probability in [0, 1], so when both
-    weights are below their thresholds no classifier output can give a detection: skipping it
+    weights are below their thresholds no detector output can give a detection: skipping it
     leaves the findings and the camera state exactly as they would have been.
     """
     card = model.card
@@ -282,12 +281,17 @@ def _confirm(
 
 
 def analyse_frame(
-    frame: Frame, state: CameraState, now: datetime, config: AnalysisConfig, model: FireSmokeModel
+    frame: Frame, state: CameraState, now: datetime, config: AnalysisConfig, model: Detector,
+    *, look_closer: bool = False,
 ) -> tuple[tuple[Finding, ...], CameraState]:
     """Analyse one sample of one camera: the findings it shows and the camera's next state.
 
     ``now`` is the sample's time (not the wall clock); samples more than
     ``config.max_gap_s`` apart are not compared with each other.
+
+    ``look_closer`` (the camera's first sample after its cell's fire risk rose): the detector runs
+    whatever the cascade says, and its P(fire), P(smoke) count at full weight for this sample, with
+    no flicker or drift evidence needed. A finding so made still needs k of n samples to be confirmed.
     """
     image = look_at(frame, config)
     planes = image.planes
@@ -312,7 +316,7 @@ def analyse_frame(
     blur = _blurred(image, baseline, config)
     detections: dict[FindingKind, tuple[float, bool, Box | None]] = {}
     if not flags.blank:  # no hazard shows in a dark, white or covered frame
-        weights = _change_weights(thumbs, previous, baseline, blur[0], config)
+        weights = (1.0, 1.0) if look_closer else _change_weights(thumbs, previous, baseline, blur[0], config)
         verdict = classify(image, model, weights) if needs_classifier(weights, model, config) else None
         detections = _hazards(verdict, weights, thumbs, baseline, model, frame, config, night)
     dark_since, dark_sudden, dark_fault = _dark_run(image, state, now, previous is not None, config)

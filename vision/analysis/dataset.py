@@ -20,7 +20,22 @@ from vision.analysis.errors import DatasetError
 
 #: repo root / .. / shared / datasets / fire-smoke (the team's shared data beside the repository).
 DEFAULT_DATASET_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "fire-smoke"
+DEFAULT_MORE_DIR = DEFAULT_DATASET_DIR.parent / "fire-smoke-more"
 HELD_OUT_SHARE = 0.3
+#: Short names of the sources (the file-name prefixes of fire-smoke-more; the owners' names otherwise).
+SOURCE_NAMES = {
+    "Abonia1/YOLOv8-Fire-and-Smoke-Detection": "abonia",
+    "cair/Fire-Detection-Image-Dataset": "cair",
+    "talalahmad27/Image-Classification-Using-Pretrained-models": "mwd",
+    "Roarhun/WildfireSmoke-Detection-yolo11": "afm",
+    "BIPLABMAHAPATRA1951/forest_fire_detection_": "bip",
+    "liuzifan/fire_smoke_datasets": "lz",
+    "kunge98/MATLAB_fireDetect": "kun",
+    "Carla-de-Beer/convolutional-neural-network-landscape-classifier": "cdb",
+    "ilknurpehlivan/Haze-Detection-and-Removal-with-CNN-and-DCP": "hzd",
+    "mirkozaff/sky-segmentation": "mzs",
+    "z3qi/ECE176_Final_Project": "dfa",
+}
 _LABELS = {"fire": (True, False), "smoke": (False, True), "fire_smoke": (True, True), "normal": (False, False)}
 _ABONIA_RUN = 25
 """Abonia1 ``img_NNN`` frames within the same run of 25 numbers count as one scene."""
@@ -34,6 +49,12 @@ class LabelledImage:
     scene: str
     fire: bool
     smoke: bool
+    licence: str = ""
+
+    @property
+    def short_source(self) -> str:
+        """The source's short name (``afm``, ``cair`` ...), the unit of leave-one-source-out."""
+        return SOURCE_NAMES.get(self.source, self.source.split("/")[0].lower())
 
 
 def scene_of(file_name: str, source: str) -> str:
@@ -67,9 +88,15 @@ def load_dataset(root: Path = DEFAULT_DATASET_DIR) -> list[LabelledImage]:
             fire, smoke = _LABELS[label]
             source = row["source_repo"]
             images.append(
-                LabelledImage(root / row["path"], label, source, scene_of(row["path"], source), fire, smoke)
+                LabelledImage(root / row["path"], label, source, scene_of(row["path"], source), fire, smoke,
+                              row.get("licence", ""))
             )
     return images
+
+
+def load_all(roots: tuple[Path, ...] = (DEFAULT_DATASET_DIR, DEFAULT_MORE_DIR)) -> list[LabelledImage]:
+    """Every image of several labelled sets (``fire-smoke`` and ``fire-smoke-more`` by default)."""
+    return [image for root in roots for image in load_dataset(root)]
 
 
 def _hash(text: str) -> str:

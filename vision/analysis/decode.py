@@ -25,6 +25,12 @@ _REDUCED_FLAGS = {
 }
 #: Start-of-frame markers that carry the image size (baseline, extended, progressive, lossless, ...).
 _SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+MAX_PIXELS = 64_000_000
+"""Largest image a header may claim (an 8K camera sends 33 Mpx): more is refused before decoding,
+so a decompression bomb (a small file claiming 30,000 x 30,000 pixels) costs nothing."""
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_EOI_TAIL = 64
+"""A JPEG must end with its end-of-image marker within this many bytes (some encoders pad)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +76,31 @@ def jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def png_dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR chunk, or None if not a PNG."""
+    if len(data) < 24 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack_from(">II", data, 16)
+    return width, height
+
+
+def check_header(data: bytes, ref: str | None = None) -> tuple[int, int] | None:
+    """The JPEG's (width, height), after refusing what cannot be a whole, sane image.
+
+    Raises :class:`UndecodableFrame` for a header claiming more than :data:`MAX_PIXELS` (JPEG or PNG)
+    and for a JPEG cut short (no end-of-image marker: a transfer that stopped mid-frame, which
+    libjpeg would otherwise decode with its bottom rows grey).
+    """
+    size = jpeg_dimensions(data)
+    claimed = size or png_dimensions(data)
+    if claimed is not None and claimed[0] * claimed[1] > MAX_PIXELS:
+        raise UndecodableFrame(f"image header claims {claimed[0]} x {claimed[1]} pixels, more than the "
+                               f"{MAX_PIXELS:,} allowed ({len(data)} bytes, ref={ref!r})")
+    if size is not None and b"\xff\xd9" not in data[-_EOI_TAIL:]:
+        raise UndecodableFrame(f"truncated JPEG: no end-of-image marker ({len(data)} bytes, ref={ref!r})")
+    return size
+
+
 def reduction_for(width: int, target_width: int) -> int:
     """The largest libjpeg reduction (1, 2, 4, 8) that keeps the width at or above ``target_width``."""
     if width <= 0 or target_width <= 0:
@@ -84,7 +115,7 @@ def decode_frame(data: bytes, *, target_width: int = 320, ref: str | None = None
     """Decode JPEG (or any OpenCV-readable) bytes, reduced inside the decoder where possible."""
     if not data:
         raise UndecodableFrame(f"empty image data (ref={ref!r})")
-    size = jpeg_dimensions(data)
+    size = check_header(data, ref)
     factor = reduction_for(size[0], target_width) if size else 1
     buffer = np.frombuffer(data, dtype=np.uint8)
     pixels = cv2.imdecode(buffer, _REDUCED_FLAGS[factor])

@@ -18,7 +18,7 @@ from vision.analysis.dataset import LabelledImage
 from vision.analysis.decode import decode_frame, read_frame
 from vision.analysis.errors import DatasetError
 from vision.analysis.features import FEATURE_NAMES, FIRE_SHARE, SMOKE_SHARE
-from vision.analysis.image import image_features
+from vision.analysis.image import Detector, image_features
 from vision.analysis.metrics import DetectionScores, score_detections
 from vision.analysis.model import FireSmokeModel
 from vision.analysis.state import CameraState
@@ -103,7 +103,7 @@ def sample_run(path: Path, samples: int, rng: np.random.Generator, size: tuple[i
 
 
 def replay(
-    images: Sequence[LabelledImage], model: FireSmokeModel, config: AnalysisConfig, samples: int = 6, seed: int = 5
+    images: Sequence[LabelledImage], model: Detector, config: AnalysisConfig, samples: int = 6, seed: int = 5
 ) -> Replay:
     """Run each photo through :func:`analyse_frame` as ``samples`` samples 10 s apart (same runs for a given seed)."""
     rng = np.random.default_rng(seed)

@@ -6,6 +6,7 @@ This is the stateless half of the analysis (what ``amur vision analyze`` prints)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -28,6 +29,14 @@ from vision.analysis.health import (
     health_metrics,
 )
 from vision.analysis.model import FireSmokeModel
+from vision.analysis.network import PatchNetwork
+
+Detector = FireSmokeModel | PatchNetwork
+"""What gives P(fire) and P(smoke): the patch network or the 85-feature classifier."""
+
+DETECTORS: dict[str, Callable[..., Detector]] = {"network": PatchNetwork.load, "classifier": FireSmokeModel.load}
+"""The shipped detectors by the name a setting or an option gives (``vision_detector``, ``--detector``);
+each loads its shipped file, or the file it is given."""
 
 Box = tuple[int, int, int, int]
 _MIN_BLOB = 3
@@ -83,6 +92,10 @@ class FrameLook:
     health: HealthMetrics
     flags: HealthFlags
     to_original: float
+    pixels: np.ndarray
+    """The decoded frame (BGR, reduced size): what the patch network reads."""
+    original_size: tuple[int, int]
+    """(width, height) of the frame the camera sent."""
 
 
 def look_at(frame: Frame, config: AnalysisConfig = AnalysisConfig()) -> FrameLook:
@@ -96,16 +109,21 @@ def look_at(frame: Frame, config: AnalysisConfig = AnalysisConfig()) -> FrameLoo
         health=metrics,
         flags=health_flags(metrics, config),
         to_original=frame.original_size[0] / planes.gray.shape[1],
+        pixels=frame.pixels,
+        original_size=frame.original_size,
     )
 
 
-def classify(look: FrameLook, model: FireSmokeModel, weights: tuple[float, float] | None = None) -> ImageAnalysis:
-    """The classifier's verdict on a looked-at frame: features, P(fire), P(smoke) and their regions.
+def classify(look: FrameLook, model: Detector, weights: tuple[float, float] | None = None) -> ImageAnalysis:
+    """The detector's verdict on a looked-at frame: P(fire), P(smoke) and their regions.
 
     A region is located only for a probability that can make a finding: with a camera's change
-    ``weights`` where probability x weight reaches the threshold, without them from half the
-    threshold (what ``amur vision analyze`` reports).
+    ``weights`` where probability x weight reaches the threshold. Without them, the patch network
+    locates it where P reaches the threshold (the cells that do), the 85-feature classifier from half
+    the threshold (its colour blobs; what ``amur vision analyze`` reported before the network).
     """
+    if isinstance(model, PatchNetwork):
+        return _network_verdict(look, model, weights)
     planes = look.planes
     features = feature_vector(planes)
     fire_p, smoke_p = (float(x) for x in model.predict(features)[0])
@@ -125,7 +143,25 @@ def classify(look: FrameLook, model: FireSmokeModel, weights: tuple[float, float
     )
 
 
-def analyse_image(frame: Frame, model: FireSmokeModel, config: AnalysisConfig = AnalysisConfig()) -> ImageAnalysis:
+def _network_verdict(look: FrameLook, network: PatchNetwork, weights: tuple[float, float] | None) -> ImageAnalysis:
+    """The patch network's verdict: P(fire), P(smoke) and the cells where they are."""
+    verdict = network.judge(look.pixels, look.original_size, weights or (1.0, 1.0))
+    planes = look.planes
+    return ImageAnalysis(
+        fire_probability=verdict.fire_probability,
+        smoke_probability=verdict.smoke_probability,
+        fire_colour_share=cv2.countNonZero(planes.fire.view(np.uint8)) / planes.fire.size,
+        smoke_colour_share=cv2.countNonZero(planes.smoke.view(np.uint8)) / planes.smoke.size,
+        fire_region=verdict.fire_region,
+        smoke_region=verdict.smoke_region,
+        health=look.health,
+        flags=look.flags,
+        planes=planes,
+        to_original=look.to_original,
+    )
+
+
+def analyse_image(frame: Frame, model: Detector, config: AnalysisConfig = AnalysisConfig()) -> ImageAnalysis:
     """Everything one frame says by itself (no history, no baseline).
 
     A blank frame (dark, overexposed or covered) shows nothing but that: the classifier does not

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from stream import topics
-from stream.cameras.sampler import Sampler, claim_key
+from stream.cameras.sampler import Sampler, claim_key, fire_risk_rose
 from stream.embedded.services import free_port
 from stream.runtime.admin import prepare_topics_async
 from stream.runtime.app import build_app
@@ -66,3 +66,12 @@ async def test_two_workers_split_the_cameras_and_one_takes_over(make_settings, t
 def test_claims_are_identified_by_their_subject() -> None:
     assert claim_key("incident INC-7 red") == claim_key("incident INC-7 closed") == "incident INC-7"
     assert claim_key("cell 231102001001001/fire red") == "cell 231102001001001/fire"
+
+
+def test_only_a_rising_cell_fire_claim_asks_for_a_closer_look() -> None:
+    assert fire_risk_rose("cell 231102001001001/fire", 50.0, 80.0)
+    assert fire_risk_rose("cell 231102001001001/fire", 0.0, 50.0)
+    assert not fire_risk_rose("cell 231102001001001/fire", 80.0, 50.0)  # falling
+    assert not fire_risk_rose("cell 231102001001001/fire", 80.0, 80.0)  # re-sent unchanged
+    assert not fire_risk_rose("cell 231102001001001/flood", 0.0, 80.0)
+    assert not fire_risk_rose("incident INC-7", 0.0, 100.0)
