@@ -8,6 +8,7 @@ description, the page and its map layers are open on the loopback address.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -54,6 +55,20 @@ def json_response(value: object, status: int = 200) -> web.Response:
 
 def problem(status: int, code: str, detail: str) -> web.Response:
     return json_response({"code": code, "detail": detail}, status)
+
+
+def authenticated(handler: Callable[[Any, web.Request, Claims], Awaitable[web.Response]]
+                  ) -> Callable[[Any, web.Request], Awaitable[web.Response]]:
+    """A handler that needs a valid operator token: called with its claims, or answered 401."""
+    @functools.wraps(handler)
+    async def checked(self: Any, request: web.Request) -> web.Response:
+        try:
+            claims = self.claims(request)
+        except AuthError as exc:
+            return problem(401, "unauthorized", str(exc))
+        return await handler(self, request, claims)
+
+    return checked
 
 
 REQUEST_STATUSES = frozenset(s.value for s in schemas.RequestStatus)
@@ -200,12 +215,9 @@ class RestApi:
         found = (schemas.decode(schemas.IncidentChanged, d) for d in self.hub.mirror.state[Channel.INCIDENTS].values())
         return [i for i in found if incident_in_scope(claims.scope, i)]
 
-    async def incidents(self, request: web.Request) -> web.Response:
+    @authenticated
+    async def incidents(self, request: web.Request, claims: Claims) -> web.Response:
         """?state=open|<state>&colour=<colour>&hazard=<hazard>&limit=N, newest first."""
-        try:
-            claims = self.claims(request)
-        except AuthError as exc:
-            return problem(401, "unauthorized", str(exc))
         query = request.query
         wanted_state = query.get("state", "")
         incidents = self._scoped_incidents(claims)
@@ -224,12 +236,9 @@ class RestApi:
         incidents.sort(key=lambda i: i.event_time, reverse=True)
         return json_response([schemas.to_builtins(i) for i in incidents[:limit]])
 
-    async def requests(self, request: web.Request) -> web.Response:
+    @authenticated
+    async def requests(self, request: web.Request, claims: Claims) -> web.Response:
         """?status=<status>&department=<id>&overdue=true|false&queue=dispatcher&limit=N: open requests in scope."""
-        try:
-            claims = self.claims(request)
-        except AuthError as exc:
-            return problem(401, "unauthorized", str(exc))
         query = request.query
         try:
             filters, limit = request_filters(query), query_limit(query)
@@ -239,11 +248,8 @@ class RestApi:
         scoped = [r for r in found if request_in_scope(claims.scope, r)]
         return json_response([schemas.to_builtins(r) for r in select_requests(scoped, **filters)[:limit]])
 
-    async def cap_feed(self, request: web.Request) -> web.Response:
-        try:
-            claims = self.claims(request)
-        except AuthError as exc:
-            return problem(401, "unauthorized", str(exc))
+    @authenticated
+    async def cap_feed(self, request: web.Request, claims: Claims) -> web.Response:
         try:
             places = await self.cap_places()
         except (AmurError, OSError) as exc:
