@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     vision_queue_size: int = Field(64, ge=1, description="fetched frames waiting for analysis (drops counted)")
     vision_analysis_threads: int = Field(2, ge=1, le=32, description="threads decoding and analysing frames")
     vision_rtsp_threads: int = Field(4, ge=1, le=64, description="threads grabbing RTSP/file keyframes")
+    vision_inventory_refresh_s: float = Field(
+        10.0, ge=0, description="how often a sampler checks the camera inventory for new channels (0 = at start only)")
 
     # --- real cameras: GB/T 28181 and ONVIF (docs/cameras.md) --------------------
     gb28181_host: str = Field("127.0.0.1", description="address the GB/T 28181 SIP server listens on (UDP and TCP)")
