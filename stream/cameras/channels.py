@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from stream.cameras.sampler import CameraTarget
+from stream.cameras.targets import CameraTarget
 from vision.gb28181.placement import Channel, Placement
 
 
@@ -111,13 +111,22 @@ class InventoryWatcher:
 
     async def read_if_changed(self) -> dict[str, CameraTarget] | None:
         """The stored targets if the inventory changed since the last call (the first call always reads)."""
+        stored = await self._read_if_changed()
+        return None if stored is None else targets_of(*stored)
+
+    async def channels_if_changed(self) -> list[Channel] | None:
+        """The placed channels if the inventory changed since the last call (the first call always reads)."""
+        stored = await self._read_if_changed()
+        return None if stored is None else [_load(raw) for raw in stored[0].values()]
+
+    async def _read_if_changed(self) -> tuple[dict[bytes, bytes], dict[bytes, bytes]] | None:
         version = await self.redis.get(self.store.version_key) or b"0"  # read first: a save meanwhile reads again
         if version == self.version:
             return None
         placed = await self.redis.hgetall(self.store.placed_key)
         urls = await self.redis.hgetall(self.store.urls_key)
         self.version = version
-        return targets_of(placed, urls)
+        return placed, urls
 
 
 def _dump(channel: Channel) -> str:

@@ -46,6 +46,7 @@ import redis.asyncio as aioredis
 
 from stream.cameras.redisbatch import BatchWriter
 from stream.cameras.statestore import StateStore
+from stream.cameras.targets import CameraTarget
 from stream.runtime.metrics import Metrics
 from stream.schemas import DecodeStatus, FrameSample, SamplingHealth, VisionFinding
 from stream.settings import Settings
@@ -67,17 +68,6 @@ HEALTH_EVERY_S = 5.0
 GOODBYE_TIMEOUT_S = 1.0
 STATS_KEPT = 20_000
 """Recent ages/latenesses kept for percentiles (bounded)."""
-
-
-@dataclass(frozen=True)
-class CameraTarget:
-    """Where and how to fetch one camera, and the grid cells it sees."""
-
-    camera_id: str
-    protocol: str
-    """http | rtsp | file"""
-    address: str
-    cells: tuple[str, ...]
 
 
 def targets_from_registry(settings: Settings, cameras: Iterable[Any], cells_of: Callable[[str], Sequence[str]]

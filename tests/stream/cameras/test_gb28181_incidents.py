@@ -4,8 +4,8 @@ The simulated NVR registers with `amur cameras gb28181` (its ``serve``: real SIP
 over UDP, the real grid lookup, the Redis inventory, findings produced to the
 embedded broker), is armed by the guard command, and sends two alarms: a vendor
 fire alarm on one channel and a video-loss alarm on another. The real incident
-agents raise a fire incident pinning the first channel and a camera-fault incident
-for the second; the real projection agents put the second's fault on the wall's
+agents raise a fire incident pinning the first channel (and, by coverage, a third
+channel placed in the same cell) and a camera-fault incident for the second; the real projection agents put the second's fault on the wall's
 camera-fault state, where the gateway's live view reads it.
 """
 
@@ -45,11 +45,13 @@ async def until(probe: Callable[[], Awaitable[T | None]], what: str) -> T:
 
 
 async def test_nvr_alarms_become_incidents_and_a_fault_on_the_wall(make_settings, capsys, tmp_path) -> None:
-    aihui = [c for c in registry.load_cameras() if c.county_code == "231102"][:2]
-    fire_channel, lost_channel = channel_ids("23110200", 2)
+    county = [c for c in registry.load_cameras() if c.county_code == "231102"]
+    aihui = [county[0], next(c for c in county if c.cell_code[:12] != county[0].cell_code[:12])]  # another village
+    fire_channel, lost_channel, beside_channel = channel_ids("23110200", 3)
     settings = make_settings(
         partitions=1, gb28181_port=0, gb28181_password="nvr-pw", gb28181_alarm_kinds={"5/101": "fire"},
-        incident_tick_s=1.0, audit_log=tmp_path / "audit.jsonl")
+        incident_tick_s=1.0, audit_log=tmp_path / "audit.jsonl", vision_inventory_refresh_s=0.2,
+        incident_max_cameras=64)  # room for every registry camera that sees the cell, and the channels after them
     await prepare_topics_async(settings, agent_modules=MODULES)
     rt = build_app(settings, agent_modules=MODULES)
     keys = Keys(settings.redis_prefix)
@@ -67,15 +69,21 @@ async def test_nvr_alarms_become_incidents_and_a_fault_on_the_wall(make_settings
         port = await until(sip_port, "the platform listening")
         sim = Device(DEVICE, "nvr-pw", ("127.0.0.1", port), "2311000000", "23110000002000000001",
                      [SimChannel(cid, f"爱辉{i}", "231102", cam.lon, cam.lat)
-                      for i, (cid, cam) in enumerate(zip((fire_channel, lost_channel), aihui))])
+                      for i, (cid, cam) in enumerate(zip((fire_channel, lost_channel, beside_channel),
+                                                         (*aihui, aihui[0])))])
         await sim.start()
         assert await sim.register() == 200
 
         async def placed() -> dict[bytes, bytes] | None:
             found = await client.hgetall(f"{settings.redis_prefix}cameras:channels")
-            return found if len(found) == 2 and sim is not None and sim.armed else None
+            return found if len(found) == 3 and sim is not None and sim.armed else None
 
-        await until(placed, "both channels placed in the inventory and the device armed")
+        await until(placed, "the channels placed in the inventory and the device armed")
+
+        async def known_to_incidents() -> bool | None:
+            return len(rt.incident_places.cell_of_channel) == 3 or None
+
+        await until(known_to_incidents, "the incident engine knows the channels' cells")
         assert sim.alarm(fire_channel, method=5, alarm_type=101, priority=1)  # vendor fire type, mapped in settings
         assert sim.alarm(lost_channel, method=2, alarm_type=1, priority=2)  # GB/T 28181 video loss
 
@@ -87,6 +95,7 @@ async def test_nvr_alarms_become_incidents_and_a_fault_on_the_wall(make_settings
         raised = {i.hazard: i for i in await until(incidents, "a fire and a camera-fault incident on the wall")}
         fire, fault = raised[schemas.Hazard.FIRE], raised[schemas.Hazard.CAMERA_FAULT]
         assert fire.cameras[0] == fire_channel and lost_channel not in fire.cameras
+        assert beside_channel in fire.cameras  # pinned by coverage: a channel placed in the fire's cell
         assert fire.incident_id.startswith("231102-fire-") and fire.colour is schemas.Colour.ORANGE
         assert fault.cameras[0] == lost_channel and fault.colour is schemas.Colour.BLUE
         assert fire.cells and fault.cells  # each in the cell its channel was placed in
