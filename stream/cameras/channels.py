@@ -44,6 +44,17 @@ class ChannelStore:
         pipe.incr(self.version_key)
         await pipe.execute()
 
+    async def remove(self, channel_ids: Iterable[str]) -> None:
+        """Channels a device deleted from its catalogue: gone from the inventory (and so from sampling)."""
+        ids = list(channel_ids)
+        if not ids:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        for key in (self.placed_key, self.unplaced_key, self.urls_key):
+            pipe.hdel(key, *ids)
+        pipe.incr(self.version_key)
+        await pipe.execute()
+
     async def set_online(self, channel_ids: Iterable[str], online: bool) -> None:
         for key in (self.placed_key, self.unplaced_key):
             ids = list(channel_ids)
