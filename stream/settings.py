@@ -147,6 +147,11 @@ class Settings(BaseSettings):
     vision_queue_size: int = Field(64, ge=1, description="fetched frames waiting for analysis (drops counted)")
     vision_analysis_threads: int = Field(2, ge=1, le=32, description="threads decoding and analysing frames")
     vision_rtsp_threads: int = Field(4, ge=1, le=64, description="threads grabbing RTSP/file keyframes")
+    vision_camera_credentials_file: Path | None = Field(
+        None, description="camera credentials for protected snapshot URIs: '<camera id|host[:port]> <user> "
+                          "<password>' lines, in a file outside the repository (docs/cameras.md)")
+    vision_camera_credentials: SecretStr = Field(
+        SecretStr(""), description="the same lines from the environment, separated by ';' or newlines")
     vision_inventory_refresh_s: float = Field(
         10.0, ge=0, description="how often a sampler checks the camera inventory for new channels (0 = at start only)")
 
