@@ -295,6 +295,8 @@ class RestApi:
         if not self.live.acquire(camera_id):
             return problem(503, "live_view_full",
                            f"{self.live.policy.max_streams} live views are open (gateway_live_max_streams)")
+        # no-store: camera pictures never land in a cache. Chromium reports such a streamed response as
+        # net::ERR_ABORTED to DevTools when it ends, although the page has read it all (test_ui_live_browser.py)
         response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
         renew: asyncio.Task[None] | None = None
         try:

@@ -80,7 +80,11 @@ async def test_a_pinned_camera_is_live_and_its_fault_replaces_the_picture(make_s
         await page.wait_for_selector(f"#video-wall .tile.fault[data-camera='{live}']", timeout=BOUND_MS)
         assert await tile.get_attribute("data-fault") == "covered"
         assert await tile.locator("img").count() == 0
-        # the stream the gateway ended with the fault is reported aborted by Chromium; nothing else failed
+        # the stream the gateway ended with the fault is reported as failed (net::ERR_ABORTED) although the page
+        # read it to its end: Chromium reports every streamed response with "Cache-Control: no-store" so once it
+        # completes (checked in isolation: the same parts with "no-cache" or no header are reported finished, and
+        # with "no-store" the fetch still reads every byte to done). The gateway keeps no-store (camera pictures
+        # must not land in a browser's disk cache), so that one report is expected; nothing else may fail
         assert [p for p in problems.items if not (p.endswith("ERR_ABORTED") and f"/api/cameras/{live}/live" in p)] == []
     finally:
         await gateway.stop()
