@@ -24,16 +24,13 @@ from stream.cameras.channels import ChannelStore, inventory_change
 from stream.cameras.gb28181 import Gb28181Service, grid_lookup
 from stream.cameras.sampler import CameraTarget, Sampler, thumbnail_key
 from stream.embedded.services import free_port
-from stream.runtime.admin import prepare_topics_async
-from stream.runtime.app import build_app
 from stream.topics import partition_for
-from tests.helpers.fleet import Collected
+from tests.helpers.fleet import Collected, two_sampler_workers
 from tests.helpers.gb28181_device import Device, SimChannel, channel_ids
 from vision.gb28181.placement import Placement
 
 pytestmark = pytest.mark.integration
 
-AGENTS = ["stream.agents.vision"]
 DEVICE = "23110200001180000001"
 BOUND_S = 90.0
 
@@ -72,9 +69,7 @@ async def test_workers_learn_a_later_catalogue_by_partition_and_sample_it(make_s
         vision_fetch_timeout_s=20.0, gb28181_port=0, gb28181_password="pw",
         gb28181_snapshot_url=f"http://{{host}}:{sim.http_port}/snapshot/{{channel_id}}.jpg")
     redis = aioredis.from_url(settings.redis_url)
-    await prepare_topics_async(settings, agent_modules=AGENTS)
-    first = build_app(settings, agent_modules=AGENTS)
-    second = build_app(settings.model_copy(update={"worker_web_port": free_port()}), agent_modules=AGENTS)
+    first, second = await two_sampler_workers(settings)
     a: Sampler = first.vision_sampler
     b: Sampler = second.vision_sampler
     registry_ids = set(a.targets)
