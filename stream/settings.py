@@ -181,6 +181,10 @@ class Settings(BaseSettings):
     gb28181_alarm_kinds: dict[str, str] = Field(
         default_factory=dict, description='extra "method/type" -> finding kind for device alarms (JSON)')
     onvif_timeout_s: float = Field(5.0, gt=0, description="per-request timeout of ONVIF SOAP calls")
+    onvif_devices_file: Path | None = Field(
+        None, description="ONVIF devices whose events `amur cameras onvif-events` follows: '<camera id> <host> "
+                          "<port>' lines")
+    onvif_events_interval_s: float = Field(5.0, gt=0, description="how often each ONVIF device's events are pulled")
     onvif_max_clock_offset_s: float = Field(
         5.0, gt=0, description="an ONVIF device whose clock is off by more than this is a camera fault")
 
