@@ -24,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from command_ui.errors import AuthError
 from command_ui.hub import Hub
+from command_ui.inventory import WallCameras
 from command_ui.live import CLAIM_S, CONTENT_TYPE, LivePolicy, LiveStreams, camera_in_scope, pump
 from command_ui.mapdata import PageData
 from command_ui.openapi import OPENAPI
@@ -102,8 +103,11 @@ class RestApi:
                  cap_places: Callable[[], PlaceIndex] | None = None, ws_url: str = "",
                  camera_cells: Mapping[str, str] | None = None,
                  live: LivePolicy = LivePolicy(fps=2.0, max_streams=16),
-                 claim: Callable[[str, float, datetime | None], Awaitable[None]] | None = None):
+                 claim: Callable[[str, float, datetime | None], Awaitable[None]] | None = None,
+                 inventory: WallCameras | None = None):
         self.camera_cells = camera_cells
+        self.inventory = inventory
+        """The registry's cameras plus the inventory's channels (None: the registry's only, from ``maps``)."""
         """Camera -> its grid cell, for the scope rule of pictures (None: every camera is in every scope)."""
         self.live = LiveStreams(live)
         self.claim = claim
@@ -179,7 +183,8 @@ class RestApi:
         return web.Response(body=self.maps.layers, content_type="application/json")
 
     async def cameras(self, request: web.Request) -> web.Response:
-        return web.Response(body=self.maps.cameras, content_type="application/json")
+        body = self.inventory.body if self.inventory is not None else self.maps.cameras
+        return web.Response(body=body, content_type="application/json")
 
     async def gauges(self, request: web.Request) -> web.Response:
         return web.Response(body=self.maps.gauges, content_type="application/json")
@@ -274,9 +279,12 @@ class RestApi:
         except AuthError as exc:
             return "", problem(401, "unauthorized", str(exc))
         camera_id = request.match_info["camera_id"]
-        if not CAMERA_ID.match(camera_id) or camera_id not in self.camera_ids:
+        known = camera_id in self.camera_ids or (self.inventory is not None and self.inventory.known(camera_id))
+        if not CAMERA_ID.match(camera_id) or not known:
             return camera_id, problem(404, "unknown_camera", f"no camera {camera_id[:64]!r}")
-        if self.camera_cells is not None and not camera_in_scope(claims.scope, self.camera_cells.get(camera_id)):
+        cell_of = self.inventory.cell if self.inventory is not None else \
+            self.camera_cells.get if self.camera_cells is not None else None
+        if cell_of is not None and not camera_in_scope(claims.scope, cell_of(camera_id)):
             return camera_id, problem(403, "out_of_scope", f"camera {camera_id!r} is outside scope {claims.scope!r}")
         return camera_id, None
 
@@ -293,6 +301,8 @@ class RestApi:
         if not self.live.acquire(camera_id):
             return problem(503, "live_view_full",
                            f"{self.live.policy.max_streams} live views are open (gateway_live_max_streams)")
+        # no-store: camera pictures never land in a cache. Chromium reports such a streamed response as
+        # net::ERR_ABORTED to DevTools when it ends, although the page has read it all (test_ui_live_browser.py)
         response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
         renew: asyncio.Task[None] | None = None
         try:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import click
+import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
@@ -26,6 +27,7 @@ from websockets.asyncio.server import Server, serve
 
 from command_ui.errors import CommandRefused
 from command_ui.hub import Catalogue, Hub, HubMetrics
+from command_ui.inventory import WallCameras, follow_inventory
 from command_ui.live import LIVE_REASON, LivePolicy
 from command_ui.mapdata import build_page_data
 from command_ui.ratelimit import RateLimit
@@ -33,6 +35,7 @@ from command_ui.rest import RestApi
 from command_ui.ws import WebsocketGateway
 from gis.registry import load_cameras
 from stream import schemas, topics
+from stream.cameras.channels import InventoryWatcher
 from stream.incidents.places import load_places
 from stream.incidents.signature import sign_command
 from stream.ingest.registry import load_registry
@@ -158,18 +161,25 @@ async def start_gateway(settings: Settings) -> Gateway:
                                        priority=priority, reason=LIVE_REASON, until=until)
         await producer.send_and_wait(priority_topic, schemas.encode(event), key=camera_id.encode())
 
-    rest = RestApi(hub, build_page_data(), secret, registry, ws_port, catalogue.camera_ids,
+    page = build_page_data()
+    registry_cells = {c.camera_id: c.cell_code for c in load_cameras()}
+    cameras = WallCameras(orjson.loads(page.cameras), registry_cells)  # + the inventory's channels, followed
+    rest = RestApi(hub, page, secret, registry, ws_port, catalogue.camera_ids,
                    cap_sender=settings.cap_sender, cap_zone=ZoneInfo(settings.cap_timezone),
                    cap_places=lambda: load_places(settings.incident_places, settings.gis_manifest),
                    ws_url=settings.public_ws_url,
-                   camera_cells={c.camera_id: c.cell_code for c in load_cameras()},
-                   live=LivePolicy(settings.gateway_live_fps, settings.gateway_live_max_streams), claim=claim)
+                   camera_cells=registry_cells,
+                   live=LivePolicy(settings.gateway_live_fps, settings.gateway_live_max_streams), claim=claim,
+                   inventory=cameras)
     runner = web.AppRunner(rest.app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     tasks = (asyncio.create_task(hub.run_tail(), name="hub-tail"),
              asyncio.create_task(hub.run_kpis(), name="hub-kpis"),
-             *(() if reached.is_set() else (asyncio.create_task(reach_broker(producer, reached), name="broker"),)))
+             *(() if reached.is_set() else (asyncio.create_task(reach_broker(producer, reached), name="broker"),)),
+             *((asyncio.create_task(follow_inventory(InventoryWatcher(client, settings.redis_prefix), cameras,
+                                                     settings.vision_inventory_refresh_s), name="inventory"),)
+               if settings.vision_inventory_refresh_s else ()))
     log.info("gateway page=http://%s:%s/ ws_port=%s", settings.http_host, settings.http_port, ws_port)
     return Gateway(hub, ws_server, runner, producer, tasks, settings.http_port, ws_port, settings)
 

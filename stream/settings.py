@@ -151,6 +151,13 @@ class Settings(BaseSettings):
         "classifier", description="fire/smoke detector of the live stream: `classifier` (85 colour/texture features, "
         "about 1 ms a frame, fits the design frame budget) or `network` (the pretrained patch network: better fire "
         "and smoke recall, about 18 ms an inference on the frames the cascade lets through; docs/vision-analysis.md)")
+    vision_camera_credentials_file: Path | None = Field(
+        None, description="camera credentials for protected snapshot URIs: '<camera id|host[:port]> <user> "
+                          "<password>' lines, in a file outside the repository (docs/cameras.md)")
+    vision_camera_credentials: SecretStr = Field(
+        SecretStr(""), description="the same lines from the environment, separated by ';' or newlines")
+    vision_inventory_refresh_s: float = Field(
+        10.0, ge=0, description="how often a sampler checks the camera inventory for new channels (0 = at start only)")
 
     # --- real cameras: GB/T 28181 and ONVIF (docs/cameras.md) --------------------
     gb28181_host: str = Field("127.0.0.1", description="address the GB/T 28181 SIP server listens on (UDP and TCP)")
@@ -178,6 +185,10 @@ class Settings(BaseSettings):
     gb28181_alarm_kinds: dict[str, str] = Field(
         default_factory=dict, description='extra "method/type" -> finding kind for device alarms (JSON)')
     onvif_timeout_s: float = Field(5.0, gt=0, description="per-request timeout of ONVIF SOAP calls")
+    onvif_devices_file: Path | None = Field(
+        None, description="ONVIF devices whose events `amur cameras onvif-events` follows: '<camera id> <host> "
+                          "<port>' lines")
+    onvif_events_interval_s: float = Field(5.0, gt=0, description="how often each ONVIF device's events are pulled")
     onvif_max_clock_offset_s: float = Field(
         5.0, gt=0, description="an ONVIF device whose clock is off by more than this is a camera fault")
 

@@ -25,10 +25,13 @@ from typing import Any
 
 import aiohttp
 import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from stream import schemas, topics
 from stream.agents.deadletter import send_dead_letter
 from stream.agents.outbox import Outgoing, publish_acknowledged
+from stream.cameras.channels import InventoryWatcher
 from stream.errors import AmurError, InvalidEvent
 from stream.incidents import evidence
 from stream.incidents.actions import AreaInput, step
@@ -38,7 +41,7 @@ from stream.incidents.grid import CITY_CODE, COUNTY_CODES
 from stream.incidents.linkage import camera_priorities
 from stream.incidents.notify.contacts import load_directory
 from stream.incidents.notify.delivery import RetryPolicy, deliver
-from stream.incidents.places import load_places
+from stream.incidents.places import ChannelPlaces, load_places
 from stream.incidents.signature import check_signature
 from stream.incidents.state import (
     Area,
@@ -78,7 +81,8 @@ def area_keys() -> list[str]:
 def register(rt: Any) -> None:
     settings = rt.settings
     app = rt.app
-    places = load_places(settings.incident_places, settings.gis_manifest)
+    places = ChannelPlaces(load_places(settings.incident_places, settings.gis_manifest))
+    rt.incident_places = places  # for tests: which inventory channels the fusion knows
     directory = load_directory(settings.notify_contacts)
     policy = policy_from_settings(settings)
     inputs = rt.topic(topics.INCIDENT_INPUTS)
@@ -168,6 +172,22 @@ def register(rt: Any) -> None:
         for key in area_keys():
             ping = IncidentTick(source=SOURCE, event_time=now, area_key=key)
             await inputs.send(key=key.encode(), value=schemas.encode(ping))
+
+    if settings.vision_inventory_refresh_s and settings.redis_url:  # channels placed by the platforms
+        watcher: list[InventoryWatcher] = []
+
+        @app.timer(interval=settings.vision_inventory_refresh_s, name="incidents_learn_camera_inventory")
+        async def learn_camera_inventory() -> None:
+            """Real-camera channels join the coverage incidents pin cameras by (docs/cameras.md)."""
+            if not watcher:
+                watcher.append(InventoryWatcher(aioredis.Redis.from_url(rt.redis_url()), settings.redis_prefix))
+            try:
+                channels = await watcher[0].channels_if_changed()
+            except (OSError, RedisError) as exc:
+                log.warning("camera inventory not read error=%r", exc)
+                return
+            if channels is not None:
+                places.set_channels({c.channel_id: c.cell_code for c in channels if c.cell_code})
 
     audit = AuditLog(audit_path(settings))
 

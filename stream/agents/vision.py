@@ -20,13 +20,16 @@ for a camera arrive on the partition of the worker that samples it, in order.
 - the sampler service publishes FrameSample and VisionFinding, writes
   thumbnails and camera states to Redis, and every few seconds publishes
   SamplingHealth (how it keeps up with its plan) for the wall.
+- every ``vision_inventory_refresh_s`` it checks the real-camera inventory
+  (GB/T 28181 channels, ONVIF cameras): channels placed since the worker
+  started are sampled by the worker owning their partition, without a restart.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,7 +39,8 @@ from redis.exceptions import RedisError
 
 from stream import schemas, topics
 from stream.agents.deadletter import send_dead_letter
-from stream.cameras.sampler import Sampler, targets_from_registry
+from stream.cameras.channels import InventoryWatcher, inventory_change
+from stream.cameras.sampler import CameraTarget, Sampler, targets_from_registry
 from stream.errors import InvalidEvent
 from stream.topics import partition_for
 from vision.schedule import (
@@ -68,8 +72,8 @@ class _Outputs:
         await self.sampling.send(key=health.worker.encode(), value=schemas.encode(health))
 
 
-def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
-    """The sampler of this worker (not started) and the cell -> cameras coverage."""
+def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]], frozenset[str]]:
+    """The sampler of this worker (not started), the cell -> cameras coverage, and the inventory's channels."""
     from gis.registry import CameraCoverage, load_cameras
     from vision.analysis.image import DETECTORS
     from vision.evidence import EvidenceStore
@@ -80,17 +84,17 @@ def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
     coverage = CameraCoverage.load()
     targets = targets_from_registry(settings, cameras,
                                     lambda camera_id: [v.cell_code for v in coverage.cells_seen_by(camera_id)])
+    stored: dict[str, CameraTarget] = {}
     if settings.redis_url and settings.vision_sampling:  # GB/T 28181 channels the platform placed (docs/cameras.md)
         from stream.cameras.channels import stored_targets
 
         try:
-            targets.update(stored_targets(rt.redis_url(), settings.redis_prefix))
+            stored = stored_targets(rt.redis_url(), settings.redis_prefix)
         except (OSError, RedisError) as exc:  # Redis not there: sample the registry's cameras only
             log.warning("gb28181 channels not read error=%r", exc)
+    targets.update(stored)
     by_cell: dict[str, list[str]] = {}
-    for target in targets.values():
-        for cell in target.cells:
-            by_cell.setdefault(cell, []).append(target.camera_id)
+    add_coverage(by_cell, targets.values())
     load_detector = DETECTORS[settings.vision_detector]
     load_detector()  # fail at start-up, not in the first frame, if the model is missing
     analyser = FrameAnalyser(load_detector,
@@ -98,17 +102,52 @@ def build_sampler(rt: Any) -> tuple[Sampler, dict[str, list[str]]]:
                              riverside=frozenset(c.camera_id for c in cameras if c.scene == "river"))
     # a worker that does not sample neither writes thumbnails nor reads camera states
     redis = aioredis.Redis.from_url(rt.redis_url()) if settings.redis_url and settings.vision_sampling else None
-    return Sampler(settings, targets, _Outputs(rt), rt.metrics, redis, analyser=analyser), by_cell
+    sampler = Sampler(settings, targets, _Outputs(rt), rt.metrics, redis, analyser=analyser)
+    return sampler, by_cell, frozenset(stored)
+
+
+def add_coverage(by_cell: dict[str, list[str]], targets: Iterable[CameraTarget]) -> None:
+    """Add each target to the cameras of the cells it sees (once)."""
+    for target in targets:
+        for cell in target.cells:
+            seen = by_cell.setdefault(cell, [])
+            if target.camera_id not in seen:
+                seen.append(target.camera_id)
 
 
 def register(rt: Any) -> None:
     app, settings = rt.app, rt.settings
-    sampler, by_cell = build_sampler(rt)
+    sampler, by_cell, from_inventory = build_sampler(rt)
     priority_topic = rt.topic(topics.CAMERA_PRIORITY)
     priority_name = rt.topic_name(topics.CAMERA_PRIORITY)
     partitions = topics.partitions_for(topics.CAMERA_PRIORITY, settings.partitions)
     partition_of = {camera_id: partition_for(camera_id, partitions) for camera_id in sampler.targets}
+    owned_partitions: set[int] = set()
+    inventory_ids = set(from_inventory)
     rt.vision_sampler = sampler  # for tests and the fleet benchmark
+
+    def owned_cameras() -> list[str]:
+        return [c for c, p in partition_of.items() if p in owned_partitions]
+
+    async def learn_inventory(watcher: InventoryWatcher) -> None:
+        """Channels placed (or re-addressed) since start join the schedule where this worker owns their
+        partition; channels no longer placed leave it. Ownership stays the partitions'."""
+        stored = await watcher.read_if_changed()
+        if stored is None:
+            return
+        current = {c: t for c, t in sampler.targets.items() if c in partition_of}
+        change = inventory_change(current, frozenset(inventory_ids), stored)
+        if not change.changed and not change.gone:
+            return
+        for camera_id in change.gone:
+            partition_of.pop(camera_id, None)  # kept in sampler.targets: a fetch in flight may still need it
+        sampler.targets.update(change.changed)
+        partition_of.update({c: partition_for(c, partitions) for c in change.changed})
+        inventory_ids.difference_update(change.gone)
+        inventory_ids.update(change.changed)
+        add_coverage(by_cell, change.changed.values())
+        log.info("camera inventory changed new_or_changed=%s gone=%s", len(change.changed), len(change.gone))
+        await sampler.assign(owned_cameras(), time.time())
 
     async def dead_letter(spec: topics.TopicSpec, payload: bytes, exc: InvalidEvent) -> None:
         await send_dead_letter(rt, spec, payload, exc, SOURCE)
@@ -165,8 +204,9 @@ def register(rt: Any) -> None:
 
     @app.on_partitions_assigned.connect
     async def own_cameras(sender: Any, assigned: Any, **_: Any) -> None:
-        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == priority_name}
-        await sampler.assign([c for c, p in partition_of.items() if p in owned], time.time())
+        owned_partitions.clear()
+        owned_partitions.update(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == priority_name)
+        await sampler.assign(owned_cameras(), time.time())
 
     if not settings.vision_sampling:
         log.info("camera sampling is off in this worker (AMUR_VISION_SAMPLING=false)")
@@ -185,3 +225,15 @@ def register(rt: Any) -> None:
         @mode.Service.task
         async def _sample(self) -> None:
             await sampler.run()
+
+        @mode.Service.task
+        async def _learn_inventory(self) -> None:
+            if not settings.vision_inventory_refresh_s or sampler.writer is None:
+                return  # no Redis, or refreshing turned off: the inventory is read at start only
+            watcher = InventoryWatcher(sampler.writer.redis, settings.redis_prefix)
+            while not self.should_stop:
+                await self.sleep(settings.vision_inventory_refresh_s)
+                try:
+                    await learn_inventory(watcher)
+                except (OSError, RedisError) as exc:  # Redis away for a while: try again next time
+                    log.warning("camera inventory not read error=%r", exc)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from stream.cameras.channels import ChannelStore
@@ -27,7 +27,16 @@ from stream.settings import Settings
 from vision.gb28181.alarms import alarm_finding, alarm_kinds, offline_findings
 from vision.gb28181.devices import KeepalivePolicy, WentOffline
 from vision.gb28181.placement import Channel, place
-from vision.sources.gb28181 import AlarmReceived, CatalogueReceived, Registered, ServerConfig, ServerEvent, SipServer
+from vision.gb28181.manscdp import CatalogItem
+from vision.sources.gb28181 import (
+    AlarmReceived,
+    CatalogueChanged,
+    CatalogueReceived,
+    Registered,
+    ServerConfig,
+    ServerEvent,
+    SipServer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +115,9 @@ class Gb28181Service:
         if isinstance(event, Registered):
             await self._welcome(event.device_id)
         elif isinstance(event, CatalogueReceived):
-            await self._catalogue(event)
+            await self._catalogue(event.device_id, event.items)
+        elif isinstance(event, CatalogueChanged):
+            await self._changes(event, now)
         elif isinstance(event, WentOffline):
             await self.outputs.send_findings(offline_findings(event.channels, self.cells_of, now))
             if self.store is not None:
@@ -124,23 +135,45 @@ class Gb28181Service:
         """Catalogue, alarm subscription and guard for a device that has just registered."""
         catalog = await self.server.query_catalog(device_id)
         subscribe = await self.server.subscribe_alarms(device_id)
+        changes = await self.server.subscribe_catalog(device_id)
         guard = await self.server.guard(device_id) if self.settings.gb28181_guard else None
-        log.info("gb28181 device welcomed device=%s catalog=%s subscribe=%s guard=%s",
-                 device_id, catalog, subscribe, guard)
+        log.info("gb28181 device welcomed device=%s catalog=%s subscribe=%s catalog_changes=%s guard=%s",
+                 device_id, catalog, subscribe, changes, guard)
 
-    async def _catalogue(self, event: CatalogueReceived) -> None:
-        department = self.settings.gb28181_departments.get(event.device_id, self.settings.gb28181_default_department)
-        placement = place(event.device_id, event.items, department, self.cell_of)
+    async def _changes(self, event: CatalogueChanged, now: datetime) -> None:
+        """A catalogue notification: ADD/UPDATE placed again, DEL removed, ON/OFF (VLOST, DEFECT) online or not."""
+        by_event: dict[str, list[str]] = {}
+        for item in event.items:
+            by_event.setdefault(item.event, []).append(item.device_id)
+        added = [item for item in event.items if item.event in ("ADD", "UPDATE")]
+        if added:
+            await self._catalogue(event.device_id, added)
+        deleted = by_event.get("DEL", [])
+        for channel_id in deleted:
+            self.channels.pop(channel_id, None)
+        off = [c for kind in ("OFF", "VLOST", "DEFECT") for c in by_event.get(kind, [])]
+        if off:  # the device's own word that the channel shows nothing: a camera fault, like a lost keepalive
+            await self.outputs.send_findings(offline_findings(off, self.cells_of, now))
+        if self.store is not None:
+            await self.store.remove(deleted)
+            await self.store.set_online(by_event.get("ON", []), True)
+            await self.store.set_online(off, False)
+        log.info("gb28181 catalogue changed device=%s %s", event.device_id,
+                 " ".join(f"{kind}={len(ids)}" for kind, ids in sorted(by_event.items())))
+
+    async def _catalogue(self, device_id: str, items: Sequence[CatalogItem]) -> None:
+        department = self.settings.gb28181_departments.get(device_id, self.settings.gb28181_default_department)
+        placement = place(device_id, items, department, self.cell_of)
         for channel in (*placement.placed, *placement.unplaced):
             self.channels[channel.channel_id] = channel
-        device = self.server.devices.devices[event.device_id]
+        device = self.server.devices.devices[device_id]
         targets = {c.channel_id: CameraTarget(c.channel_id, "http", snapshot_url(self.settings, c, device.address[0]),
                                               (c.cell_code,) if c.cell_code else ())
                    for c in (*placement.placed, *placement.unplaced)}
         if self.store is not None:
             await self.store.save(placement, {c: t.address for c, t in targets.items()})
         self.on_targets(targets)
-        log.info("gb28181 catalogue device=%s placed=%s unplaced=%s skipped=%s", event.device_id,
+        log.info("gb28181 catalogue device=%s placed=%s unplaced=%s skipped=%s", device_id,
                  len(placement.placed), len(placement.unplaced), len(placement.skipped))
 
 

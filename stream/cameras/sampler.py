@@ -46,13 +46,17 @@ import redis.asyncio as aioredis
 
 from stream.cameras.redisbatch import BatchWriter
 from stream.cameras.statestore import StateStore
+from stream.cameras.targets import CameraTarget
 from stream.runtime.metrics import Metrics
 from stream.schemas import DecodeStatus, FrameSample, SamplingHealth, VisionFinding
-from stream.settings import Settings
+from stream.errors import ConfigError
+from stream.settings import REPO_ROOT, Settings
 from vision.analysis.state import CameraState
 from vision.sampling import Analysed, FrameAnalyser
 from vision.schedule import Claim, ScheduleHealth, SchedulePolicy, Scheduler
 from vision.sources.breaker import Breaker, BreakerPolicy, allows, on_attempt, on_result
+from vision.sources.credentials import Credential, parse_credentials
+from vision.sources.errors import CredentialsError
 from vision.sources.http import SnapshotClient, with_retries
 from vision.sources.keyframes import KeyframeClient
 from vision.sources.outcome import Fetched, FetchOutcome
@@ -67,17 +71,6 @@ HEALTH_EVERY_S = 5.0
 GOODBYE_TIMEOUT_S = 1.0
 STATS_KEPT = 20_000
 """Recent ages/latenesses kept for percentiles (bounded)."""
-
-
-@dataclass(frozen=True)
-class CameraTarget:
-    """Where and how to fetch one camera, and the grid cells it sees."""
-
-    camera_id: str
-    protocol: str
-    """http | rtsp | file"""
-    address: str
-    cells: tuple[str, ...]
 
 
 def targets_from_registry(settings: Settings, cameras: Iterable[Any], cells_of: Callable[[str], Sequence[str]]
@@ -97,6 +90,26 @@ def targets_from_registry(settings: Settings, cameras: Iterable[Any], cells_of: 
         cells = tuple(dict.fromkeys((camera.cell_code, *cells_of(camera.camera_id))))
         out[camera.camera_id] = CameraTarget(camera.camera_id, protocol, address, cells)
     return out
+
+
+def camera_credentials(settings: Settings) -> dict[str, Credential]:
+    """Stored camera credentials: the file's (refused inside the repository), then the environment's."""
+    path = settings.vision_camera_credentials_file
+    text = ""
+    if path is not None:
+        if path.resolve().is_relative_to(REPO_ROOT):
+            raise ConfigError(f"vision_camera_credentials_file {path}: inside the repository; keep it outside")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"vision_camera_credentials_file {path}: {exc.strerror}") from None
+    try:
+        table = parse_credentials(text, str(path))
+        table.update(parse_credentials(settings.vision_camera_credentials.get_secret_value().replace(";", "\n"),
+                                       "AMUR_VISION_CAMERA_CREDENTIALS"))
+    except CredentialsError as exc:
+        raise ConfigError(str(exc)) from None
+    return table
 
 
 class Outputs(Protocol):
@@ -179,7 +192,8 @@ class Sampler:
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         s = self.settings
-        self.http = SnapshotClient(concurrency=s.vision_concurrency, timeout_s=s.vision_fetch_timeout_s)
+        self.http = SnapshotClient(concurrency=s.vision_concurrency, timeout_s=s.vision_fetch_timeout_s,
+                                   credentials=camera_credentials(s))
         self.keyframes = KeyframeClient(threads=s.vision_rtsp_threads, timeout_s=s.vision_fetch_timeout_s)
         self.pool = ThreadPoolExecutor(max_workers=s.vision_analysis_threads, thread_name_prefix="vision-analysis")
         if self.writer is not None:

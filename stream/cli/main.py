@@ -50,6 +50,8 @@ COMMANDS: Tree = {
                      "WS-Discovery of ONVIF devices on a named subnet (lists only)"),
         "onvif": ("stream.cameras.onvif_command:onvif_command",
                   "read an ONVIF device's profiles, snapshot/stream URIs and faults"),
+        "onvif-events": ("stream.cameras.onvif_events:command",
+                         "follow ONVIF devices' events (tamper, signal loss, image quality) as findings"),
     }),
     "gateway": ("command_ui.server:command", "run the websocket/REST gateway and the page"),
     "drill": ("stream.drills.drill:command", "replay a recorded day or a scenario as an exercise, and report"),

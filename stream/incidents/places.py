@@ -140,3 +140,50 @@ def load_places(path: Path | None, manifest: Path | None = None) -> PlaceIndex:
     from stream.incidents.gis_places import load_gis_places
 
     return load_gis_places(manifest)
+
+
+class ChannelPlaces:
+    """A :class:`PlaceIndex` plus the real-camera inventory's channels (GB/T 28181, ONVIF), which may change.
+
+    A channel sees the cell it is placed in; its field of view is not known, so it ranks after the
+    cameras whose coverage the GIS knows (a registry camera that sees the cell is the better picture).
+    :meth:`set_channels` replaces the whole set (the inventory read again).
+    """
+
+    def __init__(self, places: PlaceIndex) -> None:
+        self.places = places
+        self.cell_of_channel: dict[str, str] = {}
+        self.channels_in: dict[str, tuple[str, ...]] = {}
+
+    def set_channels(self, cell_of_channel: Mapping[str, str]) -> None:
+        self.cell_of_channel = dict(cell_of_channel)
+        by_cell: dict[str, list[str]] = {}
+        for channel, cell in sorted(self.cell_of_channel.items()):
+            by_cell.setdefault(cell, []).append(channel)
+        self.channels_in = {cell: tuple(ids) for cell, ids in by_cell.items()}
+
+    def cameras_covering(self, cells: Sequence[str]) -> tuple[str, ...]:
+        channels = [c for cell in cells for c in self.channels_in.get(cell, ())]
+        return tuple(dict.fromkeys((*self.places.cameras_covering(cells), *channels)))
+
+    def cells_of_camera(self, camera_id: str) -> tuple[str, ...]:
+        cell = self.cell_of_channel.get(camera_id)
+        return (cell,) if cell is not None else self.places.cells_of_camera(camera_id)
+
+    def cells_of_gauge(self, gauge_id: str, stage_m: float | None = None) -> tuple[str, ...]:
+        return self.places.cells_of_gauge(gauge_id, stage_m)
+
+    def cell_at(self, lon: float, lat: float) -> str | None:
+        return self.places.cell_at(lon, lat)
+
+    def neighbours(self, cell: str) -> frozenset[str]:
+        return self.places.neighbours(cell)
+
+    def outline(self, cell: str) -> tuple[LonLat, ...] | None:
+        return self.places.outline(cell)
+
+    def centre(self, cell: str) -> LonLat | None:
+        return self.places.centre(cell)
+
+    def name(self, code: str) -> str | None:
+        return self.places.name(code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -66,3 +67,14 @@ def registry_fleet(cameras: Iterable[object], seed: int = 7) -> dict[str, FleetC
     from vision.fleet.camera import fleet_from_registry
 
     return fleet_from_registry(cameras, seed=seed)  # type: ignore[arg-type]
+
+
+async def two_sampler_workers(settings: Any) -> tuple[Any, Any]:
+    """Two Faust workers with only the vision agents (not started), in one consumer group, on their own web ports."""
+    from stream.runtime.admin import prepare_topics_async
+    from stream.runtime.app import build_app
+
+    agents = ["stream.agents.vision"]
+    await prepare_topics_async(settings, agent_modules=agents)
+    return (build_app(settings, agent_modules=agents),
+            build_app(settings.model_copy(update={"worker_web_port": free_port()}), agent_modules=agents))

@@ -10,6 +10,8 @@ loopback it:
 - answers a Catalog query with its channels, ``per_message`` items a MESSAGE,
 - answers an Alarm SUBSCRIBE and a DeviceControl GuardCmd (and sends alarms only
   once armed, like the devices that need 布防),
+- answers a Catalog SUBSCRIBE and pushes catalogue changes (``catalog_notify``:
+  ADD, DEL, UPDATE, ON, OFF …) as NOTIFYs once subscribed, as MESSAGEs otherwise,
 - serves a JPEG snapshot of each channel over HTTP (``/snapshot/{channel}.jpg``).
 """
 
@@ -54,6 +56,7 @@ class Device:
     catalog_queries: int = 0
     guard_commands: list[str] = field(default_factory=list)
     subscribed: bool = False
+    catalog_subscribed: bool = False
     responses: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     http_port: int = 0
     _transport: asyncio.DatagramTransport | None = None
@@ -130,16 +133,17 @@ class Device:
         return ("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode()
 
     # ---------------------------------------------------------------- MESSAGEs the device sends
-    def message(self, body: str) -> None:
+    def message(self, body: str, method: str = "MESSAGE") -> None:
         self._cseq += 1
         host, port = self.local
         data = body.encode("gb18030")
         head = "\r\n".join([
-            f"MESSAGE sip:{self.platform_id}@{self.realm} SIP/2.0",
+            f"{method} sip:{self.platform_id}@{self.realm} SIP/2.0",
             f"Via: SIP/2.0/UDP {host}:{port};rport;branch=z9hG4bK{secrets.token_hex(6)}",
             f"From: <sip:{self.device_id}@{self.realm}>;tag={secrets.token_hex(4)}",
             f"To: <sip:{self.platform_id}@{self.realm}>", f"Call-ID: {secrets.token_hex(8)}",
-            f"CSeq: {self._cseq} MESSAGE", "Content-Type: Application/MANSCDP+xml", "Max-Forwards: 70",
+            f"CSeq: {self._cseq} {method}", "Content-Type: Application/MANSCDP+xml", "Max-Forwards: 70",
+            *(["Event: Catalog", "Subscription-State: active"] if method == "NOTIFY" else []),
             f"Content-Length: {len(data)}"])
         self.send_raw(head.encode() + b"\r\n\r\n" + data)
 
@@ -161,18 +165,36 @@ class Device:
                      f"<Info>\r\n<AlarmType>{alarm_type}</AlarmType>\r\n</Info>\r\n</Notify>\r\n")
         return True
 
-    def _catalog(self, sn: str) -> None:
-        total = len(self.channels)
-        for start in range(0, total, self.per_message):
-            part = self.channels[start:start + self.per_message]
-            items = "".join(
-                f"<Item>\r\n<DeviceID>{c.channel_id}</DeviceID>\r\n<Name>{c.name}</Name>\r\n"
+    def catalog_notify(self, changes: list[tuple[SimChannel, str]]) -> None:
+        """Push catalogue changes (GB/T 28181-2016 §9.7: Notify Catalog, one ``Event`` per item); the
+        channels served change with them. A NOTIFY once the platform subscribed, a MESSAGE otherwise."""
+        for channel, event in changes:
+            self.channels = [c for c in self.channels if c.channel_id != channel.channel_id]
+            if event != "DEL":
+                self.channels.append(channel)
+        self._sn += 1
+        items = "".join(self._item(c, event) if event in ("ADD", "UPDATE") else
+                        f"<Item>\r\n<DeviceID>{c.channel_id}</DeviceID>\r\n<Event>{event}</Event>\r\n</Item>\r\n"
+                        for c, event in changes)
+        self.message('<?xml version="1.0" encoding="GB2312"?>\r\n<Notify>\r\n<CmdType>Catalog</CmdType>\r\n'
+                     f"<SN>{self._sn}</SN>\r\n<DeviceID>{self.device_id}</DeviceID>\r\n<SumNum>{len(changes)}</SumNum>\r\n"
+                     f'<DeviceList Num="{len(changes)}">\r\n{items}</DeviceList>\r\n</Notify>\r\n',
+                     method="NOTIFY" if self.catalog_subscribed else "MESSAGE")
+
+    def _item(self, c: SimChannel, event: str = "") -> str:
+        return (f"<Item>\r\n<DeviceID>{c.channel_id}</DeviceID>\r\n<Name>{c.name}</Name>\r\n"
                 f"<Manufacturer>Sim</Manufacturer>\r\n<Model>IPC</Model>\r\n<Owner>Owner</Owner>\r\n"
                 f"<CivilCode>{c.civil_code}</CivilCode>\r\n<Address>Address</Address>\r\n<Parental>0</Parental>\r\n"
                 f"<ParentID>{self.device_id}</ParentID>\r\n<SafetyWay>0</SafetyWay>\r\n"
                 f"<RegisterWay>1</RegisterWay>\r\n<Secrecy>0</Secrecy>\r\n<Status>ON</Status>\r\n"
                 + (f"<Longitude>{c.lon}</Longitude>\r\n<Latitude>{c.lat}</Latitude>\r\n" if c.lon is not None else "")
-                + "</Item>\r\n" for c in part)
+                + (f"<Event>{event}</Event>\r\n" if event else "") + "</Item>\r\n")
+
+    def _catalog(self, sn: str) -> None:
+        total = len(self.channels)
+        for start in range(0, total, self.per_message):
+            part = self.channels[start:start + self.per_message]
+            items = "".join(self._item(c) for c in part)
             self.message('<?xml version="1.0" encoding="GB2312"?>\r\n<Response>\r\n<CmdType>Catalog</CmdType>\r\n'
                          f"<SN>{sn}</SN>\r\n<DeviceID>{self.device_id}</DeviceID>\r\n<SumNum>{total}</SumNum>\r\n"
                          f'<DeviceList Num="{len(part)}">\r\n{items}</DeviceList>\r\n</Response>\r\n')
@@ -189,6 +211,8 @@ class Device:
         sn = re.search(r"<SN>(\d+)</SN>", body)
         if method == "SUBSCRIBE" and cmd and cmd.group(1) == "Alarm":
             self.subscribed = True
+        elif method == "SUBSCRIBE" and cmd and cmd.group(1) == "Catalog":
+            self.catalog_subscribed = True
         elif method == "MESSAGE" and cmd and cmd.group(1) == "Catalog" and sn:
             self.catalog_queries += 1
             self._catalog(sn.group(1))

@@ -144,6 +144,14 @@ class OnvifDevice:
         return (f"<tev:PullMessagesResponse><tev:CurrentTime>{current}</tev:CurrentTime><tev:TerminationTime>{until}"
                 f"</tev:TerminationTime>{messages}</tev:PullMessagesResponse>")
 
+    def _Renew(self) -> str:
+        current, until = self._times()
+        return (f"<wsnt:RenewResponse><wsnt:TerminationTime>{until}</wsnt:TerminationTime>"
+                f"<wsnt:CurrentTime>{current}</wsnt:CurrentTime></wsnt:RenewResponse>")
+
+    def _Unsubscribe(self) -> str:
+        return "<wsnt:UnsubscribeResponse/>"
+
     def _GetCapabilities(self) -> str:
         return (f"<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Media><tt:XAddr>{self.base}/onvif/media_service"
                 "</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true"

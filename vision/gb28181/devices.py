@@ -9,7 +9,7 @@ just gone offline, once each, with the channels that go with them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vision.gb28181.manscdp import CatalogItem, CatalogResponse
 
@@ -104,6 +104,24 @@ class Devices:
         del self.catalogues[response.device_id]
         known.channels = dict(building.items)
         return tuple(building.items.values())
+
+    def changes(self, device_id: str, items: tuple[CatalogItem, ...]) -> bool:
+        """A catalogue notification: the device's channels added, updated, deleted or switched on or off.
+
+        ON/OFF/VLOST/DEFECT change a known channel's status only (the item may carry nothing else).
+        False if the device is not registered."""
+        known = self.devices.get(device_id)
+        if known is None:
+            return False
+        for item in items:
+            if item.event == "DEL":
+                known.channels.pop(item.device_id, None)
+            elif item.event in ("ADD", "UPDATE") or item.device_id not in known.channels:
+                known.channels[item.device_id] = item
+            else:
+                known.channels[item.device_id] = replace(known.channels[item.device_id],
+                                                         status="ON" if item.event == "ON" else "OFF")
+        return True
 
     def owner_of(self, channel_id: str) -> Device | None:
         """The device a channel (or the device itself) belongs to."""

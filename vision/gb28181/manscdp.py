@@ -1,6 +1,7 @@
 """MANSCDP XML bodies (``Application/MANSCDP+xml``) of GB/T 28181-2016, read and written.
 
-Read: ``Notify`` Keepalive and Alarm, ``Response`` Catalog and DeviceControl.
+Read: ``Notify`` Keepalive, Alarm and Catalog (changes pushed by the device,
+each item with its ``Event``), ``Response`` Catalog and DeviceControl.
 Written: ``Query`` Catalog and Alarm (subscription), ``Control`` DeviceControl
 with ``GuardCmd`` (布防/撤防). Devices declare ``encoding="GB2312"``: the body is
 decoded with that codec (GB18030, its superset) before parsing, since expat reads
@@ -20,6 +21,9 @@ from vision.gb28181.errors import ManscdpError
 MAX_BODY = 256 * 1024
 DEVICE_ID = re.compile(r"^[0-9]{20}$")
 _DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9_.-]+)[\"'][^>]*\?>", re.I)
+CATALOG_EVENTS = frozenset({"ON", "OFF", "VLOST", "DEFECT", "ADD", "DEL", "UPDATE"})
+"""A catalogue notification's item events (GB/T 28181-2016 A.2.5: online, offline, video lost, fault, added,
+deleted, updated)."""
 CAMERA_TYPES = frozenset({"131", "132"})
 """Type digits (11th–13th of an id) of a camera channel; 111 DVR, 118 NVR, 200 platform, 215/216 groups."""
 
@@ -41,6 +45,8 @@ class CatalogItem:
     manufacturer: str = ""
     longitude: float | None = None
     latitude: float | None = None
+    event: str = ""
+    """In a catalogue notification: one of :data:`CATALOG_EVENTS`; empty in a Catalog response."""
 
     @property
     def is_camera(self) -> bool:
@@ -56,6 +62,15 @@ class CatalogResponse:
     device_id: str
     sn: int
     sum_num: int
+    items: tuple[CatalogItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogNotify:
+    """Channels that changed, pushed by the device (every item has an ``event``)."""
+
+    device_id: str
+    sn: int
     items: tuple[CatalogItem, ...]
 
 
@@ -82,7 +97,7 @@ class ControlResponse:
     result: str
 
 
-Message = Keepalive | CatalogResponse | AlarmNotify | ControlResponse
+Message = Keepalive | CatalogResponse | CatalogNotify | AlarmNotify | ControlResponse
 
 
 def parse(body: bytes) -> Message:
@@ -104,6 +119,13 @@ def parse(body: bytes) -> Message:
         entries = [] if items is None else list(items.findall("Item"))
         return CatalogResponse(_device_id(root, "DeviceID"), _int(root, "SN"), _int(root, "SumNum", 0, 0, 100_000),
                                tuple(_item(e) for e in entries))
+    if kind == ("Notify", "Catalog"):
+        items = root.find("DeviceList")
+        changed = tuple(_item(e) for e in ([] if items is None else items.findall("Item")))
+        missing = next((i.device_id for i in changed if not i.event), None)
+        if missing is not None:
+            raise ManscdpError(f"Item/Event: missing for {missing} in a catalogue notification")
+        return CatalogNotify(_device_id(root, "DeviceID"), _int(root, "SN"), changed)
     if kind == ("Response", "DeviceControl"):
         return ControlResponse(_device_id(root, "DeviceID"), _int(root, "SN"), _text(root, "Result", "OK"))
     raise ManscdpError(f"root/CmdType: unsupported {root.tag[:32]!r}/{cmd[:32]!r}")
@@ -202,7 +224,10 @@ def _item(node: ET.Element) -> CatalogItem:
     longitude, latitude = _coordinate(node, "Longitude", 180.0), _coordinate(node, "Latitude", 90.0)
     if (longitude is None) != (latitude is None):
         longitude = latitude = None  # half a position is no position
-    return CatalogItem(device_id=device_id, name=_text(node, "Name", device_id)[:100],
+    event = _text(node, "Event", "").strip().upper()
+    if event and event not in CATALOG_EVENTS:
+        raise ManscdpError(f"Item/Event: unknown {event[:16]!r} for {device_id}")
+    return CatalogItem(event=event, device_id=device_id, name=_text(node, "Name", device_id)[:100],
                        civil_code=_text(node, "CivilCode", device_id[:6])[:20], status=_text(node, "Status", "ON"),
                        parent_id=_text(node, "ParentID", "")[:20], manufacturer=_text(node, "Manufacturer", "")[:64],
                        longitude=longitude, latitude=latitude)

@@ -13,3 +13,7 @@ class UnsupportedProtocol(SourceError):
 
 class StreamUnavailable(SourceError):
     """An RTSP stream or video file that cannot be opened or gives no keyframe."""
+
+
+class CredentialsError(SourceError):
+    """A camera credentials table that cannot be read (the message names the line, never the password)."""

@@ -12,8 +12,8 @@ in :attr:`SipServer.refused` by reason (``too_large``, ``unparsable``,
 ``auth_failed``, ``stale_nonce``, ``unregistered``, ``body``) and answered with
 a 4xx where there is a Via to answer to. Nothing a peer sends ends the server.
 What happened is reported to ``on_event`` (a plain callable) as
-:class:`Registered`, :class:`CatalogueReceived`, :class:`AlarmReceived` and
-:class:`WentOffline`; the owner turns them into inventory and findings.
+:class:`Registered`, :class:`CatalogueReceived`, :class:`CatalogueChanged`,
+:class:`AlarmReceived` and :class:`WentOffline`; the owner turns them into inventory and findings.
 """
 
 from __future__ import annotations
@@ -32,7 +32,14 @@ from aiosipua.message import SipMessage, SipRequest, SipResponse
 from vision.gb28181 import digest, manscdp
 from vision.gb28181.devices import Devices, KeepalivePolicy, WentOffline
 from vision.gb28181.errors import DigestError, Gb28181Error, ManscdpError, SipRefused
-from vision.gb28181.manscdp import AlarmNotify, CatalogItem, CatalogResponse, ControlResponse, Keepalive
+from vision.gb28181.manscdp import (
+    AlarmNotify,
+    CatalogItem,
+    CatalogNotify,
+    CatalogResponse,
+    ControlResponse,
+    Keepalive,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +67,21 @@ class CatalogueReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogueChanged:
+    """A catalogue notification: channels added, updated, deleted, or switched on or off (``item.event``)."""
+
+    device_id: str
+    items: tuple[CatalogItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmReceived:
     alarm: AlarmNotify
     device_id: str
     """The registered device that sent it (the alarm may name one of its channels)."""
 
 
-ServerEvent = Registered | CatalogueReceived | AlarmReceived | WentOffline
+ServerEvent = Registered | CatalogueReceived | CatalogueChanged | AlarmReceived | WentOffline
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +157,12 @@ class SipServer:
     async def subscribe_alarms(self, device_id: str, expires_s: int = 3600) -> int:
         return await self._request(device_id, "SUBSCRIBE", manscdp.alarm_query(self._next_sn(), device_id),
                                    extra={"Event": "presence", "Expires": str(expires_s)})
+
+    async def subscribe_catalog(self, device_id: str, expires_s: int = 3600) -> int:
+        """Ask for catalogue notifications (channels added, deleted, updated, on, off): many devices push none
+        without this subscription; others push them as MESSAGEs anyway. Both are taken."""
+        return await self._request(device_id, "SUBSCRIBE", manscdp.catalog_query(self._next_sn(), device_id),
+                                   extra={"Event": "Catalog", "Expires": str(expires_s)})
 
     async def guard(self, device_id: str, *, arm: bool = True) -> int:
         """布防 (arm) or 撤防: some devices send alarms only once armed."""
@@ -242,6 +263,9 @@ class SipServer:
             complete = self.devices.catalogue(body) if body.device_id == device_id else None
             if complete is not None:
                 self.on_event(CatalogueReceived(device_id, complete))
+        elif isinstance(body, CatalogNotify):
+            if body.device_id == device_id and self.devices.changes(device_id, body.items):
+                self.on_event(CatalogueChanged(device_id, body.items))
         elif isinstance(body, AlarmNotify):
             self.on_event(AlarmReceived(body, device_id))
         elif isinstance(body, (Keepalive, ControlResponse)):

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
+from aiohttp import DigestAuthMiddleware
 
 from vision.analysis.decode import jpeg_dimensions
 from vision.sources.breaker import backoff_s
+from vision.sources.credentials import Credential, credential_for
 from vision.sources.outcome import Fetched, FetchOutcome
 
 MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
@@ -33,7 +36,12 @@ MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
 class SnapshotClient:
     """Fetches snapshots over one pooled session (build in the service, close when done)."""
 
-    def __init__(self, *, concurrency: int, timeout_s: float) -> None:
+    def __init__(self, *, concurrency: int, timeout_s: float,
+                 credentials: Mapping[str, Credential] | None = None) -> None:
+        self.credentials = dict(credentials or {})
+        """Stored credentials (:mod:`vision.sources.credentials`): HTTP digest, or basic when the camera asks."""
+        self._digest: dict[str, DigestAuthMiddleware] = {}
+        """One per camera: it keeps the camera's challenge, so later requests authenticate at once."""
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=0, ttl_dns_cache=300),
@@ -51,11 +59,12 @@ class SnapshotClient:
         def done(outcome: FetchOutcome, data: bytes | None = None, detail: str = "") -> Fetched:
             return Fetched(camera_id, outcome, data, (time.perf_counter() - started) * 1000.0, 1, detail)
 
+        credential = credential_for(self.credentials, camera_id, url)
         try:
-            async with self.session.get(url, timeout=self.timeout) as response:
-                if response.status != 200:
-                    return done(FetchOutcome.HTTP_ERROR, detail=f"HTTP {response.status}")
-                data = await read_bounded(response.content, MAX_SNAPSHOT_BYTES)
+            status, data = await self._get(camera_id, url, credential)
+            if status != 200:
+                refused = " (stored credentials refused)" if status == 401 and credential else ""
+                return done(FetchOutcome.HTTP_ERROR, detail=f"HTTP {status}{refused}")
         except asyncio.TimeoutError:
             return done(FetchOutcome.TIMEOUT, detail="timeout")
         except (aiohttp.ClientError, OSError) as exc:
@@ -63,6 +72,30 @@ class SnapshotClient:
         if len(data) > MAX_SNAPSHOT_BYTES or jpeg_dimensions(data) is None:
             return done(FetchOutcome.CORRUPT, data[:MAX_SNAPSHOT_BYTES], detail=f"not a JPEG ({len(data)} bytes)")
         return done(FetchOutcome.OK, data)
+
+    async def _get(self, camera_id: str, url: str, credential: Credential | None) -> tuple[int, bytes]:
+        """Status and body; with a credential, digest (aiohttp's middleware), or basic only when challenged so:
+        a password never goes out in the clear to a camera that did not ask for it."""
+        if credential is None:
+            return await self._read(self.session.get(url, timeout=self.timeout))
+        digest = self._digest.get(camera_id)
+        if digest is None:
+            digest = self._digest[camera_id] = DigestAuthMiddleware(credential.user, credential.password)
+        async with self.session.get(url, timeout=self.timeout, middlewares=(digest,)) as response:
+            challenge = response.headers.get("WWW-Authenticate", "")
+            if response.status != 401 or not challenge.lower().startswith("basic"):
+                return response.status, await self._body(response)
+        basic = {"Authorization": aiohttp.encode_basic_auth(credential.user, credential.password)}
+        return await self._read(self.session.get(url, timeout=self.timeout, headers=basic))
+
+    @staticmethod
+    async def _read(request: Any) -> tuple[int, bytes]:
+        async with request as response:
+            return response.status, await SnapshotClient._body(response)
+
+    @staticmethod
+    async def _body(response: aiohttp.ClientResponse) -> bytes:
+        return await read_bounded(response.content, MAX_SNAPSHOT_BYTES) if response.status == 200 else b""
 
 
 async def read_bounded(content: aiohttp.StreamReader, limit: int) -> bytes:

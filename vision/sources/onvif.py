@@ -9,8 +9,9 @@ by the device's offset (``adjust_time``) so a device whose clock is off still
 answers, and the offset itself is judged (:func:`fault_of`).
 
 :func:`pull_events` polls the device's events once (PullPoint: subscribe for
-60 s, ``PullMessages``) and :func:`event_findings` turns tamper, signal loss and
-image-quality events into findings beside Amur's own analysis.
+60 s, ``PullMessages``); :class:`EventSubscription` keeps one subscription per
+device (renewed by the library) for a poller; :func:`event_findings` turns tamper,
+signal loss and image-quality events into findings beside Amur's own analysis.
 
 Outcomes come back as :class:`OnvifProbe`, never as exceptions: a refused
 token is ``auth_failed``, a device that does not answer ``offline``, a clock
@@ -27,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from stream.schemas import FindingKind, VisionFinding
+from vision.sources.errors import SourceError
 from vision.gb28181.placement import Channel, Placement
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,71 @@ async def pull_events(device: OnvifDevice, *, timeout_s: float, limit: int = 100
     for message in pulled.NotificationMessage or []:
         topic = str(message.Topic._value_1).strip()
         found.append(DeviceEvent(topic, _state(message.Message._value_1)))
+    return found
+
+
+class EventSubscription:
+    """A kept PullPoint subscription of one device: ``open()``, ``pull()`` as often as wanted, ``close()``.
+
+    onvif-zeep-async's ``PullPointManager`` creates it and renews it before it terminates (devices keep
+    only a few subscriptions: one per device, not one per poll); ``lost`` turns true when a renewal fails,
+    and the owner opens a new one."""
+
+    def __init__(self, device: OnvifDevice, *, timeout_s: float, keep_s: float = 60.0) -> None:
+        self.device = device
+        self.timeout_s = timeout_s
+        self.keep_s = keep_s
+        self.lost = False
+        self._camera: Any = None
+        self._manager: Any = None
+
+    async def open(self) -> None:
+        from datetime import timedelta
+
+        from onvif import ONVIFCamera
+
+        self._camera = ONVIFCamera(self.device.host, self.device.port, self.device.username, self.device.password,
+                                   adjust_time=True)
+        async with asyncio.timeout(self.timeout_s):
+            await self._camera.update_xaddrs()
+            self._manager = await self._camera.create_pullpoint_manager(timedelta(seconds=self.keep_s),
+                                                                        self._on_lost)
+
+    def _on_lost(self) -> None:
+        self.lost = True
+
+    async def pull(self, *, wait_s: int = 1, limit: int = 100) -> list[DeviceEvent]:
+        """The events the device holds now (waiting at most ``wait_s`` on the device for the first)."""
+        assert self._manager is not None, "open() first"
+        async with asyncio.timeout(self.timeout_s + wait_s):
+            pulled = await self._manager.get_service().PullMessages({"Timeout": f"PT{wait_s}S", "MessageLimit": limit})
+        return [DeviceEvent(str(m.Topic._value_1).strip(), _state(m.Message._value_1))
+                for m in pulled.NotificationMessage or []]
+
+    async def close(self) -> None:
+        """Unsubscribe (best effort) and close the device's connections."""
+        try:
+            if self._manager is not None:
+                async with asyncio.timeout(self.timeout_s):
+                    await self._manager.shutdown()
+        except Exception as exc:  # noqa: BLE001 - the device may be gone; its subscription then expires
+            log.debug("onvif unsubscribe failed camera=%s error=%r", self.device.camera_id, exc)
+        finally:
+            if self._camera is not None:
+                await self._camera.close()
+            self._camera = self._manager = None
+
+
+def parse_devices(text: str, origin: str) -> list[tuple[str, str, int]]:
+    """``<camera id> <host> <port>`` lines (``#`` comments) -> the devices whose events are polled."""
+    found: list[tuple[str, str, int]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != 3 or not fields[2].isdigit() or not 0 < int(fields[2]) < 65536:
+            raise SourceError(f"{origin} line {number}: expected '<camera id> <host> <port>', got {line.strip()[:80]!r}")
+        found.append((fields[0], fields[1], int(fields[2])))
     return found
 
 

@@ -10,13 +10,11 @@ import pytest
 from stream import topics
 from stream.cameras.sampler import Sampler, claim_key, fire_risk_rose
 from stream.embedded.services import free_port
-from stream.runtime.admin import prepare_topics_async
-from stream.runtime.app import build_app
 from stream.topics import partition_for
+from tests.helpers.fleet import two_sampler_workers
 
 pytestmark = pytest.mark.integration
 
-AGENTS = ["stream.agents.vision"]
 
 
 async def _wait_for(condition, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
@@ -34,9 +32,7 @@ async def test_two_workers_split_the_cameras_and_one_takes_over(make_settings, t
                              vision_snapshot_url=f"http://127.0.0.1:{free_port()}/cameras/{{camera_id}}/snapshot.jpg",
                              vision_frame_budget_fps=20.0, vision_max_interval_s=600.0,
                              vision_evidence_dir=tmp_path / "evidence")
-    await prepare_topics_async(settings, agent_modules=AGENTS)
-    first = build_app(settings, agent_modules=AGENTS)
-    second = build_app(settings.model_copy(update={"worker_web_port": free_port()}), agent_modules=AGENTS)
+    first, second = await two_sampler_workers(settings)
     a: Sampler = first.vision_sampler
     b: Sampler = second.vision_sampler
     everyone = set(a.targets)

@@ -32,3 +32,20 @@ def test_catalogue_completes_when_every_announced_item_arrived() -> None:
     assert complete is not None and len(complete) == 30
     assert devices.owner_of(items[5].device_id).device_id == D
     assert devices.unregister(D) == WentOffline(D, "unregistered", tuple(i.device_id for i in items))
+
+
+def test_catalogue_changes_add_delete_update_and_switch_channels() -> None:
+    devices = Devices(KeepalivePolicy())
+    assert not devices.changes("34020000001180000001", ())  # not registered: nothing to change
+    devices.register("34020000001180000001", ("127.0.0.1", 5060), "udp", 3600, 0.0)
+    ids = [f"3402000000132000000{i}" for i in range(1, 4)]
+    devices.catalogue(CatalogResponse("34020000001180000001", 1, 2, (CatalogItem(ids[0], "a", "340200"),
+                                                                      CatalogItem(ids[1], "b", "340200"))))
+    assert devices.changes("34020000001180000001", (
+        CatalogItem(ids[0], ids[0], ids[0][:6], event="OFF"), CatalogItem(ids[1], "", "", event="DEL"),
+        CatalogItem(ids[2], "c", "340200", event="ADD")))
+    channels = devices.devices["34020000001180000001"].channels
+    assert set(channels) == {ids[0], ids[2]}
+    assert (channels[ids[0]].name, channels[ids[0]].online) == ("a", False)  # OFF keeps what was known
+    devices.changes("34020000001180000001", (CatalogItem(ids[0], ids[0], "", event="ON"),))
+    assert channels[ids[0]].online and channels[ids[0]].name == "a"

@@ -57,3 +57,18 @@ def test_commands_written_parse_back() -> None:
 def test_bad_bodies_are_refused_naming_the_field(body: bytes, named: str) -> None:
     with pytest.raises(ManscdpError, match=named):
         manscdp.parse(body)
+
+
+def test_catalog_notification_items_carry_their_event() -> None:
+    body = ('<?xml version="1.0" encoding="GB2312"?><Notify><CmdType>Catalog</CmdType><SN>3</SN>'
+            "<DeviceID>34020000001320000001</DeviceID><SumNum>2</SumNum><DeviceList Num=\"2\">"
+            "<Item><DeviceID>34020000001320000002</DeviceID><Name>北门</Name><Longitude>127.5</Longitude>"
+            "<Latitude>50.2</Latitude><Event>add</Event></Item>"
+            "<Item><DeviceID>34020000001320000003</DeviceID><Event>DEL</Event></Item>"
+            "</DeviceList></Notify>").encode("gb18030")
+    notify = manscdp.parse(body)
+    assert isinstance(notify, manscdp.CatalogNotify)
+    assert [(i.device_id[-1], i.event, i.longitude) for i in notify.items] == [("2", "ADD", 127.5), ("3", "DEL", None)]
+    for event, named in (("<Event>BOOM</Event>", "Item/Event"), ("", "Item/Event")):
+        with pytest.raises(ManscdpError, match=named):
+            manscdp.parse(body.replace(b"<Event>DEL</Event>", event.encode()))
