@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import click
 import redis.asyncio as aioredis
@@ -83,6 +83,13 @@ def command(host: str | None, port: int | None) -> int:
 
     configure(settings.log_level)
 
+    run_until_signalled(serve, settings)
+    return 0
+
+
+def run_until_signalled(serve: Callable[[Settings, asyncio.Event], Awaitable[None]], settings: Settings) -> None:
+    """Run ``serve(settings, stop)`` until SIGINT or SIGTERM sets ``stop``."""
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -92,4 +99,3 @@ def command(host: str | None, port: int | None) -> int:
         await serve(settings, stop)
 
     asyncio.run(main())
-    return 0

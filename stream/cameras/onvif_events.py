@@ -14,9 +14,7 @@ subscribed again after a back-off; its sampling shows it offline meanwhile.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -143,16 +141,10 @@ def command() -> int:
 
     configure(settings.log_level)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+    from stream.cameras.gb28181_command import run_until_signalled
 
     try:
-        asyncio.run(main())
+        run_until_signalled(serve, settings)
     except ConfigError as exc:
         click.echo(f"amur cameras onvif-events: {exc}", err=True)
         return 2

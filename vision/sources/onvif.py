@@ -28,8 +28,8 @@ from datetime import datetime
 from typing import Any
 
 from stream.schemas import FindingKind, VisionFinding
-from vision.sources.errors import SourceError
 from vision.gb28181.placement import Channel, Placement
+from vision.sources.errors import SourceError
 
 log = logging.getLogger(__name__)
 
