@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(6.0, gt=0, description="consumer-group session timeout")
     request_timeout_s: float = Field(30.0, gt=0, description="broker request timeout (>= session timeout)")
     log_level: str = Field("INFO", description="root log level")
+    broker_watch_s: float = Field(
+        5.0, gt=0, description="how often a worker checks that the broker still has its topics (a memory-only "
+                               "broker restarted empty has none: the worker re-creates them and exits to restart)")
 
     # --- ingest -------------------------------------------------------------
     ingest_max_future_s: float = Field(300.0, ge=0, description="readings later than now+this are rejected")

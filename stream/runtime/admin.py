@@ -75,10 +75,15 @@ def prepare_topics(settings: Settings, agent_modules: list[str] | None = None) -
 
 
 async def prepare_topics_async(settings: Settings, agent_modules: list[str] | None = None) -> dict[str, int]:
-    from stream.runtime.app import build_app, expected_topics, kafka_url
+    from stream.runtime.app import build_app, expected_topics
 
-    rt = build_app(settings, agent_modules)
-    wanted = expected_topics(rt)
+    return await verify_topics(settings, expected_topics(build_app(settings, agent_modules)))
+
+
+async def verify_topics(settings: Settings, wanted: Mapping[str, int]) -> dict[str, int]:
+    """Create the missing ones of ``wanted`` and check every count; raise :class:`ConfigError` on a mismatch."""
+    from stream.runtime.app import kafka_url
+
     actual = await ensure_topics(bootstrap_servers(kafka_url(settings)), wanted)
     problems = partition_mismatches(wanted, actual)
     if problems:
