@@ -33,9 +33,9 @@ T0 = datetime(2026, 7, 20, 0, 0, tzinfo=timezone.utc)
 WORKER = REPO_ROOT / "tests" / "helpers" / "ingest_worker.py"
 
 
-def level(n: int) -> WaterLevel:
+def level(n: int, gauge: str = GAUGE) -> WaterLevel:
     """The n-th level of the test: one a minute of event time, so each is its own (gauge, time)."""
-    return WaterLevel(source=GAUGE_SOURCE, event_time=T0 + timedelta(minutes=n), gauge_id=GAUGE,
+    return WaterLevel(source=GAUGE_SOURCE, event_time=T0 + timedelta(minutes=n), gauge_id=gauge,
                       stage_m=7.0 + (n % 100) / 100)
 
 
@@ -90,8 +90,8 @@ class Feed:
             await self.close()
             raise
 
-    async def send_level(self, n: int, partition: int | None = None) -> None:
-        await self.send(schemas.encode([level(n)]), partition)
+    async def send_level(self, n: int, partition: int | None = None, gauge: str = GAUGE) -> None:
+        await self.send(schemas.encode([level(n, gauge)]), partition)
 
     async def close(self) -> None:
         if self.producer is not None:
