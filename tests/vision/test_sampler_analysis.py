@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from stream.schemas import FindingKind
+from tests.helpers.diskfull import full_disk  # noqa: F401 - the fixture
 from tests.helpers.fleet import NOON_HEIHE, small_fleet
 from vision.analysis.model import FireSmokeModel
 from vision.evidence import EvidenceStore
@@ -80,3 +81,17 @@ def test_quiet_frames_keep_no_evidence_and_failures_become_findings(analyser: Fr
     assert corrupt.status is FetchOutcome.CORRUPT and [f.kind for f in corrupt.findings] == [FindingKind.CORRUPT]
     gone = analyser.process("cam0004", Fetched("cam0004", FetchOutcome.TIMEOUT), at.timestamp())
     assert gone.status is FetchOutcome.TIMEOUT and [f.kind for f in gone.findings] == [FindingKind.OFFLINE]
+
+
+def test_on_a_full_disk_the_findings_go_on_without_the_evidence_frame(full_disk: Path) -> None:
+    analyser = FrameAnalyser(FireSmokeModel.load, EvidenceStore(full_disk / "evidence", 50_000_000))
+    seen = run(analyser, "cam0000", EventKind.FLAME, samples=10, every_s=10.0, onset=5)
+    assert "fire!" in seen[-1], seen  # confirmed as on a disk with room
+    at = NOON_HEIHE + timedelta(seconds=100)
+    fire = ScriptedEvent("e", EventKind.FLAME, frozenset({"cam0000"}), NOON_HEIHE, None, 1.0)
+    data = encode_jpeg(RENDERER.render(CAMERAS["cam0000"], at, (fire,)))
+    result = analyser.process("cam0000", Fetched("cam0000", FetchOutcome.OK, data), at.timestamp())
+    assert [f.kind for f in result.findings if f.confirmed] == [FindingKind.FIRE]
+    assert result.image_ref is None and all(f.evidence_ref is None for f in result.findings)
+    assert result.evidence_refused is not None and "No space left on device" in result.evidence_refused
+    assert analyser.evidence.failed >= 1 and analyser.evidence.total == 0
