@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         description="kafka://host:port of an external Kafka; unset = start the embedded Tansu broker",
     )
     embedded_broker_port: int = Field(19092, ge=1, le=65535, description="port of the embedded broker")
+    kafka_sasl_mechanism: str | None = Field(
+        None, pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$",
+        description="SASL mechanism of the external Kafka (over SASL_PLAINTEXT); unset = no authentication")
+    kafka_sasl_username: str | None = Field(None, description="SASL user of the workers, adapter and gateway")
+    kafka_sasl_password: SecretStr = Field(SecretStr(""), description="SASL password of that user")
     redis_url: str | None = Field(
         None, description="redis://host:port/db of an external Redis; unset = start one on loopback"
     )
@@ -242,6 +247,13 @@ class Settings(BaseSettings):
         if self.production and (secret == DEVELOPMENT_JWT_SECRET or len(secret) < 32):
             raise ValueError("AMUR_JWT_SECRET is the development value or shorter than 32 characters, and "
                              "AMUR_PRODUCTION is on: set it to a long random string (openssl rand -hex 32)")
+        return self
+
+    @model_validator(mode="after")
+    def _sasl_needs_a_user_and_a_password(self) -> Settings:
+        if self.kafka_sasl_mechanism and not (self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()):
+            raise ValueError(f"AMUR_KAFKA_SASL_MECHANISM is {self.kafka_sasl_mechanism!r} but AMUR_KAFKA_SASL_USERNAME "
+                             "or AMUR_KAFKA_SASL_PASSWORD is empty: set both")
         return self
 
     @property

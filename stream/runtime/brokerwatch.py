@@ -18,12 +18,14 @@ import logging
 import os
 import sys
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from stream.runtime.admin import bootstrap_servers, ensure_topics
 from stream.runtime.app import Runtime, kafka_url
+from stream.runtime.kafkaauth import client_options
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,8 @@ def lost_topics(wanted: Collection[str], present: Collection[str]) -> list[str]:
     return sorted(set(wanted) - set(present))
 
 
-async def present_topics(bootstrap: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+async def present_topics(bootstrap: str, options: Mapping[str, Any]) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **options)
     await admin.start()
     try:
         return list(await admin.list_topics())
@@ -47,15 +49,15 @@ async def present_topics(bootstrap: str) -> list[str]:
 
 def install(rt: Runtime, wanted: Mapping[str, int]) -> None:
     """The watch timer on ``rt.app``, for the topics ``wanted`` (name -> partitions) verified at start-up."""
-    bootstrap = bootstrap_servers(kafka_url(rt.settings))
+    bootstrap, options = bootstrap_servers(kafka_url(rt.settings)), client_options(rt.settings)
 
     @rt.app.timer(rt.settings.broker_watch_s, name="watch_broker")
     async def watch_broker() -> None:
         try:
-            lost = lost_topics(wanted, await present_topics(bootstrap))
+            lost = lost_topics(wanted, await present_topics(bootstrap, options))
             if not lost:
                 return
-            await ensure_topics(bootstrap, {name: wanted[name] for name in lost})
+            await ensure_topics(bootstrap, {name: wanted[name] for name in lost}, options)
         except KafkaError as exc:  # unreachable: the clients retry; nothing to decide until it answers
             log.warning("broker unreachable error=%s", exc)
             return

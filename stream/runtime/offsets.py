@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -31,14 +32,15 @@ def corrected_end(reported: int, highest_fetched: int | None) -> int:
 
 
 async def true_end_offsets(bootstrap: str, reported: Mapping[TopicPartition, int],
-                           timeout_s: float = 10.0) -> dict[TopicPartition, int]:
-    """Correct ``reported`` end offsets by fetching the last batch of each partition."""
+                           timeout_s: float = 10.0, options: Mapping[str, Any] | None = None
+                           ) -> dict[TopicPartition, int]:
+    """Correct ``reported`` end offsets by fetching the last batch of each partition (``options``: SASL)."""
     result = dict(reported)
     probe = [tp for tp, end in reported.items() if end and end > 0]
     if not probe:
         return result
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                fetch_max_wait_ms=10, isolation_level="read_uncommitted")
+                                fetch_max_wait_ms=10, isolation_level="read_uncommitted", **(options or {}))
     await consumer.start()
     try:
         consumer.assign(probe)

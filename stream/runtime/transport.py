@@ -40,7 +40,7 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if self.consumer.in_transaction:
             return reported
         bootstrap = ",".join(faust_aiokafka.server_list(self.transport.url, self.transport.default_port))
-        return await true_end_offsets(bootstrap, reported)
+        return await true_end_offsets(bootstrap, reported, options=getattr(self.app, "amur_kafka_options", None))
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
         return await self.call_thread(self._seek_to_committed_or_beginning)
