@@ -106,6 +106,11 @@ class Stack:
     async def send(self, event: schemas.IncidentChanged) -> None:
         await self.rt.topic(topics.INCIDENTS).send(key=event.incident_id.encode(), value=schemas.encode(event))
 
+    async def seven_on_the_wall(self) -> None:
+        for n in range(7):
+            await self.send(incident(n, 1))
+        await self.wall.until(lambda: len(self.wall.seen) == 7, "seven incidents before the fault")
+
     def restart_redis(self) -> None:
         self.redis = start_redis(self.port, self.data)  # empty: the embedded Redis keeps nothing on disk
 
@@ -113,9 +118,7 @@ class Stack:
 async def test_redis_restarted_mid_run_loses_nothing_on_the_wall(make_settings, tmp_path: Path) -> None:
     async with Stack(make_settings, tmp_path) as stack:
         wall = stack.wall
-        for n in range(7):
-            await stack.send(incident(n, 1))
-        await wall.until(lambda: len(wall.seen) == 7, "seven incidents before the fault")
+        await stack.seven_on_the_wall()
         stack.redis.stop()  # SIGTERM: Redis saves and exits, as a restart by an operator or a supervisor does
         for n in range(5):
             await stack.send(incident(n, 2))  # published while Redis is down
@@ -134,9 +137,7 @@ async def test_redis_restarted_mid_run_loses_nothing_on_the_wall(make_settings, 
 async def test_redis_unreachable_for_30_s_under_a_steady_flow_loses_nothing(make_settings, tmp_path: Path) -> None:
     async with Stack(make_settings, tmp_path) as stack:
         wall = stack.wall
-        for n in range(7):
-            await stack.send(incident(n, 1))
-        await wall.until(lambda: len(wall.seen) == 7, "seven incidents before the fault")
+        await stack.seven_on_the_wall()
         snapshots_before = wall.snapshots
         stack.redis.stop()
         # a steady flow for the whole outage: one revision a second, round the seven incidents
