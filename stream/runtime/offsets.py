@@ -87,11 +87,14 @@ class GroupLag:
     flight (a timer may still send: see :mod:`stream.drills.settle`).
     """
 
-    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], timeout_s: float = 10.0):
+    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], timeout_s: float = 10.0,
+                 options: Mapping[str, Any] | None = None):
         self.bootstrap, self.group, self.topics, self.timeout_s = bootstrap, group, list(topics), timeout_s
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+        self.options = dict(options or {})  # SASL (stream.runtime.kafkaauth)
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000),
+                                          **self.options)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                          request_timeout_ms=int(timeout_s * 1000))
+                                          request_timeout_ms=int(timeout_s * 1000), **self.options)
 
     async def __aenter__(self) -> GroupLag:
         await self._admin.start()
@@ -125,7 +128,7 @@ class GroupLag:
                                        self.timeout_s)
         committed = {tp: (meta.offset if meta.offset >= 0 else None) for tp, meta in found.items()}
         reported = await asyncio.wait_for(self._consumer.end_offsets(partitions), self.timeout_s)
-        return committed, await true_end_offsets(self.bootstrap, reported, self.timeout_s)
+        return committed, await true_end_offsets(self.bootstrap, reported, self.timeout_s, self.options)
 
     async def measure(self) -> dict[str, int]:
         """Per topic, the messages the group has not committed yet."""
