@@ -210,13 +210,13 @@ class Hub:
             count = max(1, min(TAIL_COUNT, self.outbox_capacity // (4 * len(Channel))))
             try:
                 updates = await store.read_tail(self.client, self.keys, self.mirror.head, TAIL_BLOCK_MS, count)
+                self._redis_ok()  # before a resync: its snapshot is current, not the last known state
                 if not self.fan_out(updates):
                     log.warning("update stream gap; re-reading the projection")
                     await self.resync()
             except TRANSIENT as exc:
                 await self._redis_failed("reading the update streams", exc)
                 continue
-            self._redis_ok()
             await asyncio.sleep(0)
 
     def _backend_message(self) -> bytes:
@@ -246,13 +246,13 @@ class Hub:
         while True:
             try:
                 counters, heads = await store.read_counters(self.client, self.keys)
+                self._redis_ok()  # before a resync, as in run_tail
                 if any(heads[c] < self.mirror.head[c] for c in Channel):
                     log.warning("projection sequence went back (Redis reset?); re-reading it")
                     await self.resync()
             except TRANSIENT as exc:
                 await self._redis_failed("reading the counters", exc)
                 continue
-            self._redis_ok()
             at, events = loop.time(), counters.get("events", 0)
             if previous is not None and at > previous[0]:
                 self.events_per_s = max(0.0, (events - previous[1]) / (at - previous[0]))

@@ -41,6 +41,7 @@ from stream.incidents.signature import sign_command
 from stream.ingest.registry import load_registry
 from stream.runtime.admin import bootstrap_servers
 from stream.runtime.app import kafka_url
+from stream.runtime.kafkaauth import client_options
 from stream.screens.projection import Keys
 from stream.settings import Settings, load_settings
 
@@ -128,7 +129,8 @@ async def start_gateway(settings: Settings) -> Gateway:
               outbox_capacity=settings.gateway_client_queue, fault_hold_s=settings.camera_fault_hold_s,
               drill=settings.drill_id is not None, demo=settings.demonstration)
     await hub.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=0)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=0,
+                                **client_options(settings))
     reached = asyncio.Event()
     try:
         await producer.start()

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         description="kafka://host:port of an external Kafka; unset = start the embedded Tansu broker",
     )
     embedded_broker_port: int = Field(19092, ge=1, le=65535, description="port of the embedded broker")
+    kafka_sasl_mechanism: str | None = Field(
+        None, pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$",
+        description="SASL mechanism of the external Kafka (over SASL_PLAINTEXT); unset = no authentication")
+    kafka_sasl_username: str | None = Field(None, description="SASL user of the workers, adapter and gateway")
+    kafka_sasl_password: SecretStr = Field(SecretStr(""), description="SASL password of that user")
     redis_url: str | None = Field(
         None, description="redis://host:port/db of an external Redis; unset = start one on loopback"
     )
@@ -51,6 +56,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(6.0, gt=0, description="consumer-group session timeout")
     request_timeout_s: float = Field(30.0, gt=0, description="broker request timeout (>= session timeout)")
     log_level: str = Field("INFO", description="root log level")
+    broker_watch_s: float = Field(
+        5.0, gt=0, description="how often a worker checks that the broker still has its topics (a memory-only "
+                               "broker restarted empty has none: the worker re-creates them and exits to restart)")
 
     # --- ingest -------------------------------------------------------------
     ingest_max_future_s: float = Field(300.0, ge=0, description="readings later than now+this are rejected")
@@ -254,6 +262,13 @@ class Settings(BaseSettings):
         if self.production and (secret == DEVELOPMENT_JWT_SECRET or len(secret) < 32):
             raise ValueError("AMUR_JWT_SECRET is the development value or shorter than 32 characters, and "
                              "AMUR_PRODUCTION is on: set it to a long random string (openssl rand -hex 32)")
+        return self
+
+    @model_validator(mode="after")
+    def _sasl_needs_a_user_and_a_password(self) -> Settings:
+        if self.kafka_sasl_mechanism and not (self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()):
+            raise ValueError(f"AMUR_KAFKA_SASL_MECHANISM is {self.kafka_sasl_mechanism!r} but AMUR_KAFKA_SASL_USERNAME "
+                             "or AMUR_KAFKA_SASL_PASSWORD is empty: set both")
         return self
 
     @property

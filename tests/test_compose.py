@@ -88,3 +88,25 @@ def test_only_the_tls_proxy_is_published_and_redis_needs_a_password() -> None:
     assert "--requirepass" in services["redis"]["command"]
     assert compose["x-amur-env"]["AMUR_REDIS_URL"].startswith("redis://:${AMUR_REDIS_PASSWORD")
     assert compose["x-amur-env"]["AMUR_PRODUCTION"] == "true"
+
+
+def test_kafka_requires_sasl_and_every_amur_service_authenticates() -> None:
+    compose = load_compose()
+    kafka = compose["services"]["kafka"]["environment"]
+    listeners = dict(pair.split(":") for pair in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    advertised = [url.split("://")[0] for url in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",")]
+    assert [listeners[name] for name in advertised] == ["SASL_PLAINTEXT"], "a client listener without SASL"
+    assert kafka["KAFKA_SASL_ENABLED_MECHANISMS"] == "PLAIN" and kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    jaas = kafka["KAFKA_LISTENER_NAME_BROKER_PLAIN_SASL_JAAS_CONFIG"]
+    assert 'user_amur="${AMUR_KAFKA_SASL_PASSWORD:?}"' in jaas  # the password comes from a variable, never the file
+    assert "--command-config" in compose["services"]["kafka"]["healthcheck"]["test"][1]
+    env = compose["x-amur-env"]
+    settings = Settings(broker_url=env["AMUR_BROKER_URL"], kafka_sasl_mechanism=env["AMUR_KAFKA_SASL_MECHANISM"],
+                        kafka_sasl_username=env["AMUR_KAFKA_SASL_USERNAME"], kafka_sasl_password="from-the-variable")
+    assert settings.kafka_sasl_mechanism == "PLAIN" and env["AMUR_KAFKA_SASL_USERNAME"] == "amur"
+    assert env["AMUR_KAFKA_SASL_PASSWORD"].startswith("${AMUR_KAFKA_SASL_PASSWORD:?")
+    users = [name for name, service in compose["services"].items() if service.get("image") == "amur:latest"
+             and service.get("command", [""])[0] in ("topics", "worker", "gateway", "ingest", "sim")]
+    for name in users:  # every part that talks to Kafka carries the SASL variables
+        environment = compose["services"][name]["environment"]
+        assert environment.get("AMUR_KAFKA_SASL_MECHANISM") == "PLAIN", name

@@ -37,6 +37,9 @@ class EvidenceStore:
         self._files: deque[StoredFile] = deque(sorted(existing, key=lambda f: (f.mtime, str(f.path))))
         self.total = sum(f.size for f in self._files)
         self.deleted = 0
+        self.failed = 0
+        """Frames the file system refused (disk full): their findings were published without evidence."""
+        self.last_error: str | None = None
         self._trim()
 
     def path_of(self, ref: str) -> Path:
@@ -44,13 +47,22 @@ class EvidenceStore:
             raise ValueError(f"ref: not an evidence reference: {ref!r}")
         return self.root / ref[len(REF_PREFIX):]
 
-    def save(self, ref: str, data: bytes, mtime: float) -> None:
+    def save(self, ref: str, data: bytes, mtime: float) -> bool:
+        """Keep ``data`` as ``ref``; False (counted in :attr:`failed`, the error in :attr:`last_error`) when the
+        file system refuses it — a full disk, a read-only mount — so the frame's findings go on without it."""
         path = self.path_of(ref)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:
+            path.unlink(missing_ok=True)  # no partial frame left behind
+            self.failed += 1
+            self.last_error = f"{type(exc).__name__}: {exc.strerror or exc}"
+            return False
         self._files.append(StoredFile(path, len(data), mtime))
         self.total += len(data)
         self._trim()
+        return True
 
     def _trim(self) -> None:
         """Delete the oldest files until the total is within the limit (the newest file always stays)."""

@@ -48,6 +48,8 @@ class Analysed:
     findings: tuple[Finding, ...]
     state: CameraState
     """The camera's analysis state after this sample."""
+    evidence_refused: str | None = None
+    """Why the file system refused to keep this frame as evidence (disk full), if it did."""
 
 
 def keeps_evidence(findings: tuple[Finding, ...]) -> bool:
@@ -128,10 +130,13 @@ class FrameAnalyser:
         findings, state = analyse_frame(frame, self.states.get(camera_id, CameraState()), at, config, self.model,
                                         look_closer=closer)
         self.states[camera_id] = state
-        image_ref = None
+        image_ref, refused = None, None
         if keeps_evidence(findings):
-            self.evidence.save(ref, fetched.data, started)
-            image_ref = ref
-        else:
+            if self.evidence.save(ref, fetched.data, started):
+                image_ref = ref
+            else:
+                refused = self.evidence.last_error or "refused"
+        if image_ref is None:  # nothing to keep, or the disk refused it: the findings go on without the frame
             findings = tuple(replace(f, evidence_ref=None) for f in findings)
-        return Analysed(FetchOutcome.OK, width, height, image_ref, make_thumbnail(frame.pixels), findings, state)
+        return Analysed(FetchOutcome.OK, width, height, image_ref, make_thumbnail(frame.pixels), findings, state,
+                        refused)

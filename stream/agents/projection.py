@@ -133,12 +133,14 @@ async def rebuild(rt: Any, projector: RedisProjector, keys: Keys) -> int:
 
     from stream.runtime.admin import bootstrap_servers
     from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
     from stream.runtime.offsets import true_end_offsets
 
     kinds = {rt.topic_name(spec): kind for spec, kind in PROJECTED}
     bootstrap = bootstrap_servers(kafka_url(rt.settings))
+    options = client_options(rt.settings)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                fetch_max_wait_ms=50)
+                                fetch_max_wait_ms=50, **options)
     await consumer.start()
     try:
         known = await consumer.topics()
@@ -148,7 +150,7 @@ async def rebuild(rt: Any, projector: RedisProjector, keys: Keys) -> int:
         await consumer.seek_to_beginning(*assigned)
         applied, end = 0, None
         while True:
-            latest = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned))
+            latest = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned), options=options)
             if latest == end and all([await consumer.position(tp) >= end[tp] for tp in assigned]):
                 return applied
             end = latest

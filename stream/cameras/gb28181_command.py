@@ -50,9 +50,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     from stream.cameras.gb28181 import Gb28181Service, grid_lookup
     from stream.runtime.admin import bootstrap_servers
     from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
 
     cell_of = await asyncio.to_thread(grid_lookup, settings)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=5,
+                                **client_options(settings))
     redis = aioredis.from_url(settings.redis_url)
     await producer.start()
     metrics = Metrics()

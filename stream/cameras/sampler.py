@@ -417,6 +417,10 @@ class Sampler:
             if self.analyser is not None:
                 result = await asyncio.get_running_loop().run_in_executor(
                     self.pool, self.analyser.process, camera_id, fetched, started)
+                if result.evidence_refused:  # e.g. the disk is full: the findings are published without it
+                    self.metrics.dropped.labels(queue="vision_evidence_disk").inc()
+                    log.error("evidence frame not kept camera_id=%s error=%s; findings published without it",
+                              camera_id, result.evidence_refused)
             await self._publish(job, result)
         except Exception:  # noqa: BLE001 - one bad frame must not stop sampling
             log.exception("sampling failed camera_id=%s", camera_id)

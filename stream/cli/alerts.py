@@ -42,12 +42,13 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
 
     from stream.runtime.admin import bootstrap_servers
     from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
     from stream.runtime.offsets import true_end_offsets
 
     name = topics.topic_name(topics.INCIDENTS, drill_id)
-    bootstrap = bootstrap_servers(kafka_url(settings))
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                group_id=None, fetch_max_wait_ms=10, request_timeout_ms=int(timeout_s * 1000))
+    bootstrap, options = bootstrap_servers(kafka_url(settings)), client_options(settings)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                fetch_max_wait_ms=10, request_timeout_ms=int(timeout_s * 1000), **options)
     await consumer.start()
     try:
         partitions = await asyncio.wait_for(_partitions(consumer, name), timeout_s)
@@ -57,7 +58,7 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         # Tansu under-reports end offsets: see stream.runtime.offsets
-        end = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned))
+        end = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned), options=options)
         events: list[IncidentChanged] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s

@@ -93,11 +93,12 @@ async def read_letters(settings: Settings, name: str, *, follow: bool, emit: Cal
     from stream.cli.alerts import _partitions
     from stream.runtime.admin import bootstrap_servers
     from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
     from stream.runtime.offsets import true_end_offsets
 
-    bootstrap = bootstrap_servers(kafka_url(settings))
+    bootstrap, options = bootstrap_servers(kafka_url(settings)), client_options(settings)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                fetch_max_wait_ms=100, request_timeout_ms=int(timeout_s * 1000))
+                                fetch_max_wait_ms=100, request_timeout_ms=int(timeout_s * 1000), **options)
     await consumer.start()
     count = 0
     try:
@@ -107,7 +108,7 @@ async def read_letters(settings: Settings, name: str, *, follow: bool, emit: Cal
         assigned = [TopicPartition(name, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
-        end = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned))
+        end = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned), options=options)
         while not stop.is_set():
             if not follow and not [tp for tp in assigned if await consumer.position(tp) < end[tp]]:
                 break
@@ -196,8 +197,10 @@ async def _send(settings: Settings, name: str, sends: list[tuple[str, bytes]]) -
 
     from stream.runtime.admin import bootstrap_servers
     from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), acks="all",
+                                **client_options(settings))
     await producer.start()
     try:
         await asyncio.gather(*[await producer.send(name, key=key.encode(), value=value) for key, value in sends])

@@ -158,10 +158,11 @@ async def _replay(settings: Settings, messages: list[RecordedMessage], speed: fl
     from stream import topics
     from stream.runtime.admin import bootstrap_servers
     from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
 
     topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=10,
-                                max_request_size=8 * 1024 * 1024)
+                                max_request_size=8 * 1024 * 1024, **client_options(settings))
     await producer.start()
     try:
         started = time.monotonic()

@@ -113,12 +113,14 @@ async def catch_up(settings: Settings, *, hold_s: float, timeout_s: float, poll_
 
     from stream.runtime.admin import bootstrap_servers
     from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
     from stream.runtime.offsets import GroupLag, lag_per_topic
 
     short = {topics.topic_name(spec, settings.drill_id): spec.name for spec in topics.ALL}
     state = Settling(hold_s, timeout_s, started=time.monotonic())
     last: dict[str, int] = {}
-    async with GroupLag(bootstrap_servers(kafka_url(settings)), settings.effective_app_id, list(short)) as group:
+    async with GroupLag(bootstrap_servers(kafka_url(settings)), settings.effective_app_id, list(short),
+                        options=client_options(settings)) as group:
         while True:
             try:
                 committed, ends = await group.offsets()

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 import click
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -36,9 +37,10 @@ def partition_mismatches(wanted: Mapping[str, int], actual: Mapping[str, int]) -
     return problems
 
 
-async def ensure_topics(bootstrap: str, wanted: Mapping[str, int]) -> dict[str, int]:
-    """Create missing topics; return the actual partition counts of ``wanted``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+async def ensure_topics(bootstrap: str, wanted: Mapping[str, int],
+                        options: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """Create missing topics; return the actual partition counts of ``wanted`` (``options``: SASL)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **(options or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -75,11 +77,17 @@ def prepare_topics(settings: Settings, agent_modules: list[str] | None = None) -
 
 
 async def prepare_topics_async(settings: Settings, agent_modules: list[str] | None = None) -> dict[str, int]:
-    from stream.runtime.app import build_app, expected_topics, kafka_url
+    from stream.runtime.app import build_app, expected_topics
 
-    rt = build_app(settings, agent_modules)
-    wanted = expected_topics(rt)
-    actual = await ensure_topics(bootstrap_servers(kafka_url(settings)), wanted)
+    return await verify_topics(settings, expected_topics(build_app(settings, agent_modules)))
+
+
+async def verify_topics(settings: Settings, wanted: Mapping[str, int]) -> dict[str, int]:
+    """Create the missing ones of ``wanted`` and check every count; raise :class:`ConfigError` on a mismatch."""
+    from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
+
+    actual = await ensure_topics(bootstrap_servers(kafka_url(settings)), wanted, client_options(settings))
     problems = partition_mismatches(wanted, actual)
     if problems:
         raise ConfigError("; ".join(problems) + " (delete the topic or set AMUR_PARTITIONS to match)")

@@ -18,6 +18,7 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 
 from stream import topics as topic_specs
+from stream.runtime.kafkaauth import client_options, faust_credentials
 from stream.runtime.metrics import Metrics
 from stream.runtime.transport import faust_broker_url
 from stream.settings import Settings
@@ -96,8 +97,10 @@ def build_app(settings: Settings, agent_modules: Iterable[str] | None = None) ->
         web_in_thread=False,
         timezone="UTC",
         TableManager="stream.runtime.recovery:TableManager",  # seeks before resuming after recovery (see there)
+        broker_credentials=faust_credentials(settings),
     )
     app.amur_fetch_max_wait_ms = settings.fetch_max_wait_ms  # read by stream.runtime.transport
+    app.amur_kafka_options = client_options(settings)  # SASL for the clients of our own (transport, agents)
     metrics = Metrics()
     setup_prometheus_sensors(app, pattern="/metrics", registry=metrics.registry, name_prefix="faust")
     rt = Runtime(settings=settings, app=app, metrics=metrics)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -31,14 +32,15 @@ def corrected_end(reported: int, highest_fetched: int | None) -> int:
 
 
 async def true_end_offsets(bootstrap: str, reported: Mapping[TopicPartition, int],
-                           timeout_s: float = 10.0) -> dict[TopicPartition, int]:
-    """Correct ``reported`` end offsets by fetching the last batch of each partition."""
+                           timeout_s: float = 10.0, options: Mapping[str, Any] | None = None
+                           ) -> dict[TopicPartition, int]:
+    """Correct ``reported`` end offsets by fetching the last batch of each partition (``options``: SASL)."""
     result = dict(reported)
     probe = [tp for tp, end in reported.items() if end and end > 0]
     if not probe:
         return result
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                fetch_max_wait_ms=10, isolation_level="read_uncommitted")
+                                fetch_max_wait_ms=10, isolation_level="read_uncommitted", **(options or {}))
     await consumer.start()
     try:
         consumer.assign(probe)
@@ -85,11 +87,14 @@ class GroupLag:
     flight (a timer may still send: see :mod:`stream.drills.settle`).
     """
 
-    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], timeout_s: float = 10.0):
+    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], timeout_s: float = 10.0,
+                 options: Mapping[str, Any] | None = None):
         self.bootstrap, self.group, self.topics, self.timeout_s = bootstrap, group, list(topics), timeout_s
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+        self.options = dict(options or {})  # SASL (stream.runtime.kafkaauth)
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000),
+                                          **self.options)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                          request_timeout_ms=int(timeout_s * 1000))
+                                          request_timeout_ms=int(timeout_s * 1000), **self.options)
 
     async def __aenter__(self) -> GroupLag:
         await self._admin.start()
@@ -123,7 +128,7 @@ class GroupLag:
                                        self.timeout_s)
         committed = {tp: (meta.offset if meta.offset >= 0 else None) for tp, meta in found.items()}
         reported = await asyncio.wait_for(self._consumer.end_offsets(partitions), self.timeout_s)
-        return committed, await true_end_offsets(self.bootstrap, reported, self.timeout_s)
+        return committed, await true_end_offsets(self.bootstrap, reported, self.timeout_s, self.options)
 
     async def measure(self) -> dict[str, int]:
         """Per topic, the messages the group has not committed yet."""

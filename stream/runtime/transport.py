@@ -20,7 +20,8 @@ beginning, as ``consumer_auto_offset_reset="earliest"`` means.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiokafka
@@ -28,6 +29,8 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from stream.runtime.offsets import true_end_offsets
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FETCH_MAX_WAIT_MS = 1500
 SCHEME = "amur"
@@ -40,7 +43,7 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if self.consumer.in_transaction:
             return reported
         bootstrap = ",".join(faust_aiokafka.server_list(self.transport.url, self.transport.default_port))
-        return await true_end_offsets(bootstrap, reported)
+        return await true_end_offsets(bootstrap, reported, options=getattr(self.app, "amur_kafka_options", None))
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
         return await self.call_thread(self._seek_to_committed_or_beginning)
@@ -61,9 +64,53 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+def rewinds(read: int | None, offset: int, rewound_to: int | None) -> bool:
+    """Whether a record at ``offset`` after the last read offset ``read`` skips records (Faust's own gap test)
+    and the partition was not rewound to ``read`` already (then the gap is real, and let through)."""
+    return read is not None and offset - read > 1 and rewound_to != read
+
+
 class Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        """Faust's batches, but a record past a gap in a partition's offsets rewinds that partition instead.
+
+        After a rebalance, the records Faust hands out may start well past where it just sought the
+        partition (seen when a worker took over a killed one's partitions: offsets 22-49 never handed
+        out). Faust would acknowledge such a gap as processed (meant for compacted topics and transaction
+        markers, which ours are not) and commit past it: those records lost. Here the partition is sought
+        back to the last read offset instead and the rest of its batch dropped, so they are read again
+        (at most the last one twice: at-least-once). A gap still there after that rewind is let through,
+        logged as an error.
+        """
+        rewinding: set[Any] = set()
+        async for tp, message in super().getmany(timeout):
+            if tp in rewinding:
+                continue
+            read = self._read_offset.get(tp)
+            if rewinds(read, message.offset, self._rewound.get(tp)):
+                log.warning("offset gap after a rebalance topic=%s partition=%s read=%s next=%s: re-reading it",
+                            tp.topic, tp.partition, read, message.offset)
+                self._rewound[tp] = read
+                rewinding.add(tp)
+                await self.seek(tp, read)
+                continue
+            yield tp, message
+
+    async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
+        log.error("offset gap acknowledged unprocessed topic=%s partition=%s from=%s to=%s",
+                  tp.topic, tp.partition, offset_from, offset_to)
+        await super()._add_gap(tp, offset_from, offset_to)
+
+    @property
+    def _rewound(self) -> dict[Any, int]:
+        """Partition -> the read offset it was last rewound to (one rewind per gap)."""
+        found = self.__dict__.get("_amur_rewound")
+        if found is None:
+            found = self.__dict__["_amur_rewound"] = {}
+        return found
 
 
 class Transport(faust_aiokafka.Transport):

@@ -118,10 +118,12 @@ async def run(settings: Settings, sim: FeedSimulator, clock: VirtualClock, durat
         from stream import topics
         from stream.runtime.admin import bootstrap_servers
         from stream.runtime.app import kafka_url
+        from stream.runtime.kafkaauth import client_options
 
         topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=20,
-                                    max_request_size=8 * 1024 * 1024, compression_type=None)
+                                    max_request_size=8 * 1024 * 1024, compression_type=None,
+                                    **client_options(settings))
         await producer.start()
         acting = None
         try:

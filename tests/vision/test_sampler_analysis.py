@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from stream.schemas import FindingKind
+from tests.helpers.diskfull import full_disk  # noqa: F401 - the fixture
 from tests.helpers.fleet import NOON_HEIHE, small_fleet
 from vision.analysis.image import DETECTORS
 from vision.evidence import EvidenceStore
@@ -106,3 +107,17 @@ def test_a_closer_look_puts_the_next_sample_through_the_network_at_full_weight(a
     later = at + timedelta(hours=1)  # past max_gap_s: no flicker evidence again, and no closer look left
     again = analyser.process("cam0000", Fetched("cam0000", FetchOutcome.OK, frames["cam0000"]), later.timestamp())
     assert FindingKind.FIRE not in {f.kind for f in again.findings}
+
+
+def test_on_a_full_disk_the_findings_go_on_without_the_evidence_frame(full_disk: Path) -> None:
+    analyser = FrameAnalyser(DETECTORS["classifier"], EvidenceStore(full_disk / "evidence", 50_000_000))
+    seen = run(analyser, "cam0000", EventKind.FLAME, samples=10, every_s=10.0, onset=5)
+    assert "fire!" in seen[-1], seen  # confirmed as on a disk with room
+    at = NOON_HEIHE + timedelta(seconds=100)
+    fire = ScriptedEvent("e", EventKind.FLAME, frozenset({"cam0000"}), NOON_HEIHE, None, 1.0)
+    data = encode_jpeg(RENDERER.render(CAMERAS["cam0000"], at, (fire,)))
+    result = analyser.process("cam0000", Fetched("cam0000", FetchOutcome.OK, data), at.timestamp())
+    assert [f.kind for f in result.findings if f.confirmed] == [FindingKind.FIRE]
+    assert result.image_ref is None and all(f.evidence_ref is None for f in result.findings)
+    assert result.evidence_refused is not None and "No space left on device" in result.evidence_refused
+    assert analyser.evidence.failed >= 1 and analyser.evidence.total == 0

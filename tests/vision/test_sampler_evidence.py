@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.diskfull import full_disk  # noqa: F401 - the fixture
 from vision.evidence import EvidenceStore, evidence_ref
 
 
@@ -29,3 +30,14 @@ def test_references_name_camera_and_time_and_refuse_escapes(tmp_path: Path) -> N
     assert store.path_of(ref) == tmp_path / "cam1" / "20260701T030405_000678Z.jpg"
     with pytest.raises(ValueError, match="ref"):
         store.path_of("evidence:../../etc/passwd")
+
+
+def test_a_full_disk_refuses_the_frame_counted_and_leaves_nothing_half_written(full_disk: Path) -> None:
+    store = EvidenceStore(full_disk / "evidence", max_bytes=10_000_000)
+    ref = evidence_ref("cam-1", datetime(2026, 7, 1, tzinfo=timezone.utc))
+    assert store.save(ref, b"\xff" * 8000, 1.0) is False
+    assert (store.failed, store.total) == (1, 0)
+    assert store.last_error is not None and "No space left on device" in store.last_error
+    assert not store.path_of(ref).exists()
+    (full_disk / "filler").unlink()  # space again: the next frame is kept
+    assert store.save(ref, b"\xff" * 8000, 2.0) is True and store.path_of(ref).read_bytes() == b"\xff" * 8000

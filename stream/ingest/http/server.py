@@ -175,9 +175,10 @@ def _json(doc: object, status: int) -> web.Response:
 async def serve(settings: Settings, host: str, port: int, inventory: Inventory, stop: asyncio.Event) -> None:
     """Run the adapter until ``stop`` is set."""
     from stream.runtime.app import kafka_url
+    from stream.runtime.kafkaauth import client_options
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=5,
-                                max_request_size=32 * 1024 * 1024)
+                                max_request_size=32 * 1024 * 1024, **client_options(settings))
     bounded = BoundedProducer(producer, settings.ingest_http_write_timeout_s, started=False)
     try:  # built first: a broken responsibility list or keyword table is refused before anything connects
         runner = web.AppRunner(build_ingest_app(settings, load_registry(settings.ingest_registry), inventory,

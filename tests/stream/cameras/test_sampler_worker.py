@@ -62,7 +62,6 @@ async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp
             while len(sampler.owned) < len(cameras) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
             assert len(sampler.owned) == len(cameras), "one worker owns every camera partition"
-            raised_at = time.time()
             for camera_id in (watched, broken):
                 priority = schemas.CameraPriority(source="test", event_time=datetime.now(timezone.utc),
                                                   camera_id=camera_id, priority=100.0, reason=f"test {camera_id}")
@@ -79,8 +78,9 @@ async def test_worker_samples_publishes_and_stores_thumbnails(make_settings, tmp
                         into.setdefault(event.camera_id, []).append(event)
             assert seen.get(watched), "the prioritised camera was sampled"
             first = seen[watched][0]
-            # sampled within a few seconds of the raise (its phase alone could have been up to 600 s)
-            assert first.event_time.timestamp() - raised_at < 10
+            # the raise decided it: planned at the minimum interval (unclaimed: up to 600 s); how soon in
+            # seconds the sample came depends on the machine's load, so the wait above is only a bound
+            assert sampler.scheduler.intervals[watched] == settings.vision_min_interval_s
             assert first.status is schemas.DecodeStatus.OK
             assert (first.width, first.height) == (fleet.cameras[watched].width, fleet.cameras[watched].height)
             assert first.image_ref and first.size_bytes > 1000
