@@ -86,11 +86,13 @@ class Consumer(faust_aiokafka.Consumer):
         logged as an error.
         """
         rewinding: set[Any] = set()
+        acks_enabled_for = self.app.topics.acks_enabled_for
         async for tp, message in super().getmany(timeout):
             if tp in rewinding:
                 continue
             read = self._read_offset.get(tp)
-            if rewinds(read, message.offset, self._rewound.get(tp)):
+            # only where Faust would acknowledge the gap: a compacted changelog's gaps are real and not acked
+            if rewinds(read, message.offset, self._rewound.get(tp)) and acks_enabled_for(message.topic):
                 log.warning("offset gap after a rebalance topic=%s partition=%s read=%s next=%s: re-reading it",
                             tp.topic, tp.partition, read, message.offset)
                 self._rewound[tp] = read
