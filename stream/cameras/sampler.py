@@ -499,5 +499,5 @@ def command() -> int:
     from faust.worker import Worker
 
     rt = build_app(settings, agent_modules=["stream.agents.vision"])
-    Worker(rt.app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    Worker(rt.app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False).execute_from_commandline()
     return 0

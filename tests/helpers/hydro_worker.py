@@ -21,4 +21,4 @@ if __name__ == "__main__":
     rt = build_app(load_settings(), agent_modules=[])
     install(rt, HydroContext.build(load_config(), load_exposures()),
             seasons={"heilongjiang": seed_season("heilongjiang", 2024, int(sys.argv[1]))})
-    Worker(rt.app, loglevel="warning", quiet=True).execute_from_commandline()
+    Worker(rt.app, loglevel="warning", quiet=True, redirect_stdouts=False).execute_from_commandline()
