@@ -53,6 +53,7 @@ COMMANDS: Tree = {
     }),
     "gateway": ("command_ui.server:command", "run the websocket/REST gateway and the page"),
     "drill": ("stream.drills.drill:command", "replay a recorded day or a scenario as an exercise, and report"),
+    "record": ("stream.drills.recorder:command", "archive the live input (frames with images) for drills; verify one"),
     "sim": Group("simulators of the bundled Heihe sample", {
         "feeds": ("stream.sim.feeds:command", "simulate sensors, weather stations and river gauges"),
         "cameras": ("stream.sim.cameras:command", "serve the simulated 5,000-camera fleet on loopback"),
