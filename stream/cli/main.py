@@ -89,6 +89,7 @@ COMMANDS: Tree = {
     }),
     "bench": Group("the measured figures: each prints its own and the limit it compares with", {
         "ingest": ("stream.bench.ingest:command", "readings/s through validation and routing vs raw consume"),
+        "record": ("stream.bench.record:command", "ingest readings/s with and without the drill recorder running"),
         "grid": ("gis.bench:command", "point->cell assignment and grid rescoring speed"),
         "vision": ("vision.bench:command", "decode+analysis frames/s vs decode alone"),
         "fleet": ("stream.bench.fleet:command", "end-to-end fleet sampling rate and frame age"),

@@ -200,6 +200,19 @@ def _feed_inputs(settings: Settings, inputs: list[Input], speed: float, run_dir:
     return f"replayed {sum(counts.values())} messages (" + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())) + ")"
 
 
+class _Every:
+    """Says a line at most once per ``interval_s`` of wall time (plain progress off a terminal)."""
+
+    def __init__(self, interval_s: float, say: Callable[[str], None]) -> None:
+        self.interval_s, self.say, self.last = interval_s, say, -math.inf
+
+    def __call__(self, line: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.interval_s:
+            self.last = now
+            self.say(line)
+
+
 Feed = Callable[[Settings, dict[str, str], Path, Progress, Callable[[str], None]], str | None]
 """Sends a drill's input: (drill settings, worker environment, run directory, progress, say) -> a line to print."""
 
@@ -243,9 +256,15 @@ def run_drill(run_id: str, feed: Feed, *, workers: int, settle: float, timeout: 
         say("input sent; waiting until the pipeline is quiet")
         with _progress() as progress:
             task = progress.add_task("settling", total=None, note="")
+            plain = _Every(30.0, say) if progress.disable else None
+
+            def on_lag(lag: dict[str, int] | None) -> None:
+                progress.update(task, note=lag_note(lag))
+                if plain is not None:
+                    plain(f"settling: {lag_note(lag)}")
+
             caught, events = asyncio.run(settled_events(
-                settings, hold_s=hold_for(settle, settings), timeout_s=timeout,
-                on_lag=lambda lag: progress.update(task, note=lag_note(lag))))
+                settings, hold_s=hold_for(settle, settings), timeout_s=timeout, on_lag=on_lag))
         save_incidents(run_dir, events)
         report = drill_report(run_id, latest_revisions(events).values(), caught)
         write_report(run_dir, report)
