@@ -32,7 +32,7 @@ from stream.drills.runs import canonical, fingerprint, incident_stream, saved_in
 from stream.embedded.services import free_port
 from stream.settings import Settings, load_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # two drills, each a worker subprocess
 
 SCENARIO = ["demonstration", "--feeds", "gauges", "--duration", "3600", "--start", "2024-08-01T00:00:00+08:00",
             "--seed", "7", "--speed", "max", "--settle", "2", "--timeout", "600"]

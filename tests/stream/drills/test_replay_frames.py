@@ -32,7 +32,7 @@ from stream.schemas import FindingKind
 from tests.helpers.dispatch import read_topics
 from tests.helpers.fleet import NOON_HEIHE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # two drills, each a worker subprocess
 
 FIRE_CAMERA, QUIET_FOREST, STREET = "23112400201326003001", "23112300201326003002", "23118200001325000001"
 ROUNDS, ONSET, STEP = 9, 4, timedelta(seconds=30)
