@@ -86,6 +86,7 @@ class Recorder:
         self.writer: SegmentWriter | None = None
         self._opened = time.time()
         self._rewind_to: dict = {}
+        self._open_images = 0
         """Per partition, the offset of the first message in the open segment (where a failed write resumes)."""
 
     async def run(self, stop: asyncio.Event) -> RecorderStats:
@@ -153,6 +154,7 @@ class Recorder:
             self.stats.images_missing += 1
             return None
         self.stats.images += 1
+        self._open_images += 1
         return await asyncio.to_thread(self.writer.add_image, data)
 
     async def _read_image(self, ref: str, redis: object) -> bytes | None:
@@ -187,7 +189,7 @@ class Recorder:
         now = time.time()
         if self.writer.seal(now) is not None:
             self.stats.segments += 1
-        self._rewind_to = {}
+        self._rewind_to, self._open_images = {}, 0
         self._opened = now
         gone = self.writer.prune(self.settings.record_max_mb * 1024 * 1024, self.settings.record_max_age_s, now)
         self.stats.pruned += len(gone)
@@ -200,7 +202,9 @@ class Recorder:
         log.error("record: write failed archive=%s error=%r faults=%d; the open segment is dropped and its "
                   "messages are recorded again after %gs", self.root, exc, self.stats.write_faults, RETRY_S)
         if self.writer is not None:
-            self.stats.recorded -= self.writer.records
+            self.stats.recorded -= self.writer.records  # recorded again after the rewind
+            self.stats.images -= self._open_images
+            self._open_images = 0
             self.writer.discard()
         for tp, offset in self._rewind_to.items():
             consumer.seek(tp, offset)  # type: ignore[attr-defined]
