@@ -54,7 +54,7 @@ from stream import schemas, topics
 from stream.cli.alerts import latest_revisions
 from stream.cli.params import ZonedTime
 from stream.drills.archive import MANIFEST, Damage, is_archive
-from stream.drills.feed import Input, archive_inputs, replay_offsets, send_inputs
+from stream.drills.feed import Input, archive_inputs, send_inputs
 from stream.drills.runs import save_incidents
 from stream.drills.settle import CatchUp, hold_for, lag_note, settled_events
 from stream.embedded.services import free_port

@@ -13,9 +13,10 @@ that could not be fetched.
 
 Offsets are committed only after the segment holding the messages is sealed
 (written, checksummed, in the manifest). A write that fails — a full disk above
-all — is logged and counted, the open segment is dropped, and the recorder
-rewinds to its last commit and tries again after a pause: the live system goes
-on, and nothing committed was lost.
+all — is logged and counted, the open segment is dropped, and the recorder goes
+back to the first message that segment held (its last commit) and tries again
+after a pause: the live system goes on, and nothing is lost while the broker
+still retains the messages.
 """
 
 from __future__ import annotations

@@ -10,12 +10,8 @@ import pytest
 
 from stream import schemas
 from stream.cli.main import main as amur
-from stream.drills.drill import (
-    drill_report,
-    parse_recording,
-    replay_offsets,
-    report_markdown,
-)
+from stream.drills.drill import drill_report, parse_recording, report_markdown
+from stream.drills.feed import replay_offsets
 from stream.drills.settle import CatchUp
 from stream.errors import AmurError
 

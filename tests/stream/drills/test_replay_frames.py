@@ -55,7 +55,7 @@ async def _record_live(settings, archive: Path) -> list[schemas.VisionFinding]: 
     from aiokafka import AIOKafkaProducer
 
     from gis.registry import load_cameras
-    from stream.cameras.sampler import Sampler
+    from stream.cameras.sampler import Sampler, targets_from_registry
     from stream.runtime.admin import bootstrap_servers
     from stream.runtime.app import kafka_url
     from stream.runtime.metrics import Metrics
@@ -66,8 +66,6 @@ async def _record_live(settings, archive: Path) -> list[schemas.VisionFinding]: 
     from vision.fleet.render import FrameRenderer, encode_jpeg
     from vision.sampling import FrameAnalyser
     from vision.sources.outcome import Fetched, FetchOutcome
-
-    from stream.cameras.sampler import targets_from_registry
 
     registry = [c for c in load_cameras() if c.camera_id in (FIRE_CAMERA, QUIET_FOREST, STREET)]
     fleet = fleet_from_registry(registry, seed=7)
