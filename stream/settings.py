@@ -256,6 +256,14 @@ class Settings(BaseSettings):
     notify_backoff_s: float = Field(1.0, ge=0, description="wait before the 2nd attempt; doubles each time")
     notify_timeout_s: float = Field(5.0, gt=0, description="per-request timeout of a notifier")
 
+    # --- drills: the recorder (docs/drills.md) ---------------------------------
+    record: bool = Field(False, description="`amur run` also starts `amur record` (archives the live input)")
+    record_dir: Path = Field(REPO_ROOT / ".amur" / "archive", description="archive directory of `amur record`")
+    record_max_mb: int = Field(2048, ge=1, description="archive size limit (segments and images); oldest go first")
+    record_max_age_s: float = Field(7 * 86400.0, gt=0, description="segments sealed longer ago than this are deleted")
+    record_segment_s: float = Field(60.0, gt=0, description="a segment is sealed (checksummed, committed) this often")
+    record_segment_mb: int = Field(16, ge=1, description="... or when it reaches this size (compressed)")
+
     @model_validator(mode="after")
     def _no_development_secret_in_production(self) -> Settings:
         secret = self.jwt_secret.get_secret_value()

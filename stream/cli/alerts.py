@@ -86,6 +86,17 @@ async def _partitions(consumer, name: str) -> set[int] | None:  # type: ignore[n
     return None
 
 
+def incidents_of(settings: Settings, drill: str | None) -> list[IncidentChanged]:
+    """A finished drill's saved incidents (stream.drills.runs) if there are any, else the incidents topic."""
+    if drill:
+        from stream.drills.runs import saved_incidents
+
+        saved = saved_incidents(settings, drill)
+        if saved is not None:
+            return saved
+    return asyncio.run(read_incidents(settings, drill or settings.drill_id))
+
+
 COLOUR_STYLES = {"red": "bold red", "orange": "dark_orange", "yellow": "yellow", "blue": "blue", "green": "green"}
 
 drill_option = click.option("--drill", metavar="RUN_ID", help="read a drill's namespace instead of the live one")
@@ -98,7 +109,7 @@ drill_option = click.option("--drill", metavar="RUN_ID", help="read a drill's na
 def list_command(as_json: bool, active: bool, drill: str | None) -> int:
     settings = load_settings()
     try:
-        events = asyncio.run(read_incidents(settings, drill or settings.drill_id))
+        events = incidents_of(settings, drill)
     except AmurError as exc:
         print(f"amur alerts list: {exc}", file=sys.stderr)
         return 2
@@ -160,7 +171,7 @@ def cap_command(incident_id: str, history: bool, drill: str | None) -> int:
 
     settings = load_settings()
     try:
-        events = asyncio.run(read_incidents(settings, drill or settings.drill_id))
+        events = incidents_of(settings, drill)
         mine = [e for e in events if e.incident_id == incident_id]
         if not mine:
             raise AmurError(f"no incident {incident_id!r} on the incidents topic")

@@ -55,6 +55,7 @@ COMMANDS: Tree = {
     }),
     "gateway": ("command_ui.server:command", "run the websocket/REST gateway and the page"),
     "drill": ("stream.drills.drill:command", "replay a recorded day or a scenario as an exercise, and report"),
+    "record": ("stream.drills.recorder:command", "archive the live input (frames with images) for drills; verify one"),
     "sim": Group("simulators of the bundled Heihe sample", {
         "feeds": ("stream.sim.feeds:command", "simulate sensors, weather stations and river gauges"),
         "cameras": ("stream.sim.cameras:command", "serve the simulated 5,000-camera fleet on loopback"),
@@ -92,6 +93,7 @@ COMMANDS: Tree = {
     }),
     "bench": Group("the measured figures: each prints its own and the limit it compares with", {
         "ingest": ("stream.bench.ingest:command", "readings/s through validation and routing vs raw consume"),
+        "record": ("stream.bench.record:command", "ingest readings/s with and without the drill recorder running"),
         "grid": ("gis.bench:command", "point->cell assignment and grid rescoring speed"),
         "vision": ("vision.bench:command", "decode+analysis frames/s vs decode alone"),
         "fleet": ("stream.bench.fleet:command", "end-to-end fleet sampling rate and frame age"),

@@ -138,15 +138,25 @@ async def catch_up(settings: Settings, *, hold_s: float, timeout_s: float, poll_
             await asyncio.sleep(poll_s)
 
 
-async def settled_incidents(settings: Settings, *, hold_s: float, timeout_s: float, poll_s: float = 1.0,
-                            on_lag: Callable[[dict[str, int] | None], None] | None = None,
-                            ) -> tuple[CatchUp, list[schemas.IncidentChanged]]:
-    """:func:`catch_up`, then the latest revision of every incident of the drill (none if it has no topic yet)."""
-    from stream.cli.alerts import latest_revisions, read_incidents
+async def settled_events(settings: Settings, *, hold_s: float, timeout_s: float, poll_s: float = 1.0,
+                         on_lag: Callable[[dict[str, int] | None], None] | None = None,
+                         ) -> tuple[CatchUp, list[schemas.IncidentChanged]]:
+    """:func:`catch_up`, then every message of the drill's incidents topic (none if it has no topic yet)."""
+    from stream.cli.alerts import read_incidents
 
     caught = await catch_up(settings, hold_s=hold_s, timeout_s=timeout_s, poll_s=poll_s, on_lag=on_lag)
     try:
         events = await read_incidents(settings, settings.drill_id)
     except AmurError:
         events = []
+    return caught, events
+
+
+async def settled_incidents(settings: Settings, *, hold_s: float, timeout_s: float, poll_s: float = 1.0,
+                            on_lag: Callable[[dict[str, int] | None], None] | None = None,
+                            ) -> tuple[CatchUp, list[schemas.IncidentChanged]]:
+    """:func:`settled_events`, the latest revision of every incident."""
+    from stream.cli.alerts import latest_revisions
+
+    caught, events = await settled_events(settings, hold_s=hold_s, timeout_s=timeout_s, poll_s=poll_s, on_lag=on_lag)
     return caught, list(latest_revisions(events).values())

@@ -104,6 +104,8 @@ def plan_parts(settings: Settings, *, simulators: bool = True, python: str = sys
     parts.append(PartSpec("gateway", (*amur, "gateway"), env=marked,
                           ports=((settings.http_port, "AMUR_HTTP_PORT"),
                                  (settings.ws_port or settings.http_port + 1, "AMUR_WS_PORT"))))
+    if settings.record:  # the recorder, its own consumer group (docs/drills.md)
+        parts.append(PartSpec("recorder", (*amur, "record")))
     if simulators:
         parts.append(PartSpec("sim-cameras", (*amur, "sim", "cameras"),
                               ports=((settings.sim_cameras_port, "AMUR_SIM_CAMERAS_PORT"),)))
