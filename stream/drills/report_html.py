@@ -163,6 +163,7 @@ def render(report: dict, echarts_js: str) -> str:
                "when the drill ended; incidents that input would have raised are missing here.</p>"
                if report["stopped_early"] else "")
     script = SCRIPT % {"font": json.dumps(FONT), "colours": json.dumps(COLOURS)}
+    library = echarts_js.replace("</script", "<\\/script")
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>演练报告 Drill report {escape(report['run_id'])}</title>
@@ -175,7 +176,7 @@ All times are the drill's event time.</p></header>
 <section class="cards" id="headline">{cards}</section>
 {_sections(report)}
 <script type="application/json" id="report-data">{_inline_json(report)}</script>
-<script>{echarts_js.replace("</script", "<\\/script")}</script>
+<script>{library}</script>
 <script>{script}</script>
 </body></html>
 """
