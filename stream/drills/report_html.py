@@ -124,7 +124,7 @@ R.hydrographs.forEach(g => {
   chart(el, {title: {text: '水位 ' + g.name + ' (' + g.gauge + ')'}, legend: {bottom: 0},
     xAxis: {type: 'time'}, yAxis: {type: 'value', scale: true, name: 'm'},
     series: [{type: 'line', name: 'stage', showSymbol: false, data: g.series,
-              markLine: {symbol: 'none', label: {formatter: '{b}'}, data: marks}},
+              markLine: {symbol: 'none', label: {formatter: '{b}', position: 'insideEndTop'}, data: marks}},
              {type: 'scatter', name: 'forecast crest', symbolSize: 9,
               data: g.forecasts.map(f => [f.arrival, f.stage_m])}]});
 });
