@@ -116,8 +116,18 @@ def live_incidents(latest: Iterable[IncidentChanged]) -> list[IncidentChanged]:
     return [i for i in latest if i.merged_into is None]
 
 
+def detected_at(expected: Expected, incident: IncidentChanged) -> datetime | None:
+    """When the incident shows the expected event: when raised, or once it has the expected kind of evidence."""
+    if expected.evidence is None:
+        return raised_at(incident)
+    seen = [e.event_time for e in incident.evidence if e.kind == expected.evidence]
+    return max(raised_at(incident), min(seen)) if seen else None
+
+
 def matches(expected: Expected, incident: IncidentChanged) -> bool:
     if incident.hazard is not expected.hazard or not set(expected.cameras) <= set(incident.cameras):
+        return False
+    if detected_at(expected, incident) is None:
         return False
     if expected.cells:
         return bool(set(expected.cells) & set(incident.cells))
@@ -130,8 +140,9 @@ def score(latest: Iterable[IncidentChanged], truth: GroundTruth) -> Score:
     incidents = sorted(live_incidents(latest), key=lambda i: (raised_at(i), i.incident_id))
     found = []
     for expected in truth.expected:
-        hit = next((i for i in incidents if matches(expected, i)), None)
-        found.append(Match(expected, hit.incident_id if hit else None, raised_at(hit) if hit else None))
+        hits = sorted(((detected_at(expected, i), i.incident_id) for i in incidents if matches(expected, i)),
+                      key=lambda hit: hit)
+        found.append(Match(expected, hits[0][1] if hits else None, hits[0][0] if hits else None))
     matched = {m.incident_id for m in found}
     in_scope = [i for i in incidents if i.hazard in truth.hazards]
     return Score(found, [i.incident_id for i in in_scope if i.incident_id not in matched],

@@ -28,6 +28,9 @@ class Expected:
     cells: tuple[str, ...] = ()
     cameras: tuple[str, ...] = ()
     """For a camera fault: the cameras the incident must name (each one, not merely some)."""
+    evidence: str | None = None
+    """The kind of evidence that should raise it (e.g. ``cell_risk``); it is detected when the incident carries
+    some (None: any incident that matches)."""
     crest_at: datetime | None = None
     """For a flood from a river: when the crest reaches the place (the flood alert's lead time is to this)."""
 

@@ -22,7 +22,7 @@ def drill_and_report(make_settings, monkeypatch: pytest.MonkeyPatch, scenario: s
             monkeypatch.setenv(name, value)
     run_id = settings.drill_id  # unique per test, on the session's broker (which outlives the drill)
     assert amur(["drill", "--scenario", scenario, "--start", start.isoformat(), "--duration", str(duration_s),
-                 "--speed", str(speed), "--run-id", run_id, "--timeout", "900", *extra]) == 0
+                 "--speed", str(speed), "--run-id", run_id, "--timeout", "780", *extra]) == 0
     assert report.command.main([run_id, "--scenario", scenario, "--start", start.isoformat(), "--seed", "7"],
                                standalone_mode=False) == 0
     run_dir = settings.run_dir / f"drill-{run_id}"

@@ -139,3 +139,17 @@ def test_hydrographs_prefer_forecast_gauges_then_the_highest_against_warning() -
     charts = hydrographs([state("low", 1.0), state("high", 5.5), state("mid", 4.0)], [forecast], stages)
     assert [c["gauge"] for c in charts] == ["low", "high", "mid"]
     assert charts[0]["forecasts"][0]["stage_m"] == 3.0 and charts[1]["warning_m"] == 5.0
+
+
+def test_an_expectation_of_a_kind_of_evidence_is_detected_when_the_incident_first_carries_it() -> None:
+    def ref(kind: str, minutes: int) -> schemas.EvidenceRef:
+        return schemas.EvidenceRef(evidence_id=f"{kind}{minutes}", kind=kind, source="t", colour=Colour.ORANGE,
+                                   event_time=T0 + timedelta(minutes=minutes), cells=[CELL_C])
+    expected = Expected("weather", Hazard.FIRE, "231123", T0 + timedelta(minutes=30), "fire weather",
+                        evidence="cell_risk")
+    truth = GroundTruth("t", T0, 7, (expected,), frozenset({Hazard.FIRE}))
+    report_only = _incident("f1", Hazard.FIRE, 5, [CELL_C], evidence=[ref("grid_report", 5)])
+    assert score([report_only], truth).matches[0].status == "missed"
+    joined = _incident("f1", Hazard.FIRE, 5, [CELL_C], evidence=[ref("grid_report", 5), ref("cell_risk", 40)])
+    (match,) = score([joined], truth).matches
+    assert match.status == "late" and match.delay_s == 10 * 60
