@@ -125,8 +125,7 @@ def command(run_id: str, scenario: str | None, start: datetime | None, seed: int
         report = build(record, truth, gauge_stages(settings), county_names(settings))
         page, data = write(report, out or run_dir)
     except AmurError as exc:
-        print(f"amur drill report: {exc}", file=sys.stderr)
-        return 1
+        raise click.ClickException(str(exc)) from None  # exit 1, one line
     h = report["headline"]
     print(f"drill {run_id}: {h['incidents']} incidents, recall {h['recall']}, precision {h['precision']}")
     print(page)
