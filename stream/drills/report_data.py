@@ -140,9 +140,9 @@ def score(latest: Iterable[IncidentChanged], truth: GroundTruth) -> Score:
     incidents = sorted(live_incidents(latest), key=lambda i: (raised_at(i), i.incident_id))
     found = []
     for expected in truth.expected:
-        hits = sorted(((detected_at(expected, i), i.incident_id) for i in incidents if matches(expected, i)),
-                      key=lambda hit: hit)
-        found.append(Match(expected, hits[0][1] if hits else None, hits[0][0] if hits else None))
+        hit = min(((detected_at(expected, i), i.incident_id) for i in incidents if matches(expected, i)),
+                  default=(None, None))
+        found.append(Match(expected, hit[1], hit[0]))
     matched = {m.incident_id for m in found}
     in_scope = [i for i in incidents if i.hazard in truth.hazards]
     return Score(found, [i.incident_id for i in in_scope if i.incident_id not in matched],
