@@ -64,6 +64,17 @@ async def read_record(settings: Settings, run_id: str, stopped_early: bool) -> D
                        risks=await read(topics.CELL_RISK, schemas.CellRisk))
 
 
+def _read(settings: Settings, run_id: str, stopped_early: bool) -> DrillRecord:
+    """:func:`read_record`, its failures as AmurError naming the broker."""
+    from aiokafka.errors import KafkaError
+
+    try:
+        return asyncio.run(read_record(settings, run_id, stopped_early))
+    except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        raise AmurError(f"cannot read drill {run_id}'s topics at {settings.broker_url} ({exc!r}); a drill's own "
+                        "embedded broker is memory-only: run the drill on a broker that outlives it") from None
+
+
 def gauge_stages(settings: Settings) -> dict[str, GaugeStages]:
     from gis.registry import data_dir_for, load_gauges
 
@@ -121,7 +132,7 @@ def command(run_id: str, scenario: str | None, start: datetime | None, seed: int
         if scenario and start is None:
             raise click.UsageError(f"scenario {scenario!r} needs --start (its virtual start)")
         truth = ground_truth(scenario, start, seed) if scenario and start else None
-        record = asyncio.run(read_record(settings, run_id, bool(facts.get("stopped_early", False))))
+        record = _read(settings, run_id, bool(facts.get("stopped_early", False)))
         report = build(record, truth, gauge_stages(settings), county_names(settings))
         page, data = write(report, out or run_dir)
     except AmurError as exc:

@@ -44,3 +44,12 @@ def test_write_gives_one_page_with_the_library_and_the_same_figures_as_the_json(
     assert "爱辉区" in html and "67%" in html
     with pytest.raises(Exception, match="make web"):
         write(report, tmp_path / "out", echarts=tmp_path / "missing.js")
+
+
+def test_a_broker_that_is_gone_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stream.embedded.services import free_port
+
+    monkeypatch.setenv("AMUR_RUN_DIR", str(tmp_path))
+    monkeypatch.setenv("AMUR_BROKER_URL", f"kafka://127.0.0.1:{free_port()}")  # nothing listens there
+    result = CliRunner().invoke(command, ["r1"])
+    assert result.exit_code == 1 and "cannot read drill r1's topics" in result.output
