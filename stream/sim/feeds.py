@@ -504,5 +504,6 @@ def command(speed: float | None, seed: int | None, duration: float, scenario: st
     totals = asyncio.run(run(settings, sim, VirtualClock(start, speed), duration, out, hours,
                              demonstration, endpoints, resumed=first is not None))
     print(f"sim feeds: readings={totals.readings} weather={totals.weather} levels={totals.levels} "
-          f"indicators={totals.indicators} grid_events={totals.grid_events} bad={totals.bad} wall_s={time.monotonic() - started:.1f}", flush=True)
+          f"indicators={totals.indicators} grid_events={totals.grid_events} bad={totals.bad} "
+          f"wall_s={time.monotonic() - started:.1f}", flush=True)
     return 0

@@ -75,7 +75,8 @@ def plan(start: datetime, seed: int = 7, data_dir: Path | None = None) -> Plan:
     street = [c for c in urban if c.village_code == village][:STREET_CELLS]
     centre = (np.mean([c.lon for c in street]), np.mean([c.lat for c in street]))
     far = max(urban, key=lambda c: (c.lon - centre[0]) ** 2 + (c.lat - centre[1]) ** 2)
-    fires = [sorted((c for c in cells if c.county_code == county), key=lambda c: c.cell_code) for county in FIRE_COUNTIES]
+    fires = [sorted((c for c in cells if c.county_code == county), key=lambda c: c.cell_code)
+             for county in FIRE_COUNTIES]
     fire_cells = [of[int(rng.integers(0, len(of)))] for of in fires]
     catalogue = services(load_list(counties=sorted({c.county_code for c in cells})))
     stamp = f"{start:%Y%m%dT%H%M%S}"

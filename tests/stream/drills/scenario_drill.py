@@ -4,17 +4,19 @@ report (`amur drill report`): shared by the scenario drill tests."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
 
 from stream.cli.main import main as amur
 from stream.drills import report
+from stream.settings import Settings
 from tests.conftest import settings_env
 
 
-def drill_and_report(make_settings, monkeypatch: pytest.MonkeyPatch, scenario: str, start: datetime,  # type: ignore[no-untyped-def]
-                     duration_s: float, speed: float, *extra: str) -> dict:
+def drill_and_report(make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, scenario: str,
+                     start: datetime, duration_s: float, speed: float, *extra: str) -> dict:
     """The drill's report dict (drill-report.json), after checking the drill ran to its end."""
     settings = make_settings(partitions=2)
     for name, value in settings_env(settings).items():

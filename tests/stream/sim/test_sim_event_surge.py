@@ -57,3 +57,12 @@ def test_a_surge_drill_merges_the_street_and_meets_its_ground_truth(make_setting
     assert by_key["flooded-street"]["incident"] != by_key["flooded-yard"]["incident"]
     head = report["headline"]
     assert head["recall"] == 1.0 and head["precision"] == 1.0 and head["false_alarms"] == 0
+
+
+def test_a_recording_refuses_a_scenario_with_grid_events(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    from stream.cli.main import main as amur
+
+    out = tmp_path / "day.tsv"
+    assert amur(["sim", "feeds", "--scenario", "event-surge", "--out", str(out), "--duration", "60",
+                 "--start", T0.isoformat(), "--feeds", "gauges"]) == 2
+    assert "grid events" in capsys.readouterr().err and not out.exists()
