@@ -12,6 +12,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -24,6 +25,8 @@ from stream import schemas, topics
 from stream.errors import AmurError, InvalidEvent
 from stream.schemas import IncidentChanged
 from stream.settings import Settings, load_settings
+
+E = TypeVar("E", bound=schemas.Event)
 
 
 def latest_revisions(events: Iterable[IncidentChanged]) -> dict[str, IncidentChanged]:
@@ -38,6 +41,12 @@ def latest_revisions(events: Iterable[IncidentChanged]) -> dict[str, IncidentCha
 
 async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: float = 30.0) -> list[IncidentChanged]:
     """Every message of the incidents topic, in partition order (undecodable ones are skipped)."""
+    return await read_topic(settings, topics.INCIDENTS, IncidentChanged, drill_id, timeout_s)
+
+
+async def read_topic(settings: Settings, spec: topics.TopicSpec, kind: type[E], drill_id: str | None,
+                     timeout_s: float = 30.0) -> list[E]:
+    """Every message of a topic that decodes as ``kind``, in partition order (others are skipped)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from stream.runtime.admin import bootstrap_servers
@@ -45,7 +54,7 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
     from stream.runtime.kafkaauth import client_options
     from stream.runtime.offsets import true_end_offsets
 
-    name = topics.topic_name(topics.INCIDENTS, drill_id)
+    name = topics.topic_name(spec, drill_id)
     bootstrap, options = bootstrap_servers(kafka_url(settings)), client_options(settings)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 fetch_max_wait_ms=10, request_timeout_ms=int(timeout_s * 1000), **options)
@@ -59,7 +68,7 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
         await consumer.seek_to_beginning(*assigned)
         # Tansu under-reports end offsets: see stream.runtime.offsets
         end = await true_end_offsets(bootstrap, await consumer.end_offsets(assigned), options=options)
-        events: list[IncidentChanged] = []
+        events: list[E] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while [tp for tp in assigned if await consumer.position(tp) < end[tp]]:
@@ -68,7 +77,7 @@ async def read_incidents(settings: Settings, drill_id: str | None, timeout_s: fl
             for messages in (await consumer.getmany(timeout_ms=500)).values():
                 for message in messages:
                     try:
-                        events.append(schemas.decode(IncidentChanged, message.value))
+                        events.append(schemas.decode(kind, message.value))
                     except InvalidEvent:
                         continue
         return events

@@ -117,6 +117,9 @@ class Step:
     """Readings of the generated registry categories (:mod:`stream.sim.indicators`)."""
     bad: int = 0
     """Items made invalid on purpose (each must be dead-lettered)."""
+    grid: list[tuple[str, bytes]] = field(default_factory=list)
+    """The scenario's grid events (keyed by cell code), for the grid-events topic, not raw ingest."""
+    grid_events: int = 0
 
     def add(self, other: "Step") -> None:
         self.readings += other.readings
@@ -124,6 +127,7 @@ class Step:
         self.levels += other.levels
         self.indicators += other.indicators
         self.bad += other.bad
+        self.grid_events += other.grid_events
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,9 @@ class FeedSimulator:
             readings = self.indicators.readings(which, at, diurnal(at), rng)
             out.indicators += len(readings)
             out.messages += [(r.source, encode(r)) for r in readings]
+        events = self.scenario.grid_events(at)
+        out.grid += [(e.cell_code or e.source, encode(e)) for e in events]
+        out.grid_events += len(events)
         return out
 
     def history(self, hours: float, every_s: int = HISTORY_STEP_S) -> Iterator[Step]:
@@ -366,8 +373,10 @@ def fire_place(inventory: Inventory, seed: int) -> tuple[float, float]:
 
 async def run_feeds(sim: FeedSimulator, clock: VirtualClock, duration_s: float, send, stop: asyncio.Event,  # type: ignore[no-untyped-def]
                     paced: bool = True, on_step: Callable[[Step], None] | None = None,
-                    started_at: float | None = None) -> Step:
+                    started_at: float | None = None, send_grid=None) -> Step:  # type: ignore[no-untyped-def]
     """Emit steps on the virtual clock until ``duration_s`` simulated seconds or ``stop``; totals returned.
+
+    ``send_grid`` takes the scenario's grid events (ValueError if there are some and no ``send_grid``).
 
     ``on_step`` is told of each step once its messages are sent (progress on a terminal);
     ``started_at`` is the loop time of ``clock.start`` (default: now), so steps that fell
@@ -387,6 +396,10 @@ async def run_feeds(sim: FeedSimulator, clock: VirtualClock, duration_s: float, 
                     pass
         for key, payload in step.messages:
             await send(key, payload)
+        if step.grid and send_grid is None:
+            raise ValueError(f"scenario {sim.scenario.name} sends grid events and nothing takes them")
+        for key, payload in step.grid:
+            await send_grid(key, payload)
         totals.add(step)
         if on_step is not None:
             on_step(step)
@@ -478,6 +491,10 @@ def command(speed: float | None, seed: int | None, duration: float, scenario: st
     except ValueError as exc:
         print(f"amur sim feeds: {exc}", file=sys.stderr)
         return 2
+    if out is not None and chosen.sends_grid_events:
+        print(f"amur sim feeds: scenario {scenario} sends grid events, which a raw-ingest recording (--out) cannot "
+              "hold; run it as a drill (`amur drill --scenario`)", file=sys.stderr)
+        return 2
     registry = load_registry(settings.ingest_registry) if "indicators" in feed_names(feeds) else None
     sim = FeedSimulator(only_feeds(inventory, feeds), seed, start, chosen, registry=registry)
     if sim.indicators is not None:
@@ -487,5 +504,6 @@ def command(speed: float | None, seed: int | None, duration: float, scenario: st
     totals = asyncio.run(run(settings, sim, VirtualClock(start, speed), duration, out, hours,
                              demonstration, endpoints, resumed=first is not None))
     print(f"sim feeds: readings={totals.readings} weather={totals.weather} levels={totals.levels} "
-          f"indicators={totals.indicators} bad={totals.bad} wall_s={time.monotonic() - started:.1f}", flush=True)
+          f"indicators={totals.indicators} grid_events={totals.grid_events} bad={totals.bad} "
+          f"wall_s={time.monotonic() - started:.1f}", flush=True)
     return 0

@@ -1,8 +1,10 @@
 """Scenario hooks: how a flood wave or a fire is injected into the simulated feeds.
 
 A :class:`Scenario` may change sensor values and weather observations at a
-given (virtual) time, and may supply river-gauge levels of its own (which
-silence the regular feed for those gauges). Scripted scenarios under
+given (virtual) time, may supply river-gauge levels of its own (which
+silence the regular feed for those gauges), and may send grid events (citizen
+and grid-worker reports as the Open311 front door publishes them, on the
+grid-events topic). Scripted scenarios under
 ``stream.sim.scenarios`` are pure generators ``readings(start, seed)`` (or
 ``arrival_times(start, seed)``) of :class:`WaterLevel`; :class:`GeneratorScenario`
 plays one on the virtual clock, unless the module makes its own Scenario
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 import msgspec
 import numpy as np
 
-from stream.schemas import SensorKind, WaterLevel, WeatherObservation
+from stream.schemas import GridEvent, SensorKind, WaterLevel, WeatherObservation
 
 GAUGE_SOURCE = "hydrology.river-gauges"
 """Registered source the injected gauge levels are sent as (drills run in their own namespace)."""
@@ -45,6 +47,34 @@ class Scenario:
     def silences(self, gauge_id: str) -> bool:
         """Whether the regular feed must leave this gauge to the scenario."""
         return False
+
+    def grid_events(self, until: datetime) -> list[GridEvent]:
+        """Grid events due up to ``until`` (virtual time), in order; each returned once."""
+        return []
+
+    @property
+    def sends_grid_events(self) -> bool:
+        """Whether it has grid events (a raw-ingest recording cannot hold them)."""
+        return False
+
+
+class TimedGridEvents(Scenario):
+    """Plays a scenario's grid events at their event times (the base of a scenario that has some)."""
+
+    def __init__(self, events: list[GridEvent]) -> None:
+        self._events = sorted(events, key=lambda e: e.event_time)
+        self._sent = 0
+
+    def grid_events(self, until: datetime) -> list[GridEvent]:
+        due = self._sent
+        while due < len(self._events) and self._events[due].event_time <= until:
+            due += 1
+        out, self._sent = self._events[self._sent:due], due
+        return out
+
+    @property
+    def sends_grid_events(self) -> bool:
+        return bool(self._events)
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ async def run(settings: Settings, sim: FeedSimulator, clock: VirtualClock, durat
         from stream.runtime.kafkaauth import client_options
 
         topic = topics.topic_name(topics.RAW_INGEST, settings.drill_id)
+        grid_topic = topics.topic_name(topics.GRID_EVENTS, settings.drill_id)
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), linger_ms=20,
                                     max_request_size=8 * 1024 * 1024, compression_type=None,
                                     **client_options(settings))
@@ -129,13 +130,17 @@ async def run(settings: Settings, sim: FeedSimulator, clock: VirtualClock, durat
         try:
             async def send(key: str, payload: bytes) -> None:
                 await producer.send(topic, key=key.encode(), value=payload)
+
+            async def send_grid(key: str, payload: bytes) -> None:
+                await producer.send(grid_topic, key=key.encode(), value=payload)
             totals = await send_history(sim, backfill_h, send, stop) if backfill_h else Step(clock.start)
             if demonstration is not None and endpoints is not None:
                 from stream.sim.demo import play
 
                 acting = asyncio.create_task(play(demonstration, endpoints,
                                                   lambda at: started_at + clock.wall_elapsed(at), stop, resumed))
-            totals.add(await run_feeds(sim, clock, duration_s, send, stop, on_step=on_step, started_at=started_at))
+            totals.add(await run_feeds(sim, clock, duration_s, send, stop, on_step=on_step, started_at=started_at,
+                                       send_grid=send_grid))
             return totals
         finally:
             if acting is not None:

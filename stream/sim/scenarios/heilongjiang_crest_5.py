@@ -20,7 +20,10 @@ are not handed the answer. Reading faults, all seeded:
 
 ``readings(start, seed)`` yields :class:`~stream.schemas.WaterLevel` sorted by
 arrival time (``arrival_times`` gives those times); ``true_stages`` and
-``true_crest`` give the noise-free truth the tests compare forecasts with.
+``true_crest`` give the noise-free truth the tests compare forecasts with;
+``ground_truth`` the flood alerts a drill should raise: one for every gauge
+whose true stage passes its warning stage and that controls grid cells,
+touching those cells, raised before the true crest arrives there.
 Stages are SAMPLE values on the sample gauges' datums.
 """
 
@@ -36,7 +39,8 @@ import numpy as np
 from gis.hydro.config import HydroConfig, load_config
 from gis.hydro.crests import Point
 from gis.hydro.muskingum import route_reach
-from stream.schemas import WaterLevel
+from stream.schemas import Hazard, WaterLevel
+from stream.sim.scenarios.truth import Expected, GroundTruth
 
 NAME = "heilongjiang-crest-5"
 SOURCE = f"sim:{NAME}"
@@ -106,6 +110,29 @@ def true_crest(gauge_id: str, start: datetime, config: HydroConfig | None = None
     y0, y1, y2 = s[i - 1], s[i], s[i + 1]
     offset = 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2)
     return Point(start + timedelta(hours=(i + offset) * config.dt_h), float(y1 - 0.25 * (y0 - y2) * offset))
+
+
+def ground_truth(start: datetime, seed: int = 7, config: HydroConfig | None = None) -> GroundTruth:
+    """A flood alert for each gauge the wave takes over its warning stage, on the cells it controls, raised by the
+    true crest there (the report measures each alert's lead time to it)."""
+    from gis.registry import load_cells
+
+    config = config or load_config()
+    stages = true_stages(config)
+    controlled: dict[str, list[str]] = {}
+    for cell in load_cells():
+        if cell.gauge_id:
+            controlled.setdefault(cell.gauge_id, []).append(cell.cell_code)
+    expected = []
+    for gauge_id, gauge in sorted(config.gauges.items()):
+        cells = sorted(controlled.get(gauge_id, ()))
+        if stages[gauge_id].max() < gauge.warning_m or not cells:
+            continue
+        crest = true_crest(gauge_id, start, config)
+        what = f"Flood in the cells of gauge {gauge.name} (crest {crest.stage:.2f} m, warning {gauge.warning_m} m)"
+        expected.append(Expected(f"flood-{gauge_id}", Hazard.FLOOD, cells[0][:6], crest.time, what,
+                                 cells=tuple(cells), crest_at=crest.time))
+    return GroundTruth(NAME, start, seed, tuple(expected), frozenset({Hazard.FLOOD}))
 
 
 def readings(start: datetime, seed: int = 7, config: HydroConfig | None = None) -> Iterator[WaterLevel]:
