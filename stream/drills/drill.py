@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -217,11 +218,14 @@ Feed = Callable[[Settings, dict[str, str], Path, Progress, Callable[[str], None]
 """Sends a drill's input: (drill settings, worker environment, run directory, progress, say) -> a line to print."""
 
 
-def run_drill(run_id: str, feed: Feed, *, workers: int, settle: float, timeout: float) -> int:
+def run_drill(run_id: str, feed: Feed, *, workers: int, settle: float, timeout: float,
+              scenario: ScenarioFacts | None = None) -> int:
     """Start the drill's stack and workers, feed it, wait until it is quiet, report; the exit code."""
     base = load_settings()
     run_dir = base.run_dir / f"drill-{run_id}"
     run_dir.mkdir(parents=True, exist_ok=True)
+    if scenario is not None:  # what `amur drill report` checks the incidents against (its ground truth)
+        (run_dir / "run.json").write_text(json.dumps(scenario.as_json()))
 
     def say(message: str) -> None:
         print(f"[drill {run_id}] {message}", flush=True)
@@ -270,6 +274,7 @@ def run_drill(run_id: str, feed: Feed, *, workers: int, settle: float, timeout: 
         write_report(run_dir, report)
         print(report_markdown(report), end="")
         say(f"report: {run_dir / 'report.md'}")
+        _chief_report(settings, run_id, say)  # while the drill's broker still holds its topics
         if not caught.complete:
             print(f"amur drill: stopped early, {lag_note(caught.lag or None)} after {timeout:g} s "
                   f"(see {run_dir / 'report.md'})", file=sys.stderr)
@@ -288,6 +293,43 @@ def run_drill(run_id: str, feed: Feed, *, workers: int, settle: float, timeout: 
                 worker.kill()
         for service in reversed(services):
             service.stop()
+
+
+@dataclass(frozen=True)
+class ScenarioFacts:
+    """The scripted scenario a drill played, when it has a ground truth to be checked against."""
+
+    name: str
+    start: datetime
+    seed: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"scenario": self.name, "start": self.start.isoformat(), "seed": self.seed}
+
+
+def scenario_facts(name: str, start: datetime | None, seed: int) -> tuple[ScenarioFacts | None, datetime]:
+    """The facts of a scenario with a ground truth (else None), and the virtual start made explicit (now, to
+    the second, when not given: what ``amur sim feeds`` would take), so the report knows when the drill began."""
+    import importlib
+
+    from stream.sim.scenarios import SCENARIOS
+
+    start = start or datetime.now(timezone.utc).replace(microsecond=0)
+    module = SCENARIOS.get(name)
+    has_truth = module is not None and hasattr(importlib.import_module(module), "ground_truth")
+    return (ScenarioFacts(name, start, seed) if has_truth else None), start
+
+
+def _chief_report(settings: Settings, run_id: str, say: Callable[[str], None]) -> None:
+    """The drill report (`amur drill report`): one HTML page and its JSON in the run directory."""
+    from stream.drills.report import report_run
+
+    try:
+        _, page, _ = report_run(settings, run_id)
+    except (AmurError, click.ClickException) as exc:
+        say(f"drill report not written: {exc}")
+        return
+    say(f"drill report: {page}")
 
 
 def _scenario_feed(scenario: str, speed: float, duration: float, start: datetime | None, seed: int,
@@ -357,6 +399,18 @@ class Speed(click.ParamType):
         if not (speed > 0 and math.isfinite(speed)):
             self.fail(f"{value!r} is not a positive number", param, ctx)
         return speed
+
+
+UNPACED = 1e6
+"""The simulator's speed for ``--speed max``: it never waits (its steps take longer than a millionth)."""
+
+
+def sends_grid_events(name: str, start: datetime, seed: int) -> bool:
+    from stream.sim.hooks import load_scenario
+
+    if name == "fire":
+        return False
+    return load_scenario(name, start, seed).sends_grid_events
 
 
 def scenario_names() -> list[str]:
@@ -433,9 +487,12 @@ def command(ctx: click.Context, scenario: str | None, replay: Path | None, speed
         return 0
     if (scenario is None) == (replay is None):
         raise click.UsageError("give one of --scenario or --replay (or use `amur drill run`)", ctx)
+    facts = None
+    if replay is None:
+        facts, start = scenario_facts(str(scenario), start, seed)
     feed = _recorded_feed(replay, speed) if replay is not None else \
         _scenario_feed(str(scenario), speed, duration, start, seed, feeds)
-    return run_drill(_run_id(run_id), feed, workers=workers, settle=settle, timeout=timeout)
+    return run_drill(_run_id(run_id), feed, workers=workers, settle=settle, timeout=timeout, scenario=facts)
 
 
 @command.command(name="run", help="Replay SCENARIO_OR_ARCHIVE — a scenario name, an archive of `amur record`, or a "
@@ -448,17 +505,22 @@ def command(ctx: click.Context, scenario: str | None, replay: Path | None, speed
 def run_command(source: str, speed: float, duration: float, start: datetime | None, seed: int, feeds: str,
                 run_id: str | None, workers: int, settle: float, timeout: float) -> int:
     path = Path(source)
+    facts = None
     if path.exists():
         if path.is_dir() and not is_archive(path):
             raise click.BadParameter(f"{source!r} is a directory without {MANIFEST} (not an archive)",
                                      param_hint="SCENARIO_OR_ARCHIVE")
         feed = _recorded_feed(path, speed)
     elif source in scenario_names():
-        feed = _generated_feed(source, speed, duration, start, seed, feeds)
+        facts, start = scenario_facts(source, start, seed)
+        if sends_grid_events(source, start, seed):  # a recording cannot hold them: the simulator plays it live
+            feed = _scenario_feed(source, min(speed, UNPACED), duration, start, seed, feeds)
+        else:
+            feed = _generated_feed(source, speed, duration, start, seed, feeds)
     else:
         raise click.BadParameter(f"{source!r} is neither an archive, a recording nor a scenario "
                                  f"({', '.join(scenario_names())})", param_hint="SCENARIO_OR_ARCHIVE")
     run_id = _run_id(run_id)
-    code = run_drill(run_id, feed, workers=workers, settle=settle, timeout=timeout)
+    code = run_drill(run_id, feed, workers=workers, settle=settle, timeout=timeout, scenario=facts)
     print(run_id, flush=True)
     return code

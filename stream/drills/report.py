@@ -72,7 +72,8 @@ def _read(settings: Settings, run_id: str, stopped_early: bool) -> DrillRecord:
         return asyncio.run(read_record(settings, run_id, stopped_early))
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
         raise AmurError(f"cannot read drill {run_id}'s topics at {settings.broker_url} ({exc!r}); a drill's own "
-                        "embedded broker is memory-only: run the drill on a broker that outlives it") from None
+                        "embedded broker is memory-only and stopped with it; `amur drill run` wrote the report in the "
+                       "run directory before it stopped, or run the drill on a broker that outlives it") from None
 
 
 def gauge_stages(settings: Settings) -> dict[str, GaugeStages]:
@@ -123,18 +124,8 @@ def write(report: dict, out: Path, echarts: Path = ECHARTS) -> tuple[Path, Path]
               help="directory to write to (default: the drill's run directory)")
 def command(run_id: str, scenario: str | None, start: datetime | None, seed: int | None, out: Path | None) -> int:
     settings = load_settings()
-    run_dir = settings.run_dir / f"drill-{run_id}"
     try:
-        facts = _run_facts(run_dir)
-        scenario = scenario or facts.get("scenario")
-        start = start or (datetime.fromisoformat(facts["start"]) if facts.get("start") else None)
-        seed = seed if seed is not None else int(facts.get("seed", 7))
-        if scenario and start is None:
-            raise click.UsageError(f"scenario {scenario!r} needs --start (its virtual start)")
-        truth = ground_truth(scenario, start, seed) if scenario and start else None
-        record = _read(settings, run_id, bool(facts.get("stopped_early", False)))
-        report = build(record, truth, gauge_stages(settings), county_names(settings))
-        page, data = write(report, out or run_dir)
+        report, page, data = report_run(settings, run_id, scenario=scenario, start=start, seed=seed, out=out)
     except AmurError as exc:
         raise click.ClickException(str(exc)) from None  # exit 1, one line
     h = report["headline"]
@@ -142,6 +133,24 @@ def command(run_id: str, scenario: str | None, start: datetime | None, seed: int
     print(page)
     print(data)
     return 0
+
+
+def report_run(settings: Settings, run_id: str, *, scenario: str | None = None, start: datetime | None = None,
+               seed: int | None = None, out: Path | None = None) -> tuple[dict, Path, Path]:
+    """Build and write a drill's report from its topics (``amur drill run`` calls it before its broker stops);
+    the options override the run directory's ``run.json``. AmurError when it cannot."""
+    run_dir = settings.run_dir / f"drill-{run_id}"
+    facts = _run_facts(run_dir)
+    scenario = scenario or facts.get("scenario")
+    start = start or (datetime.fromisoformat(facts["start"]) if facts.get("start") else None)
+    seed = seed if seed is not None else int(facts.get("seed", 7))
+    if scenario and start is None:
+        raise click.UsageError(f"scenario {scenario!r} needs --start (its virtual start)")
+    truth = ground_truth(scenario, start, seed) if scenario and start else None
+    record = _read(settings, run_id, bool(facts.get("stopped_early", False)))
+    report = build(record, truth, gauge_stages(settings), county_names(settings))
+    page, data = write(report, out or run_dir)
+    return report, page, data
 
 
 if __name__ == "__main__":  # until `amur drill` is a group: python -m stream.drills.report RUN_ID
