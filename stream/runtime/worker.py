@@ -54,9 +54,9 @@ def run(settings: Settings, agent_modules: Sequence[str] | None = None) -> int:
     configure(settings.log_level)  # the retry lines are JSON like the worker's own
     from stream.runtime import brokerwatch
 
-    rt = build_app(settings, agent_modules)
-    wanted = expected_topics(rt)
     try:
+        rt = build_app(settings, agent_modules)  # a refused data file (e.g. the responsibility list) stops here
+        wanted = expected_topics(rt)
         verify_topics_when_reachable(settings, wanted)
     except ConfigError as exc:
         print(f"amur worker: {exc}", file=sys.stderr)
